@@ -1,0 +1,155 @@
+"""Domain values: one product's stock as the merge sees it, and Shopify's view of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from shopify_sync.types import InventoryItemId, LocationId, ProductId, VariantId
+
+
+@dataclass(frozen=True, slots=True)
+class ProductStock:
+    """Our side of one linked product: the numbers the three-way merge starts from.
+
+    ``ours`` is ``product_inventory.b2c_stock``; ``base`` is ``shopify_base``, the last
+    B2C quantity both sides agreed on (None before the first sync); ``seen_at`` is
+    Shopify's timestamp of the newest Shopify change we applied.
+    """
+
+    product_id: ProductId
+    inventory_item_id: InventoryItemId
+    ours: int
+    base: int | None
+    seen_at: datetime | None = None
+
+    @property
+    def pending(self) -> bool:
+        """True when our side changed since the last agreement (a push is owed)."""
+        return self.base is None or self.ours != self.base
+
+
+@dataclass(frozen=True, slots=True)
+class ShopifyLevel:
+    """Shopify's ``available`` for one inventory item at our location, with its timestamp."""
+
+    inventory_item_id: InventoryItemId
+    available: int
+    updated_at: datetime | None
+
+
+class InboundOutcome(Enum):
+    """What to do with a level Shopify reported (webhook or read)."""
+
+    APPLY = "apply"
+    """Newer than anything applied: move our stock by Shopify's change."""
+    STALE = "stale"
+    """Older than the newest change already applied: ignore."""
+    AMBIGUOUS = "ambiguous"
+    """Same second as the newest change applied: re-read the level from Shopify instead."""
+    FIRST_SYNC = "first_sync"
+    """No agreed base yet: run the first sync, where the initial source of truth decides."""
+
+
+@dataclass(frozen=True, slots=True)
+class LevelRead:
+    """One inventory item as read from Shopify at our location.
+
+    ``available`` is None when the item is not stocked at the location; ``known`` is
+    False when Shopify has no such item (deleted, or a wrong id).
+    """
+
+    inventory_item_id: InventoryItemId
+    available: int | None
+    updated_at: datetime | None
+    tracked: bool = True
+    known: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class QuantityWrite:
+    """One entry of a compare-and-set write: set ``quantity`` if Shopify still holds ``expected``."""
+
+    inventory_item_id: InventoryItemId
+    quantity: int
+    expected: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetQuantities:
+    """One ``inventorySetQuantities`` call: up to 250 compare-and-set entries, one idempotency key.
+
+    The same value must always produce the same request bytes, so that a write whose
+    outcome is unknown can be resent exactly, with the same key, until Shopify answers.
+    """
+
+    idempotency_key: str
+    reference_document_uri: str
+    entries: tuple[QuantityWrite, ...]
+    reason: str = "correction"
+
+
+class WriteErrorKind(Enum):
+    """Why Shopify refused one entry of a write."""
+
+    STALE = "stale"
+    """Shopify's quantity is no longer the expected one: re-read, re-merge, retry."""
+    RETRY = "retry"
+    """Refused for a passing reason (e.g. a previous attempt with the key failed): retry fresh."""
+    PERMANENT = "permanent"
+    """The item cannot be written (unknown, untracked, not stocked, out of range): stop for it."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteError:
+    """Shopify's refusal of one entry (or of the whole call, when ``inventory_item_id`` is None)."""
+
+    kind: WriteErrorKind
+    code: str
+    message: str
+    inventory_item_id: InventoryItemId | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """A definite answer to a :class:`SetQuantities`: applied whole, or refused whole.
+
+    ``applied_at`` is Shopify's timestamp of the adjustment group (used as ``shopify_seen_at``).
+    """
+
+    applied: bool
+    applied_at: datetime | None = None
+    adjustment_group_id: str | None = None
+    errors: tuple[WriteError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A Shopify location."""
+
+    id: LocationId
+    name: str
+    active: bool
+    fulfills_online_orders: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """A Shopify product variant with what linking needs."""
+
+    id: VariantId
+    inventory_item_id: InventoryItemId
+    sku: str | None
+    title: str
+    tracked: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSubscription:
+    """One webhook subscription of our app in the store."""
+
+    id: str
+    topic: str
+    """Shopify's topic in REST form, e.g. ``inventory_levels/update``."""
+    uri: str

@@ -1,0 +1,109 @@
+"""The whole exception tree of shopify-sync (pure: imports nothing).
+
+::
+
+    ShopifySyncError
+      ConfigError            a setting is missing, malformed or a placeholder
+      DomainError            a business rule refused the change
+        UnknownProduct       no product with that id
+        ProductNotSyncable   not linked to Shopify, or sync disabled
+        InvalidQuantity      a stock figure out of range
+      StoreError             the Shopify Admin API failed
+        StoreUnavailable     timeout / 5xx / network; retryable
+          OutcomeUnknown     the request was sent but no answer came; retry the same request
+        RateLimited          throttled; carries retry_after_s; retryable
+        StoreRejected        a 4xx or a top-level GraphQL error we caused; not retryable
+      WebhookRejected        bad signature or malformed payload
+        WebhookUnauthorized  missing or wrong HMAC signature
+        WebhookTooLarge      body over the size cap
+      StorageError           the database failed or is unreachable
+"""
+
+from __future__ import annotations
+
+
+class ShopifySyncError(Exception):
+    """Base class of every error shopify-sync raises on purpose."""
+
+
+class ConfigError(ShopifySyncError):
+    """Raised at start-up when a setting is missing, malformed or a placeholder."""
+
+    def __init__(self, variable: str, expected: str) -> None:
+        super().__init__(f"{variable}: {expected}")
+        self.variable = variable
+        self.expected = expected
+
+
+class DomainError(ShopifySyncError):
+    """Raised when a business rule refuses a change."""
+
+
+class UnknownProduct(DomainError):
+    """Raised when no product has the given id."""
+
+    def __init__(self, product_id: str) -> None:
+        super().__init__(f"no product with id {product_id!r}")
+        self.product_id = product_id
+
+
+class ProductNotSyncable(DomainError):
+    """Raised when a product is not linked to a Shopify variant or its sync is disabled."""
+
+    def __init__(self, product_id: str, reason: str) -> None:
+        super().__init__(f"product {product_id!r} cannot be synced: {reason}")
+        self.product_id = product_id
+        self.reason = reason
+
+
+class InvalidQuantity(DomainError):
+    """Raised when a stock figure is out of the range Shopify and our columns accept."""
+
+
+class StoreError(ShopifySyncError):
+    """Raised when the Shopify Admin API fails."""
+
+
+class StoreUnavailable(StoreError):
+    """Raised on a timeout, a 5xx or a network error; the call may be retried."""
+
+
+class OutcomeUnknown(StoreUnavailable):
+    """Raised when a write was sent but no definite answer came back.
+
+    The write may or may not have been applied: retry exactly the same request
+    with the same idempotency key until a definite answer arrives.
+    """
+
+
+class RateLimited(StoreError):
+    """Raised when Shopify throttles us (HTTP 429 or GraphQL ``THROTTLED``); retryable."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class StoreRejected(StoreError):
+    """Raised when Shopify refuses a request we built (4xx, GraphQL error); not retryable."""
+
+    def __init__(self, message: str, *, status: int | None = None, body_excerpt: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body_excerpt = body_excerpt
+
+
+class WebhookRejected(ShopifySyncError):
+    """Raised when a webhook delivery is malformed (bad JSON, missing fields or headers)."""
+
+
+class WebhookUnauthorized(WebhookRejected):
+    """Raised when a webhook's HMAC signature is missing or does not match the body."""
+
+
+class WebhookTooLarge(WebhookRejected):
+    """Raised when a webhook body exceeds the size cap."""
+
+
+class StorageError(ShopifySyncError):
+    """Raised when the database fails or cannot be reached."""

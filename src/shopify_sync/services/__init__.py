@@ -1,0 +1,1 @@
+"""The service layer: use cases (handlers) and the ports they need."""

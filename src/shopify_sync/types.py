@@ -1,0 +1,22 @@
+"""Shared identifier types and aliases (pure)."""
+
+from __future__ import annotations
+
+from typing import Literal, NewType
+
+ProductId = NewType("ProductId", str)
+Sku = NewType("Sku", str)
+InventoryItemId = NewType("InventoryItemId", int)
+"""Shopify's numeric inventory item id (the N in ``gid://shopify/InventoryItem/N``)."""
+VariantId = NewType("VariantId", int)
+"""Shopify's numeric product variant id."""
+LocationId = NewType("LocationId", int)
+"""Shopify's numeric location id."""
+
+Direction = Literal["inbound", "outbound", "local"]
+StockField = Literal["b2b_stock", "b2c_stock"]
+InitialSource = Literal["b2b", "shopify"]
+"""Who wins when a product is synced for the first time (no agreed base yet)."""
+
+MAX_QUANTITY = 1_000_000_000
+"""Shopify refuses an ``available`` above this (INVALID_QUANTITY_TOO_HIGH), and below its negative."""
