@@ -170,7 +170,9 @@ def load_settings(
         raise _config_error(exc) from None
 
 
-def load_database_url(environ: Mapping[str, str], *, env_file: Path | None = DEFAULT_ENV_FILE) -> str:
+def load_database_url(
+    environ: Mapping[str, str], *, env_file: Path | None = DEFAULT_ENV_FILE
+) -> str:
     """Only ``DATABASE_URL`` (for commands such as ``db upgrade`` that need nothing else).
 
     Raises:

@@ -19,4 +19,4 @@ InitialSource = Literal["b2b", "shopify"]
 """Who wins when a product is synced for the first time (no agreed base yet)."""
 
 MAX_QUANTITY = 1_000_000_000
-"""Shopify refuses an ``available`` above this (INVALID_QUANTITY_TOO_HIGH), and below its negative."""
+"""Shopify refuses an ``available`` beyond +-this (INVALID_QUANTITY_TOO_HIGH / _LOW)."""

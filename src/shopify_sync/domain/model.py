@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Literal
 
-from shopify_sync.types import InventoryItemId, LocationId, ProductId, VariantId
+from shopify_sync.types import Direction, InventoryItemId, LocationId, ProductId, VariantId
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ class LevelRead:
 
 @dataclass(frozen=True, slots=True)
 class QuantityWrite:
-    """One entry of a compare-and-set write: set ``quantity`` if Shopify still holds ``expected``."""
+    """One compare-and-set entry: set ``quantity`` if Shopify still holds ``expected``."""
 
     inventory_item_id: InventoryItemId
     quantity: int
@@ -153,3 +154,131 @@ class WebhookSubscription:
     topic: str
     """Shopify's topic in REST form, e.g. ``inventory_levels/update``."""
     uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Who makes a change to our stock columns; the audit log records it with the change."""
+
+    direction: Direction
+    source: str
+    """e.g. ``webhook:inventory_levels/update``, ``api:sync``, ``reconcile``, ``admin``."""
+    reference: str | None = None
+    """An event id, order id or idempotency key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """One row of ``product_inventory`` as the use cases see it."""
+
+    product_id: ProductId
+    sku: str | None
+    title: str | None
+    b2b_stock: int
+    b2c_stock: int
+    shopify_variant_id: str | None
+    inventory_item_id: InventoryItemId | None
+    sync_enabled: bool
+    sync_error: str | None
+    sync_attempts: int
+    next_attempt_at: datetime | None
+    last_synced_at: datetime | None
+    shopify_base: int | None
+    shopify_seen_at: datetime | None
+    refresh_requested: bool = False
+    parked_at: datetime | None = None
+    push_key: str | None = None
+    push_quantity: int | None = None
+    push_expected: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def linked(self) -> bool:
+        """True when the product names a Shopify variant or inventory item."""
+        return self.inventory_item_id is not None or bool(self.shopify_variant_id)
+
+    @property
+    def pending(self) -> bool:
+        """True when a push is owed: our B2C stock moved since the last agreement."""
+        return self.shopify_base is None or self.b2c_stock != self.shopify_base
+
+    @property
+    def stock(self) -> ProductStock:
+        """The numbers the merge needs.
+
+        Raises:
+            ValueError: when the inventory item is not resolved yet.
+        """
+        if self.inventory_item_id is None:
+            raise ValueError(f"product {self.product_id} has no inventory item yet")
+        return ProductStock(
+            product_id=self.product_id,
+            inventory_item_id=self.inventory_item_id,
+            ours=self.b2c_stock,
+            base=self.shopify_base,
+            seen_at=self.shopify_seen_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One row of the audit trail ``inventory_sync_log``."""
+
+    id: int
+    product_id: ProductId
+    direction: str
+    source: str
+    field: str
+    old_value: int | None
+    new_value: int | None
+    delta: int
+    reference: str | None
+    detail: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """A row to append to the audit trail (one that no stock column change carries)."""
+
+    product_id: ProductId
+    direction: Direction
+    source: str
+    field: str
+    old_value: int | None
+    new_value: int | None
+    delta: int
+    reference: str | None = None
+    detail: str | None = None
+
+
+WebhookStatus = Literal["processed", "ignored", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    """One delivered webhook, as recorded in ``webhook_events`` (the de-duplication key)."""
+
+    event_id: str
+    webhook_id: str | None
+    topic: str
+    shop_domain: str | None
+    triggered_at: datetime | None
+    received_at: datetime
+    processed_at: datetime | None
+    status: WebhookStatus
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRun:
+    """What one sync pass did (a reconcile, a push of pending products, a manual sync)."""
+
+    kind: str
+    started_at: datetime
+    finished_at: datetime | None
+    checked: int
+    changed: int
+    failed: int
+    error: str | None = None

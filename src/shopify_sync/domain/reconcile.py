@@ -62,9 +62,7 @@ class Merge:
         return not -MAX_QUANTITY <= self.merged <= MAX_QUANTITY
 
 
-def merge(
-    stock: ProductStock, theirs: int, *, initial_source: InitialSource = "b2b"
-) -> Merge:
+def merge(stock: ProductStock, theirs: int, *, initial_source: InitialSource = "b2b") -> Merge:
     """Merge our B2C stock with Shopify's ``available``, keeping both sides' changes.
 
     Args:
@@ -118,7 +116,9 @@ def classify_inbound(stock: ProductStock, level: ShopifyLevel) -> InboundOutcome
     if stock.seen_at is not None and level.updated_at is not None:
         if level.updated_at < stock.seen_at:
             return InboundOutcome.STALE
-        if level.updated_at == stock.seen_at:
+        # The same second is only ambiguous when it would move our stock: a level equal
+        # to the agreed base (typically our own write coming back) changes nothing either way.
+        if level.updated_at == stock.seen_at and level.available != stock.base:
             return InboundOutcome.AMBIGUOUS
     return InboundOutcome.APPLY
 

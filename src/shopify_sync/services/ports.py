@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
-from typing import Protocol
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Protocol, Self
 
 from shopify_sync.domain.model import (
+    Change,
     LevelRead,
     Location,
+    LogEntry,
+    LogRecord,
+    Product,
     SetQuantities,
+    SyncRun,
     Variant,
+    WebhookEvent,
     WebhookSubscription,
     WriteResult,
 )
@@ -37,7 +44,9 @@ class StoreClient(Protocol):
     ``RateLimited`` once pacing and bounded retries are exhausted, ``StoreRejected``.
     """
 
-    async def read_levels(self, items: Sequence[InventoryItemId]) -> dict[InventoryItemId, LevelRead]:
+    async def read_levels(
+        self, items: Sequence[InventoryItemId]
+    ) -> dict[InventoryItemId, LevelRead]:
         """Read ``available`` for many items (batched, 250 per call); every id gets an entry."""
         ...
 
@@ -74,3 +83,168 @@ class StoreClient(Protocol):
     async def delete_webhook_subscription(self, subscription_id: str) -> None:
         """Remove one subscription."""
         ...
+
+
+class ProductRepository(Protocol):
+    """``product_inventory``: reads, and compare-and-set writes that name their ``Change``."""
+
+    async def get(self, product_id: str, *, lock: bool = False) -> Product | None: ...
+    async def get_many(self, product_ids: Iterable[str]) -> list[Product]: ...
+    async def by_inventory_item(
+        self, item: InventoryItemId, *, lock: bool = False
+    ) -> list[Product]: ...
+    async def page(
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 500,
+        linked_enabled: bool = False,
+        errors: bool = False,
+        unlinked: bool = False,
+        disabled: bool = False,
+        parked: bool = False,
+        search: str | None = None,
+    ) -> list[Product]: ...
+    async def due(
+        self, now: datetime, *, limit: int = 1000, after: str | None = None
+    ) -> list[Product]: ...
+    async def unresolved(self, *, limit: int = 250) -> list[Product]: ...
+    async def counts(self) -> Mapping[str, int]: ...
+    async def set_inventory_item(
+        self, product_id: str, item: InventoryItemId, now: datetime
+    ) -> None: ...
+    async def apply_inbound(
+        self,
+        product_id: str,
+        *,
+        expected_base: int | None,
+        delta: int,
+        new_base: int,
+        seen_at: datetime | None,
+        change: Change,
+        now: datetime,
+        synced: bool = False,
+    ) -> bool: ...
+    async def request_refresh(self, product_ids: Iterable[str], now: datetime) -> None: ...
+    async def begin_push(
+        self,
+        product_id: str,
+        *,
+        key: str,
+        expected_base: int | None,
+        quantity: int,
+        expected: int,
+        now: datetime,
+    ) -> bool: ...
+    async def in_flight(self, key: str) -> list[Product]: ...
+    async def finish_push(
+        self, key: str, *, applied_at: datetime | None, change: Change, now: datetime
+    ) -> list[Product]: ...
+    async def abandon_push(self, key: str, now: datetime) -> list[Product]: ...
+    async def record_failure(
+        self,
+        product_ids: Sequence[str],
+        *,
+        message: str,
+        next_attempt_at: Mapping[str, datetime | None],
+        parked: Iterable[str],
+        now: datetime,
+    ) -> None: ...
+    async def clear_failure(self, product_ids: Iterable[str], now: datetime) -> None: ...
+    async def mark_synced(
+        self, product_ids: Iterable[str], seen: Mapping[str, datetime | None], now: datetime
+    ) -> None: ...
+    async def upsert(self, fields: Mapping[str, Any], change: Change, now: datetime) -> None: ...
+    async def set_stock(
+        self,
+        product_id: str,
+        *,
+        b2b_stock: int | None = None,
+        b2c_stock: int | None = None,
+        change: Change,
+        now: datetime,
+    ) -> None: ...
+    async def move_stock(
+        self, product_id: str, *, to_b2c: int, change: Change, now: datetime
+    ) -> None: ...
+    async def set_link(
+        self,
+        product_id: str,
+        *,
+        variant_id: str | None,
+        inventory_item_id: InventoryItemId | None,
+        now: datetime,
+    ) -> None: ...
+    async def set_enabled(self, product_id: str, enabled: bool, now: datetime) -> None: ...
+
+
+class LogRepository(Protocol):
+    """The audit trail ``inventory_sync_log`` (append-only)."""
+
+    async def add(self, records: Sequence[LogRecord], now: datetime) -> None: ...
+    async def recent(
+        self, *, product_id: str | None = None, limit: int = 50, before_id: int | None = None
+    ) -> list[LogEntry]: ...
+
+
+class WebhookEventRepository(Protocol):
+    """``webhook_events``: de-duplication of deliveries."""
+
+    async def seen(self, event_id: str, webhook_id: str | None) -> bool: ...
+    async def record(self, event: WebhookEvent) -> bool: ...
+    async def recent(self, *, limit: int = 50) -> list[WebhookEvent]: ...
+    async def prune(self, older_than: datetime) -> int: ...
+
+
+class OutboundWriteRepository(Protocol):
+    """Writes stored before sending, until Shopify gives a definite answer."""
+
+    async def add(self, write: SetQuantities, now: datetime) -> None: ...
+    async def get(self, key: str) -> SetQuantities | None: ...
+    async def failed_attempt(self, key: str, error: str) -> None: ...
+    async def remove(self, key: str) -> None: ...
+    async def keys(self) -> list[str]: ...
+
+
+class SyncRunRepository(Protocol):
+    """What each sync pass did."""
+
+    async def add(self, run: SyncRun) -> None: ...
+    async def last(self, kind: str) -> SyncRun | None: ...
+
+
+class LeaseRepository(Protocol):
+    """Named, expiring locks shared by every process on the database."""
+
+    async def acquire(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool: ...
+    async def release(self, name: str, holder: str) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One database transaction: ``async with uow: ...; await uow.commit()``.
+
+    Leaving the block without ``commit()`` rolls everything back.
+    """
+
+    products: ProductRepository
+    log: LogRepository
+    webhooks: WebhookEventRepository
+    writes: OutboundWriteRepository
+    runs: SyncRunRepository
+    leases: LeaseRepository
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Makes a fresh unit of work per use."""
+
+    def __call__(self) -> UnitOfWork: ...

@@ -1,0 +1,1 @@
+"""Adapters: thin wrappers that implement the service ports with real technology."""

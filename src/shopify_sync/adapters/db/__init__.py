@@ -1,0 +1,1 @@
+"""Adapter: the SQL database (SQLite by default, PostgreSQL in production)."""

@@ -1,0 +1,480 @@
+"""Adapter: ``product_inventory`` through SQLAlchemy Core.
+
+Every write that moves a stock column bumps ``change_seq`` and names its ``Change``;
+the audit triggers turn that into the log row, in the same transaction. Writes that
+race with webhooks or other processes are compare-and-set on ``shopify_base`` and
+``push_key``, so a change computed from a stale read is refused, never applied twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, case, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shopify_sync.adapters.db.tables import product_inventory as t
+from shopify_sync.domain.model import Change, Product
+from shopify_sync.types import InventoryItemId, ProductId
+
+_PENDING = and_(
+    t.c.sync_enabled,
+    or_(
+        t.c.shopify_base.is_(None),
+        t.c.b2c_stock != t.c.shopify_base,
+        t.c.refresh_requested,
+        t.c.push_key.is_not(None),
+    ),
+)
+
+
+def _product(row: Row[Any]) -> Product:
+    m = row._mapping
+    item = m["shopify_inventory_item_id"]
+    return Product(
+        product_id=ProductId(m["product_id"]),
+        sku=m["sku"],
+        title=m["title"],
+        b2b_stock=m["b2b_stock"],
+        b2c_stock=m["b2c_stock"],
+        shopify_variant_id=m["shopify_variant_id"],
+        inventory_item_id=None if item is None else InventoryItemId(int(item)),
+        sync_enabled=bool(m["sync_enabled"]),
+        sync_error=m["sync_error"],
+        sync_attempts=m["sync_attempts"],
+        next_attempt_at=m["next_attempt_at"],
+        last_synced_at=m["last_synced_at"],
+        shopify_base=m["shopify_base"],
+        shopify_seen_at=m["shopify_seen_at"],
+        refresh_requested=bool(m["refresh_requested"]),
+        parked_at=m["parked_at"],
+        push_key=m["push_key"],
+        push_quantity=m["push_quantity"],
+        push_expected=m["push_expected"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+def _who(change: Change, now: datetime) -> dict[str, Any]:
+    return {
+        "change_seq": t.c.change_seq + 1,
+        "change_direction": change.direction,
+        "change_source": change.source,
+        "change_reference": change.reference,
+        "updated_at": now,
+    }
+
+
+_CLEAR_ERROR: dict[str, Any] = {
+    "sync_error": None,
+    "sync_attempts": 0,
+    "next_attempt_at": None,
+    "parked_at": None,
+}
+
+
+class SqlProductRepository:
+    """Reads and compare-and-set writes of ``product_inventory``."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._c = connection
+
+    async def get(self, product_id: str, *, lock: bool = False) -> Product | None:
+        """One product, or None. ``lock`` holds the row until commit (PostgreSQL)."""
+        query = select(t).where(t.c.product_id == product_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self._c.execute(query)).first()
+        return None if row is None else _product(row)
+
+    async def get_many(self, product_ids: Iterable[str]) -> list[Product]:
+        """The products with these ids, in id order; unknown ids are left out."""
+        ids = sorted(set(product_ids))
+        found: list[Product] = []
+        for start in range(0, len(ids), 500):
+            query = select(t).where(t.c.product_id.in_(ids[start : start + 500]))
+            found.extend(_product(r) for r in await self._c.execute(query.order_by(t.c.product_id)))
+        return found
+
+    async def by_inventory_item(
+        self, item: InventoryItemId, *, lock: bool = False
+    ) -> list[Product]:
+        """Products linked to this inventory item (normally one)."""
+        query = select(t).where(t.c.shopify_inventory_item_id == item).order_by(t.c.product_id)
+        if lock:
+            query = query.with_for_update()
+        return [_product(r) for r in await self._c.execute(query)]
+
+    async def page(
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 500,
+        linked_enabled: bool = False,
+        errors: bool = False,
+        unlinked: bool = False,
+        disabled: bool = False,
+        parked: bool = False,
+        search: str | None = None,
+    ) -> list[Product]:
+        """A page of products in id order (keyset pagination), optionally filtered."""
+        query = select(t).order_by(t.c.product_id).limit(limit)
+        if after is not None:
+            query = query.where(t.c.product_id > after)
+        if linked_enabled:
+            query = query.where(t.c.sync_enabled, _linked())
+        if errors:
+            query = query.where(t.c.sync_error.is_not(None))
+        if unlinked:
+            query = query.where(~_linked())
+        if disabled:
+            query = query.where(~t.c.sync_enabled)
+        if parked:
+            query = query.where(t.c.parked_at.is_not(None))
+        if search:
+            pattern = f"%{search.lower()}%"
+            query = query.where(
+                or_(
+                    func.lower(t.c.product_id).like(pattern),
+                    func.lower(func.coalesce(t.c.sku, "")).like(pattern),
+                    func.lower(func.coalesce(t.c.title, "")).like(pattern),
+                )
+            )
+        return [_product(r) for r in await self._c.execute(query)]
+
+    async def due(
+        self, now: datetime, *, limit: int = 1000, after: str | None = None
+    ) -> list[Product]:
+        """Enabled, linked, unparked products owing a push, a re-read or a resend, and due now."""
+        query = (
+            select(t)
+            .where(
+                _PENDING,
+                t.c.shopify_inventory_item_id.is_not(None),
+                t.c.parked_at.is_(None),
+                or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now),
+            )
+            .order_by(t.c.product_id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(t.c.product_id > after)
+        return [_product(r) for r in await self._c.execute(query)]
+
+    async def unresolved(self, *, limit: int = 250) -> list[Product]:
+        """Enabled products that name a variant but whose inventory item is not resolved yet."""
+        query = (
+            select(t)
+            .where(
+                t.c.sync_enabled,
+                t.c.shopify_inventory_item_id.is_(None),
+                t.c.shopify_variant_id.is_not(None),
+                t.c.shopify_variant_id != "",
+                t.c.parked_at.is_(None),
+            )
+            .order_by(t.c.product_id)
+            .limit(limit)
+        )
+        return [_product(r) for r in await self._c.execute(query)]
+
+    async def counts(self) -> Mapping[str, int]:
+        """How many products there are: all, linked, enabled, with errors, parked, pending."""
+        query = select(
+            func.count().label("total"),
+            func.count(case((_linked(), 1))).label("linked"),
+            func.count(case((t.c.sync_enabled, 1))).label("enabled"),
+            func.count(case((t.c.sync_error.is_not(None), 1))).label("errors"),
+            func.count(case((t.c.parked_at.is_not(None), 1))).label("parked"),
+            func.count(case((_PENDING, 1))).label("pending"),
+        )
+        row = (await self._c.execute(query)).one()
+        return {key: int(value) for key, value in row._mapping.items()}
+
+    async def set_inventory_item(
+        self, product_id: str, item: InventoryItemId, now: datetime
+    ) -> None:
+        """Store the inventory item resolved from the product's variant."""
+        await self._c.execute(
+            update(t)
+            .where(t.c.product_id == product_id)
+            .values(shopify_inventory_item_id=item, updated_at=now)
+        )
+
+    async def apply_inbound(
+        self,
+        product_id: str,
+        *,
+        expected_base: int | None,
+        delta: int,
+        new_base: int,
+        seen_at: datetime | None,
+        change: Change,
+        now: datetime,
+        synced: bool = False,
+    ) -> bool:
+        """Move ``b2c_stock`` by Shopify's change and set the new agreed base.
+
+        Compare-and-set: refused (False) when the base moved or a push is in flight
+        since the caller read the row. ``synced`` also records a successful sync.
+        """
+        values: dict[str, Any] = {
+            "b2c_stock": t.c.b2c_stock + delta,
+            "shopify_base": new_base,
+            "refresh_requested": False,
+            **_who(change, now),
+        }
+        if seen_at is not None:
+            values["shopify_seen_at"] = case(
+                (or_(t.c.shopify_seen_at.is_(None), t.c.shopify_seen_at < seen_at), seen_at),
+                else_=t.c.shopify_seen_at,
+            )
+        if synced:
+            values.update(_CLEAR_ERROR, last_synced_at=now)
+        base_matches = (
+            t.c.shopify_base.is_(None)
+            if expected_base is None
+            else t.c.shopify_base == expected_base
+        )
+        result = await self._c.execute(
+            update(t)
+            .where(t.c.product_id == product_id, base_matches, t.c.push_key.is_(None))
+            .values(values)
+        )
+        return result.rowcount == 1
+
+    async def request_refresh(self, product_ids: Iterable[str], now: datetime) -> None:
+        """Mark products for a re-read from Shopify at the next pass."""
+        ids = list(product_ids)
+        if ids:
+            await self._c.execute(
+                update(t)
+                .where(t.c.product_id.in_(ids))
+                .values(refresh_requested=True, updated_at=now)
+            )
+
+    async def begin_push(
+        self,
+        product_id: str,
+        *,
+        key: str,
+        expected_base: int | None,
+        quantity: int,
+        expected: int,
+        now: datetime,
+    ) -> bool:
+        """Record that a write of ``quantity`` (CAS ``expected``) is in flight under ``key``.
+
+        Refused (False) when the base moved or another push is in flight.
+        """
+        base_matches = (
+            t.c.shopify_base.is_(None)
+            if expected_base is None
+            else t.c.shopify_base == expected_base
+        )
+        result = await self._c.execute(
+            update(t)
+            .where(t.c.product_id == product_id, base_matches, t.c.push_key.is_(None))
+            .values(push_key=key, push_quantity=quantity, push_expected=expected, updated_at=now)
+        )
+        return result.rowcount == 1
+
+    async def in_flight(self, key: str) -> list[Product]:
+        """The products whose write is in flight under ``key``."""
+        query = select(t).where(t.c.push_key == key).order_by(t.c.product_id)
+        return [_product(r) for r in await self._c.execute(query)]
+
+    async def finish_push(
+        self, key: str, *, applied_at: datetime | None, change: Change, now: datetime
+    ) -> list[Product]:
+        """Shopify applied the write under ``key``: take its quantities as the agreed base.
+
+        Our stock moves by Shopify's side of each merge (``push_expected - shopify_base``);
+        any change of ours made meanwhile stays pending. Returns the rows as they were.
+        """
+        products = await self.in_flight(key)
+        seen = (
+            t.c.shopify_seen_at
+            if applied_at is None
+            else case(
+                (
+                    or_(t.c.shopify_seen_at.is_(None), t.c.shopify_seen_at < applied_at),
+                    applied_at,
+                ),
+                else_=t.c.shopify_seen_at,
+            )
+        )
+        await self._c.execute(
+            update(t)
+            .where(t.c.push_key == key)
+            .values(
+                b2c_stock=t.c.b2c_stock
+                + t.c.push_expected
+                - func.coalesce(t.c.shopify_base, t.c.push_expected),
+                shopify_base=t.c.push_quantity,
+                shopify_seen_at=seen,
+                push_key=None,
+                push_quantity=None,
+                push_expected=None,
+                last_synced_at=now,
+                **_CLEAR_ERROR,
+                **_who(change, now),
+            )
+        )
+        return products
+
+    async def abandon_push(self, key: str, now: datetime) -> list[Product]:
+        """Shopify refused the write under ``key``: nothing changed; the rows stay pending."""
+        products = await self.in_flight(key)
+        await self._c.execute(
+            update(t)
+            .where(t.c.push_key == key)
+            .values(push_key=None, push_quantity=None, push_expected=None, updated_at=now)
+        )
+        return products
+
+    async def record_failure(
+        self,
+        product_ids: Sequence[str],
+        *,
+        message: str,
+        next_attempt_at: Mapping[str, datetime | None],
+        parked: Iterable[str],
+        now: datetime,
+    ) -> None:
+        """Record a failed attempt: the message, one more attempt, when to try next or parked."""
+        parked_ids = set(parked)
+        for product_id in product_ids:
+            is_parked = product_id in parked_ids
+            await self._c.execute(
+                update(t)
+                .where(t.c.product_id == product_id)
+                .values(
+                    sync_error=message,
+                    sync_attempts=t.c.sync_attempts + 1,
+                    next_attempt_at=None if is_parked else next_attempt_at.get(product_id),
+                    parked_at=now if is_parked else None,
+                    updated_at=now,
+                )
+            )
+
+    async def clear_failure(self, product_ids: Iterable[str], now: datetime) -> None:
+        """Forget past failures (an operator's retry, or a success)."""
+        ids = list(product_ids)
+        if ids:
+            await self._c.execute(
+                update(t).where(t.c.product_id.in_(ids)).values(**_CLEAR_ERROR, updated_at=now)
+            )
+
+    async def mark_synced(
+        self, product_ids: Iterable[str], seen: Mapping[str, datetime | None], now: datetime
+    ) -> None:
+        """Both sides already agree: record the sync and Shopify's newest timestamp."""
+        for product_id in product_ids:
+            values: dict[str, Any] = {
+                **_CLEAR_ERROR,
+                "last_synced_at": now,
+                "refresh_requested": False,
+            }
+            seen_at = seen.get(product_id)
+            if seen_at is not None:
+                values["shopify_seen_at"] = case(
+                    (or_(t.c.shopify_seen_at.is_(None), t.c.shopify_seen_at < seen_at), seen_at),
+                    else_=t.c.shopify_seen_at,
+                )
+            await self._c.execute(
+                update(t).where(t.c.product_id == product_id, t.c.push_key.is_(None)).values(values)
+            )
+
+    async def upsert(self, fields: Mapping[str, Any], change: Change, now: datetime) -> None:
+        """Insert a product or update the given columns of an existing one (admin, CSV import)."""
+        existing = await self.get(str(fields["product_id"]))
+        if existing is None:
+            await self._c.execute(
+                insert(t).values(
+                    **fields,
+                    change_direction=change.direction,
+                    change_source=change.source,
+                    change_reference=change.reference,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            return
+        values = {k: v for k, v in fields.items() if k != "product_id"}
+        await self._c.execute(
+            update(t)
+            .where(t.c.product_id == fields["product_id"])
+            .values(**values, **_who(change, now))
+        )
+
+    async def set_stock(
+        self,
+        product_id: str,
+        *,
+        b2b_stock: int | None = None,
+        b2c_stock: int | None = None,
+        change: Change,
+        now: datetime,
+    ) -> None:
+        """Set our stock columns (an operator's allocation); the change stays pending."""
+        values: dict[str, Any] = _who(change, now)
+        if b2b_stock is not None:
+            values["b2b_stock"] = b2b_stock
+        if b2c_stock is not None:
+            values["b2c_stock"] = b2c_stock
+        await self._c.execute(update(t).where(t.c.product_id == product_id).values(values))
+
+    async def move_stock(
+        self, product_id: str, *, to_b2c: int, change: Change, now: datetime
+    ) -> None:
+        """Shift units between the channels atomically (negative ``to_b2c`` moves to B2B)."""
+        await self._c.execute(
+            update(t)
+            .where(t.c.product_id == product_id)
+            .values(
+                b2b_stock=t.c.b2b_stock - to_b2c,
+                b2c_stock=t.c.b2c_stock + to_b2c,
+                **_who(change, now),
+            )
+        )
+
+    async def set_link(
+        self,
+        product_id: str,
+        *,
+        variant_id: str | None,
+        inventory_item_id: InventoryItemId | None,
+        now: datetime,
+    ) -> None:
+        """Link to (or unlink from) a Shopify variant; the agreed base restarts from scratch."""
+        await self._c.execute(
+            update(t)
+            .where(t.c.product_id == product_id)
+            .values(
+                shopify_variant_id=variant_id,
+                shopify_inventory_item_id=inventory_item_id,
+                shopify_base=None,
+                shopify_seen_at=None,
+                refresh_requested=False,
+                **_CLEAR_ERROR,
+                updated_at=now,
+            )
+        )
+
+    async def set_enabled(self, product_id: str, enabled: bool, now: datetime) -> None:
+        """Turn sync on or off for one product."""
+        await self._c.execute(
+            update(t)
+            .where(t.c.product_id == product_id)
+            .values(sync_enabled=enabled, updated_at=now)
+        )
+
+
+def _linked() -> Any:
+    return or_(
+        t.c.shopify_inventory_item_id.is_not(None),
+        and_(t.c.shopify_variant_id.is_not(None), t.c.shopify_variant_id != ""),
+    )

@@ -1,0 +1,99 @@
+"""Adapter: one database transaction per unit of work; driver errors become StorageError."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+
+from shopify_sync.adapters.db.records import (
+    SqlLeaseRepository,
+    SqlLogRepository,
+    SqlOutboundWriteRepository,
+    SqlSyncRunRepository,
+    SqlWebhookEventRepository,
+)
+from shopify_sync.adapters.db.repository import SqlProductRepository
+from shopify_sync.errors import StorageError
+
+
+class SqlUnitOfWork:
+    """A transaction on one pooled connection, with every repository bound to it."""
+
+    products: SqlProductRepository
+    log: SqlLogRepository
+    webhooks: SqlWebhookEventRepository
+    writes: SqlOutboundWriteRepository
+    runs: SqlSyncRunRepository
+    leases: SqlLeaseRepository
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+        self._transaction: AsyncTransaction | None = None
+
+    async def __aenter__(self) -> Self:
+        try:
+            self._connection = await self._engine.connect()
+            self._transaction = await self._connection.begin()
+        except (OperationalError, DBAPIError, OSError) as exc:
+            if self._connection is not None:
+                await self._connection.close()
+            raise StorageError(f"database unavailable: {_brief(exc)}") from exc
+        connection = self._connection
+        self.products = SqlProductRepository(connection)
+        self.log = SqlLogRepository(connection)
+        self.webhooks = SqlWebhookEventRepository(connection)
+        self.writes = SqlOutboundWriteRepository(connection)
+        self.runs = SqlSyncRunRepository(connection)
+        self.leases = SqlLeaseRepository(connection)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._transaction is not None and self._transaction.is_active:
+                await self._transaction.rollback()
+        finally:
+            if self._connection is not None:
+                await self._connection.close()
+            self._connection = None
+            self._transaction = None
+        if isinstance(exc, DBAPIError):
+            raise StorageError(f"database error: {_brief(exc)}") from exc
+
+    async def commit(self) -> None:
+        """Make the transaction's writes durable."""
+        assert self._transaction is not None, "commit() outside 'async with'"
+        try:
+            await self._transaction.commit()
+        except DBAPIError as exc:
+            raise StorageError(f"database error on commit: {_brief(exc)}") from exc
+
+    async def rollback(self) -> None:
+        """Throw the transaction's writes away."""
+        if self._transaction is not None and self._transaction.is_active:
+            await self._transaction.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    """Builds a :class:`SqlUnitOfWork` per use over one engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
+
+
+def _brief(exc: BaseException) -> str:
+    text = (
+        str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
+    )
+    return text[:300]

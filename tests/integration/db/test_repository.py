@@ -1,0 +1,262 @@
+"""Repositories and the unit of work on real SQLite and PostgreSQL (migrated, never create_all)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from shopify_sync.domain.model import (
+    Change,
+    LogRecord,
+    QuantityWrite,
+    SetQuantities,
+    SyncRun,
+    WebhookEvent,
+)
+from shopify_sync.errors import StorageError
+from shopify_sync.types import InventoryItemId, ProductId
+from tests.factories import random_item_id, random_product_id
+
+pytestmark = pytest.mark.anyio
+NOW = datetime(2026, 5, 1, 10, 0, 0, tzinfo=UTC)
+WEBHOOK = Change("inbound", "webhook:inventory_levels/update", "evt-1")
+
+
+async def _insert(engine: AsyncEngine, *, b2c: int = 10, base: int | None = 10) -> tuple[str, int]:
+    """A linked, enabled product written the way the Inventory Service would."""
+    pid, item = random_product_id(), random_item_id()
+    async with engine.begin() as c:
+        await c.execute(
+            text(
+                "INSERT INTO product_inventory (product_id, sku, b2b_stock, b2c_stock,"
+                " shopify_variant_id, shopify_inventory_item_id, sync_enabled, shopify_base)"
+                " VALUES (:p, :s, 5, :b2c, '123', :i, true, :base)"
+            ),
+            {"p": pid, "s": f"SKU-{pid}", "b2c": b2c, "i": item, "base": base},
+        )
+    return pid, item
+
+
+async def test_direct_writes_are_logged_as_local(engine: AsyncEngine) -> None:
+    """A write straight to the table by the Inventory Service lands in the audit log."""
+    pid, _ = await _insert(engine, b2c=10)
+    async with engine.begin() as c:
+        await c.execute(
+            text("UPDATE product_inventory SET b2c_stock = 7 WHERE product_id = :p"), {"p": pid}
+        )
+    uow = SqlUnitOfWorkFactory(engine)()
+    async with uow:
+        log = await uow.log.recent(product_id=pid)
+
+    assert [(e.direction, e.source, e.field, e.old_value, e.new_value, e.delta) for e in log] == [
+        ("local", "db:direct", "b2c_stock", 10, 7, -3),
+        ("local", "db:direct", "b2b_stock", None, 5, 5),
+        ("local", "db:direct", "b2c_stock", None, 10, 10),
+    ]
+
+
+async def test_apply_inbound_logs_its_change_and_moves_the_base(engine: AsyncEngine) -> None:
+    """A Shopify change moves b2c_stock relative to the base and names its source in the log."""
+    pid, _ = await _insert(engine, b2c=15, base=10)
+    factory = SqlUnitOfWorkFactory(engine)
+    async with factory() as uow:
+        applied = await uow.products.apply_inbound(
+            pid, expected_base=10, delta=-2, new_base=8, seen_at=NOW, change=WEBHOOK, now=NOW
+        )
+        await uow.commit()
+    async with factory() as uow:
+        product = await uow.products.get(pid)
+        log = await uow.log.recent(product_id=pid, limit=1)
+
+    assert applied
+    assert product is not None
+    assert (product.b2c_stock, product.shopify_base, product.shopify_seen_at) == (13, 8, NOW)
+    assert [(e.direction, e.source, e.reference, e.delta) for e in log] == [
+        ("inbound", "webhook:inventory_levels/update", "evt-1", -2)
+    ]
+
+
+async def test_apply_inbound_refuses_a_moved_base(engine: AsyncEngine) -> None:
+    """A change computed from a stale base is refused, not applied twice."""
+    pid, _ = await _insert(engine, b2c=10, base=10)
+    factory = SqlUnitOfWorkFactory(engine)
+    async with factory() as uow:
+        applied = await uow.products.apply_inbound(
+            pid, expected_base=9, delta=-1, new_base=8, seen_at=None, change=WEBHOOK, now=NOW
+        )
+        product = await uow.products.get(pid)
+
+    assert not applied
+    assert product is not None and product.b2c_stock == 10
+
+
+async def test_push_lifecycle_keeps_changes_made_in_flight(engine: AsyncEngine) -> None:
+    """A push of 14 (CAS 9) over ours 15 / base 10 settles at 14 plus what B2B did meanwhile."""
+    pid, _ = await _insert(engine, b2c=15, base=10)
+    factory = SqlUnitOfWorkFactory(engine)
+    async with factory() as uow:
+        started = await uow.products.begin_push(
+            pid, key="k1", expected_base=10, quantity=14, expected=9, now=NOW
+        )
+        second = await uow.products.begin_push(
+            pid, key="k2", expected_base=10, quantity=14, expected=9, now=NOW
+        )
+        await uow.commit()
+    async with engine.begin() as c:  # the Inventory Service sells 2 more on B2C meanwhile
+        await c.execute(
+            text("UPDATE product_inventory SET b2c_stock = b2c_stock - 2 WHERE product_id = :p"),
+            {"p": pid},
+        )
+    async with factory() as uow:
+        done = await uow.products.finish_push(
+            "k1", applied_at=NOW, change=Change("inbound", "api:sync", "k1"), now=NOW
+        )
+        await uow.commit()
+    async with factory() as uow:
+        product = await uow.products.get(pid)
+
+    assert (started, second, [p.product_id for p in done]) == (True, False, [pid])
+    assert product is not None
+    assert (product.b2c_stock, product.shopify_base, product.push_key) == (12, 14, None)
+    assert product.pending
+
+
+async def test_abandoned_push_leaves_the_row_pending(engine: AsyncEngine) -> None:
+    """A refused write clears the in-flight marker and changes no stock."""
+    pid, _ = await _insert(engine, b2c=15, base=10)
+    factory = SqlUnitOfWorkFactory(engine)
+    async with factory() as uow:
+        await uow.products.begin_push(
+            pid, key="k", expected_base=10, quantity=15, expected=10, now=NOW
+        )
+        await uow.products.abandon_push("k", NOW)
+        await uow.commit()
+    async with factory() as uow:
+        product = await uow.products.get(pid)
+
+    assert product is not None
+    assert (product.b2c_stock, product.shopify_base, product.push_key) == (15, 10, None)
+
+
+async def test_due_finds_pending_and_respects_backoff(engine: AsyncEngine) -> None:
+    """The pending scan returns owed products that are due, and skips parked or waiting ones."""
+    in_sync, _ = await _insert(engine, b2c=10, base=10)
+    owed, _ = await _insert(engine, b2c=11, base=10)
+    waiting, _ = await _insert(engine, b2c=12, base=10)
+    parked, _ = await _insert(engine, b2c=13, base=10)
+    factory = SqlUnitOfWorkFactory(engine)
+    async with factory() as uow:
+        await uow.products.record_failure(
+            [waiting, parked],
+            message="Shopify unavailable",
+            next_attempt_at={waiting: NOW + timedelta(minutes=1)},
+            parked=[parked],
+            now=NOW,
+        )
+        await uow.commit()
+    async with factory() as uow:
+        due = {p.product_id for p in await uow.products.due(NOW)}
+        later = {p.product_id for p in await uow.products.due(NOW + timedelta(minutes=2))}
+        counts = await uow.products.counts()
+
+    assert in_sync not in due and parked not in later
+    assert owed in due and waiting not in due and waiting in later
+    assert counts["parked"] >= 1 and counts["errors"] >= 2
+
+
+async def test_uncommitted_work_is_rolled_back(engine: AsyncEngine) -> None:
+    """Leaving the unit of work without commit() writes nothing (no half-written row)."""
+    pid, _ = await _insert(engine, b2c=10, base=10)
+    factory = SqlUnitOfWorkFactory(engine)
+    async with factory() as uow:
+        await uow.products.set_stock(pid, b2c_stock=99, change=Change("local", "admin"), now=NOW)
+    async with factory() as uow:
+        product = await uow.products.get(pid)
+        log = await uow.log.recent(product_id=pid)
+
+    assert product is not None and product.b2c_stock == 10
+    assert all(e.new_value != 99 for e in log)
+
+
+async def test_webhook_events_deduplicate(engine: AsyncEngine) -> None:
+    """The same event id (or the same delivery id) is recorded once."""
+    event = WebhookEvent(
+        "e1", "w1", "orders/create", "demo.myshopify.com", NOW, NOW, NOW, "processed"
+    )
+    factory = SqlUnitOfWorkFactory(engine)
+    async with factory() as uow:
+        first = await uow.webhooks.record(event)
+        second = await uow.webhooks.record(event)
+        seen_by_delivery = await uow.webhooks.seen("other", "w1")
+        await uow.commit()
+
+    assert (first, second, seen_by_delivery) == (True, False, True)
+
+
+async def test_outbound_write_round_trips_exactly(engine: AsyncEngine) -> None:
+    """A stored write decodes to the identical request, so a resend is byte-identical."""
+    entries = (
+        QuantityWrite(InventoryItemId(2**62 + 5), 14, 9),
+        QuantityWrite(InventoryItemId(7), -1, 0),
+    )
+    write = SetQuantities("key-1", "gid://shopify-sync/SyncBatch/key-1", entries)
+    factory = SqlUnitOfWorkFactory(engine)
+    async with factory() as uow:
+        await uow.writes.add(write, NOW)
+        await uow.commit()
+    async with factory() as uow:
+        stored, keys = await uow.writes.get("key-1"), await uow.writes.keys()
+        await uow.writes.remove("key-1")
+        gone = await uow.writes.get("key-1")
+        await uow.commit()
+
+    assert (stored, keys, gone) == (write, ["key-1"], None)
+
+
+async def test_lease_has_one_holder_until_it_expires(engine: AsyncEngine) -> None:
+    """Only one process holds the reconcile lease; another takes it once it expired."""
+    factory = SqlUnitOfWorkFactory(engine)
+    ttl = timedelta(seconds=60)
+    async with factory() as uow:
+        a = await uow.leases.acquire("reconcile", "a", ttl, NOW)
+        b = await uow.leases.acquire("reconcile", "b", ttl, NOW)
+        b_later = await uow.leases.acquire("reconcile", "b", ttl, NOW + timedelta(seconds=61))
+        await uow.commit()
+
+    assert (a, b, b_later) == (True, False, True)
+
+
+async def test_log_and_runs_record_what_columns_do_not(engine: AsyncEngine) -> None:
+    """Outbound pushes and sync runs are recorded explicitly and read back."""
+    factory = SqlUnitOfWorkFactory(engine)
+    pid = ProductId("p-log")
+    run = SyncRun("reconcile", NOW, NOW + timedelta(seconds=2), 10, 2, 0)
+    async with factory() as uow:
+        await uow.log.add([LogRecord(pid, "outbound", "api:sync", "b2c_stock", 9, 14, 5, "k")], NOW)
+        await uow.runs.add(run)
+        await uow.commit()
+    async with factory() as uow:
+        log = await uow.log.recent(product_id=pid)
+        last = await uow.runs.last("reconcile")
+
+    assert [(e.direction, e.old_value, e.new_value, e.delta) for e in log] == [
+        ("outbound", 9, 14, 5)
+    ]
+    assert last == run
+
+
+async def test_unreachable_database_is_a_storage_error(tmp_path: object) -> None:
+    """A database that cannot be opened raises StorageError, not a driver exception."""
+    from shopify_sync.adapters.db.engine import create_engine
+
+    engine = create_engine("sqlite+aiosqlite:////nonexistent-dir/x.db")
+    try:
+        with pytest.raises(StorageError, match="database unavailable"):
+            async with SqlUnitOfWorkFactory(engine)():
+                pass
+    finally:
+        await engine.dispose()
