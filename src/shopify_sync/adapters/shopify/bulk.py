@@ -1,0 +1,153 @@
+"""Adapter: a full snapshot of the location's levels through one Shopify bulk operation.
+
+Start a bulk query, poll it with a growing interval on the injected clock, then stream
+the JSONL result line by line (never the whole file in memory). The result URL is a
+pre-signed storage link: it is fetched without our access token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import structlog
+
+from shopify_sync.adapters.shopify import documents
+from shopify_sync.adapters.shopify.payloads import (
+    BulkOperation,
+    MalformedResponse,
+    polled_bulk_operation,
+    snapshot_row,
+    started_bulk_operation,
+)
+from shopify_sync.adapters.shopify.transport import GraphQLTransport, translate_transport_errors
+from shopify_sync.adapters.shopify.version import ApiFeatures
+from shopify_sync.domain.model import LevelRead
+from shopify_sync.errors import StoreRejected, StoreUnavailable
+from shopify_sync.services.ports import Clock
+from shopify_sync.types import LocationId
+
+_log = structlog.get_logger(__name__)
+
+_RUNNING = frozenset({"CREATED", "RUNNING"})
+
+
+@dataclass(frozen=True, slots=True)
+class BulkPolling:
+    """How a bulk operation is waited for: first interval, growth, ceiling, and give-up time."""
+
+    first_s: float = 1.0
+    factor: float = 1.5
+    max_s: float = 30.0
+    timeout_s: float = 3600.0
+
+
+DEFAULT_BULK_POLLING = BulkPolling()
+
+
+class BulkSnapshot:
+    """Runs the snapshot bulk query for one location and yields its rows as :class:`LevelRead`."""
+
+    def __init__(
+        self,
+        transport: GraphQLTransport,
+        *,
+        http: httpx.AsyncClient,
+        clock: Clock,
+        features: ApiFeatures,
+        location: LocationId,
+        polling: BulkPolling = DEFAULT_BULK_POLLING,
+    ) -> None:
+        self._transport = transport
+        self._http = http
+        self._clock = clock
+        self._features = features
+        self._location = location
+        self._polling = polling
+
+    async def levels(self) -> AsyncIterator[LevelRead]:
+        """
+        Yield every inventory item's level at the location.
+
+        Raises:
+            StoreUnavailable: the operation failed, expired, was cancelled, did not finish in
+                time, or its result could not be read to the end.
+            StoreRejected: Shopify refused the query (invalid, access denied).
+        """
+        started = await self._start()
+        finished = await self._wait(started)
+        if finished.url is None:
+            # A completed operation without a URL found no objects at all.
+            return
+        async for level in self._stream(finished.url):
+            yield level
+
+    async def _start(self) -> BulkOperation:
+        operation = documents.run_bulk_query(
+            self._features, documents.snapshot_query(self._location)
+        )
+        answer = started_bulk_operation(await self._transport.execute(operation))
+        if isinstance(answer, BulkOperation):
+            _log.info("shopify_bulk_started", bulk_operation=answer.id)
+            return answer
+        first = answer[0]
+        if first.code == "INVALID":
+            raise StoreRejected(f"RunBulkQuery: Shopify refused the bulk query: {first.message}")
+        # OPERATION_IN_PROGRESS, LIMIT_REACHED: another bulk query runs; try again later.
+        raise StoreUnavailable(f"RunBulkQuery: cannot start now ({first.code}): {first.message}")
+
+    async def _wait(self, started: BulkOperation) -> BulkOperation:
+        polling = self._polling
+        interval = polling.first_s
+        waited = 0.0
+        current = started
+        while current.status in _RUNNING:
+            if waited >= polling.timeout_s:
+                raise StoreUnavailable(
+                    f"bulk operation {started.id} still {current.status} after {waited:.0f} s"
+                )
+            await self._clock.sleep(interval)
+            waited += interval
+            interval = min(interval * polling.factor, polling.max_s)
+            polled = polled_bulk_operation(
+                await self._transport.execute(
+                    documents.poll_bulk_operation(self._features, started.id)
+                )
+            )
+            if polled is None:
+                raise StoreUnavailable(f"bulk operation {started.id} is unknown to Shopify")
+            current = polled
+        _log.info(
+            "shopify_bulk_finished",
+            bulk_operation=current.id,
+            status=current.status,
+            error_code=current.error_code,
+            object_count=current.object_count,
+        )
+        if current.status == "COMPLETED":
+            return current
+        if current.error_code == "ACCESS_DENIED":
+            raise StoreRejected(f"bulk operation {current.id} failed: access denied")
+        raise StoreUnavailable(
+            f"bulk operation {current.id} ended {current.status} ({current.error_code})"
+        )
+
+    async def _stream(self, url: str) -> AsyncIterator[LevelRead]:
+        rows = 0
+        with translate_transport_errors("bulk result"):
+            async with self._http.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise StoreUnavailable(
+                        f"bulk result: HTTP {response.status_code} from the result URL"
+                    )
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        continue
+                    try:
+                        level = snapshot_row(line)
+                    except MalformedResponse as exc:
+                        raise StoreUnavailable(f"bulk result line {rows + 1}: {exc}") from exc
+                    rows += 1
+                    yield level
+        _log.info("shopify_bulk_streamed", rows=rows)

@@ -1,0 +1,118 @@
+"""Adapter: pacing for Shopify's cost-based rate limit, and backoff for retries.
+
+Shopify's GraphQL limit is a leaky bucket of points (``throttleStatus`` on every
+response). :class:`CostLimiter` keeps an estimate of the bucket, refilled at the restore
+rate since the last report, and makes a call wait until its expected cost fits, so we
+are rarely throttled at all. :class:`Backoff` spaces retries of failed calls.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+from shopify_sync.adapters.shopify.payloads import Cost
+from shopify_sync.services.ports import Clock
+
+MIN_THROTTLE_WAIT_S = 0.1
+"""Shortest wait after a THROTTLED answer, even when the numbers say the bucket has room."""
+DEFAULT_RETRY_AFTER_S = 1.0
+"""Wait after a 429 without a usable ``Retry-After`` (Shopify's REST default is 1 s)."""
+
+
+class CostLimiter:
+    """
+    An estimate of Shopify's cost bucket for this app and store, shared by concurrent calls.
+
+    Before the first report nothing waits. Each call reserves its expected cost at once, so
+    concurrent callers queue behind each other instead of all seeing the same free points.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._available = 0.0
+        self._maximum = 0.0
+        self._restore_rate = 0.0
+        self._observed_at: datetime | None = None
+
+    def estimate(self) -> float | None:
+        """Points available now by our estimate; None before Shopify has reported any."""
+        if self._observed_at is None:
+            return None
+        elapsed = (self._clock.now() - self._observed_at).total_seconds()
+        return min(self._maximum, self._available + self._restore_rate * max(elapsed, 0.0))
+
+    def reserve(self, cost: float) -> float:
+        """
+        Reserve *cost* points and return how long to wait before sending (0 if it fits).
+
+        A cost above the bucket's size is capped at the size: waiting longer cannot help,
+        and Shopify will answer with its own error.
+        """
+        estimate = self.estimate()
+        if estimate is None or self._restore_rate <= 0:
+            return 0.0
+        wanted = min(cost, self._maximum)
+        # Book the points now (the estimate may go negative): the next caller waits for them.
+        self._available = estimate - wanted
+        self._observed_at = self._clock.now()
+        if estimate >= wanted:
+            return 0.0
+        return (wanted - estimate) / self._restore_rate
+
+    def observe(self, cost: Cost | None) -> None:
+        """Take Shopify's report of the bucket after a call as the new estimate."""
+        if cost is None or cost.throttle_status is None:
+            return
+        status = cost.throttle_status
+        self._maximum = status.maximum_available
+        self._available = status.currently_available
+        self._restore_rate = status.restore_rate
+        self._observed_at = self._clock.now()
+
+    def throttled_wait(self, cost: Cost | None) -> float:
+        """How long to wait after a THROTTLED answer: until the requested cost has restored."""
+        if cost is None or cost.throttle_status is None or cost.requested_query_cost is None:
+            return DEFAULT_RETRY_AFTER_S
+        status = cost.throttle_status
+        if status.restore_rate <= 0:
+            return DEFAULT_RETRY_AFTER_S
+        missing = cost.requested_query_cost - status.currently_available
+        return max(missing / status.restore_rate, MIN_THROTTLE_WAIT_S)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with jitter: attempt n waits between half and all of base * 2^n."""
+
+    rng: random.Random
+    base_s: float = 0.5
+    cap_s: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        """The wait before retry number *attempt* (0 for the first retry)."""
+        ceiling = min(self.cap_s, self.base_s * 2.0**attempt)
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+
+def retry_after_s(header: str | None, now: datetime) -> float:
+    """
+    Seconds to wait from a ``Retry-After`` header: seconds (decimals allowed) or an HTTP date.
+
+    A missing or unreadable header gives :data:`DEFAULT_RETRY_AFTER_S`.
+    """
+    if header is None or not header.strip():
+        return DEFAULT_RETRY_AFTER_S
+    try:
+        return max(float(header), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER_S
+    if when.tzinfo is None:
+        return DEFAULT_RETRY_AFTER_S
+    return max((when - now).total_seconds(), 0.0)

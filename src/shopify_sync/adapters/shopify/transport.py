@@ -1,0 +1,238 @@
+"""Adapter: one GraphQL call to Shopify with pacing, bounded retries and error translation.
+
+Every ``httpx`` exception is translated in :func:`translate_transport_errors`; no library
+exception leaves this package. A write (``Operation.is_write``) is only ever resent as the
+identical bytes; when it may have reached Shopify and no definite answer came back, the
+final error is :class:`~shopify_sync.errors.OutcomeUnknown`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+import structlog
+from pydantic import JsonValue
+
+from shopify_sync.adapters.shopify.documents import Operation
+from shopify_sync.adapters.shopify.pacing import Backoff, CostLimiter, retry_after_s
+from shopify_sync.adapters.shopify.payloads import Envelope, MalformedResponse, parse_envelope
+from shopify_sync.errors import (
+    OutcomeUnknown,
+    RateLimited,
+    StoreError,
+    StoreRejected,
+    StoreUnavailable,
+)
+from shopify_sync.services.ports import Clock
+
+_log = structlog.get_logger(__name__)
+
+EXCERPT_CHARS = 300
+"""How much of a refused response's body an error carries."""
+_THROTTLED = "THROTTLED"
+_RETRYABLE_GRAPHQL_CODES = frozenset({"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE"})
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Failures before the request left this process: Shopify cannot have acted on it."""
+
+
+@contextmanager
+def translate_transport_errors(what: str) -> Iterator[None]:
+    """
+    Turn every ``httpx`` exception raised inside into the project's error tree.
+
+    Raises:
+        StoreRejected: the request cannot be made as built (bad URL, unsupported scheme,
+            too many redirects); retrying will not help.
+        StoreUnavailable: a timeout, a network or protocol failure.
+    """
+    try:
+        yield
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.TooManyRedirects) as exc:
+        raise StoreRejected(f"{what}: cannot send the request ({type(exc).__name__})") from exc
+    except httpx.TimeoutException as exc:
+        raise StoreUnavailable(
+            f"{what}: Shopify did not answer in time ({type(exc).__name__})"
+        ) from exc
+    except (httpx.HTTPError, httpx.StreamError) as exc:
+        raise StoreUnavailable(f"{what}: transport failed ({type(exc).__name__})") from exc
+
+
+def never_sent(error: StoreError) -> bool:
+    """True when *error* came from a failure before the request could reach Shopify."""
+    return isinstance(error.__cause__, _NOT_SENT)
+
+
+def body_excerpt(response: httpx.Response, secret: str) -> str:
+    """The start of a response body for an error message, with the token blanked out."""
+    text = response.content[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+    if secret:
+        text = text.replace(secret, "***")
+    return text[:EXCERPT_CHARS]
+
+
+@dataclass(frozen=True, slots=True)
+class _Retry:
+    """A failed attempt worth repeating: why, how long to wait, and what to raise at the end."""
+
+    reason: str
+    wait_s: float
+    error: StoreError
+    maybe_applied: bool
+
+
+class GraphQLTransport:
+    """Sends :class:`Operation` values to one shop's GraphQL endpoint and returns their data."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        access_token: str,
+        *,
+        http: httpx.AsyncClient,
+        clock: Clock,
+        limiter: CostLimiter,
+        backoff: Backoff,
+        max_attempts: int,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._endpoint = endpoint
+        self._token = access_token
+        self._http = http
+        self._clock = clock
+        self._limiter = limiter
+        self._backoff = backoff
+        self._max_attempts = max_attempts
+
+    async def execute(self, operation: Operation) -> dict[str, JsonValue] | None:
+        """
+        Send *operation* until Shopify gives a definite answer, and return its ``data``.
+
+        Raises:
+            StoreRejected: Shopify refused the request (4xx, GraphQL validation, cost).
+            RateLimited: still throttled after the last attempt.
+            StoreUnavailable: timeouts, network errors or 5xx through the last attempt.
+            OutcomeUnknown: a write that may have been applied got no definite answer.
+        """
+        body = operation.body()
+        maybe_applied = False
+        retry: _Retry | None = None
+        for attempt in range(1, self._max_attempts + 1):
+            if retry is not None:
+                _log.warning(
+                    "shopify_request_retried",
+                    operation=operation.name,
+                    reason=retry.reason,
+                    attempt=attempt,
+                    wait_s=round(retry.wait_s, 3),
+                )
+                await self._clock.sleep(retry.wait_s)
+            await self._pace(operation)
+            try:
+                outcome = await self._attempt(operation, body, attempt)
+            except StoreRejected as exc:
+                if operation.is_write and maybe_applied:
+                    raise OutcomeUnknown(
+                        f"{operation.name}: an earlier attempt may have been applied; {exc}"
+                    ) from exc
+                raise
+            if isinstance(outcome, Envelope):
+                return outcome.data
+            retry = outcome
+            maybe_applied = maybe_applied or outcome.maybe_applied
+        assert retry is not None
+        _log.error(
+            "shopify_request_failed",
+            operation=operation.name,
+            reason=retry.reason,
+            attempts=self._max_attempts,
+            outcome_unknown=operation.is_write and maybe_applied,
+        )
+        if operation.is_write and maybe_applied:
+            raise OutcomeUnknown(
+                f"{operation.name}: no definite answer after {self._max_attempts} attempts"
+                f" ({retry.reason}); resend the same request"
+            ) from retry.error
+        raise retry.error
+
+    async def _pace(self, operation: Operation) -> None:
+        wait_s = self._limiter.reserve(operation.estimated_cost)
+        if wait_s > 0:
+            _log.info(
+                "shopify_request_paced",
+                operation=operation.name,
+                estimated_cost=operation.estimated_cost,
+                wait_s=round(wait_s, 3),
+            )
+            await self._clock.sleep(wait_s)
+
+    async def _attempt(self, operation: Operation, body: bytes, attempt: int) -> Envelope | _Retry:
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "X-Shopify-Access-Token": self._token,
+        }
+        try:
+            with translate_transport_errors(operation.name):
+                response = await self._http.post(self._endpoint, content=body, headers=headers)
+        except StoreUnavailable as exc:
+            return _Retry(
+                reason=type(exc.__cause__).__name__,
+                wait_s=self._backoff.delay(attempt - 1),
+                error=exc,
+                maybe_applied=not never_sent(exc),
+            )
+        deprecated = response.headers.get("X-Shopify-API-Deprecated-Reason")
+        if deprecated:
+            _log.warning("shopify_deprecated_usage", operation=operation.name, reason=deprecated)
+        return self._classify(operation, response, attempt)
+
+    def _classify(
+        self, operation: Operation, response: httpx.Response, attempt: int
+    ) -> Envelope | _Retry:
+        status = response.status_code
+        if status == 429:
+            wait_s = retry_after_s(response.headers.get("Retry-After"), self._clock.now())
+            error = RateLimited(f"{operation.name}: HTTP 429 from Shopify", retry_after_s=wait_s)
+            return _Retry("http_429", wait_s, error, maybe_applied=False)
+        if status >= 500:
+            error_5xx = StoreUnavailable(f"{operation.name}: HTTP {status} from Shopify")
+            return _Retry(f"http_{status}", self._backoff.delay(attempt - 1), error_5xx, True)
+        if status != 200:
+            raise StoreRejected(
+                f"{operation.name}: Shopify refused the request with HTTP {status}",
+                status=status,
+                body_excerpt=body_excerpt(response, self._token),
+            )
+        try:
+            envelope = parse_envelope(response.content)
+        except MalformedResponse as exc:
+            error_bad = StoreUnavailable(f"{operation.name}: unreadable answer from Shopify: {exc}")
+            return _Retry("malformed_response", self._backoff.delay(attempt - 1), error_bad, True)
+        self._limiter.observe(envelope.cost)
+        return self._check_errors(operation, envelope, response, attempt)
+
+    def _check_errors(
+        self, operation: Operation, envelope: Envelope, response: httpx.Response, attempt: int
+    ) -> Envelope | _Retry:
+        if not envelope.errors:
+            return envelope
+        codes = {error.code for error in envelope.errors}
+        if _THROTTLED in codes:
+            wait_s = self._limiter.throttled_wait(envelope.cost)
+            error = RateLimited(f"{operation.name}: throttled by Shopify", retry_after_s=wait_s)
+            return _Retry("throttled", wait_s, error, maybe_applied=False)
+        if codes & _RETRYABLE_GRAPHQL_CODES:
+            error_5xx = StoreUnavailable(f"{operation.name}: {envelope.errors[0].message}")
+            return _Retry(
+                "graphql_internal_error", self._backoff.delay(attempt - 1), error_5xx, True
+            )
+        first = envelope.errors[0]
+        raise StoreRejected(
+            f"{operation.name}: Shopify refused the query ({first.code}): {first.message}",
+            status=response.status_code,
+            body_excerpt=body_excerpt(response, self._token),
+        )

@@ -1,0 +1,99 @@
+"""Shopify's Admin GraphQL schemas (../shared/oracles) and checks of what the client sends."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    VariableNode,
+    build_client_schema,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+from graphql.language import Visitor, visit
+
+SHARED = Path(__file__).resolve().parents[3].parent / "shared"
+ORACLES = SHARED / "oracles" / "admin-graphql"
+SUPPORTED_VERSIONS = ("2025-10", "2026-01", "2026-04", "2026-07", "2026-10")
+"""The versions the service supports; every document is validated against each."""
+OLDER_VERSIONS = ("2025-07",)
+"""Also checked: the ``callbackUrl`` branch for versions before 2025-10."""
+
+
+@functools.cache
+def admin_schema(version: str) -> GraphQLSchema:
+    """The introspected Admin API schema of *version* (loaded once per test session)."""
+    with gzip.open(ORACLES / f"admin_{version}.json.gz") as handle:
+        introspection = json.load(handle)
+    return build_client_schema(introspection["data"])
+
+
+def schema_problems(version: str, query: str, variables: dict[str, Any] | None) -> list[str]:
+    """What *version*'s schema finds wrong with *query* and its *variables* (empty if valid)."""
+    schema = admin_schema(version)
+    document = parse(query)
+    errors = validate(schema, document)
+    if errors:
+        return [error.message for error in errors]
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    if isinstance(coerced, list):
+        return [error.message for error in coerced]
+    return []
+
+
+class _FieldFinder(Visitor):
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.found: list[FieldNode] = []
+
+    def enter_field(self, node: FieldNode, *_: object) -> None:
+        if node.name.value == self.name:
+            self.found.append(node)
+
+
+def fields_named(document: DocumentNode, name: str) -> list[FieldNode]:
+    """Every selection of the field *name* in *document*."""
+    finder = _FieldFinder(name)
+    visit(document, finder)
+    return finder.found
+
+
+def runtime_problems(version: str, body: dict[str, Any]) -> list[str]:
+    """
+    The 2026-04 runtime rules the schema cannot express, for one ``inventorySetQuantities`` body.
+
+    From 2026-04 every entry must carry ``changeFromQuantity`` (a value or null) and the
+    field must carry ``@idempotent(key:)`` with a non-blank key.
+    """
+    if version < "2026-04":
+        return []
+    problems = []
+    document = parse(body["query"])
+    for field_node in fields_named(document, "inventorySetQuantities"):
+        directives = [d for d in field_node.directives if d.name.value == "idempotent"]
+        if not directives:
+            problems.append("inventorySetQuantities without @idempotent")
+            continue
+        key_args = [a for a in directives[0].arguments if a.name.value == "key"]
+        if not key_args:
+            problems.append("@idempotent without key")
+            continue
+        value = key_args[0].value
+        key = body["variables"].get(value.name.value) if isinstance(value, VariableNode) else None
+        if isinstance(value, VariableNode) and not (isinstance(key, str) and key.strip()):
+            problems.append("@idempotent key variable is blank")
+    for entry in body["variables"]["input"]["quantities"]:
+        if "changeFromQuantity" not in entry:
+            problems.append(f"entry without changeFromQuantity: {entry}")
+    return problems
