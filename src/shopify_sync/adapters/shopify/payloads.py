@@ -42,7 +42,9 @@ class MalformedResponse(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", alias_generator=to_camel)
+    model_config = ConfigDict(
+        frozen=True, extra="ignore", alias_generator=to_camel, validate_by_name=True
+    )
 
 
 # -- envelope -----------------------------------------------------------------------------
