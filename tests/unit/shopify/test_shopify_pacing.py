@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from shopify_fakes import FakeClock
 
+from shopify_sync.adapters.shopify.envelope import Cost, ThrottleStatus
 from shopify_sync.adapters.shopify.pacing import (
     DEFAULT_RETRY_AFTER_S,
     MIN_THROTTLE_WAIT_S,
@@ -15,7 +16,6 @@ from shopify_sync.adapters.shopify.pacing import (
     CostLimiter,
     retry_after_s,
 )
-from shopify_sync.adapters.shopify.payloads import Cost, ThrottleStatus
 
 
 def report(

@@ -14,9 +14,9 @@ import httpx
 import structlog
 
 from shopify_sync.adapters.shopify import documents
+from shopify_sync.adapters.shopify.envelope import MalformedResponse
 from shopify_sync.adapters.shopify.payloads import (
     BulkOperation,
-    MalformedResponse,
     polled_bulk_operation,
     snapshot_row,
     started_bulk_operation,

@@ -18,20 +18,21 @@ from pydantic import SecretStr
 
 from shopify_sync.adapters.shopify import documents
 from shopify_sync.adapters.shopify.bulk import DEFAULT_BULK_POLLING, BulkPolling, BulkSnapshot
+from shopify_sync.adapters.shopify.catalogue import (
+    created_webhook,
+    delete_errors,
+    inventory_items_of,
+    location_page,
+    variant_page,
+    webhook_page,
+)
 from shopify_sync.adapters.shopify.documents import MAX_IDS_PER_CALL
+from shopify_sync.adapters.shopify.envelope import MalformedResponse, UserError
 from shopify_sync.adapters.shopify.pacing import Backoff, CostLimiter
 from shopify_sync.adapters.shopify.payloads import (
     CONCURRENT_REQUEST,
     KEY_MISMATCH,
-    MalformedResponse,
-    UserError,
-    created_webhook,
-    delete_errors,
-    inventory_items_of,
     level_reads,
-    location_page,
-    variant_page,
-    webhook_page,
     write_result,
 )
 from shopify_sync.adapters.shopify.transport import GraphQLTransport

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-from shopify_sync.adapters.shopify.payloads import Cost
+from shopify_sync.adapters.shopify.envelope import Cost
 from shopify_sync.services.ports import Clock
 
 MIN_THROTTLE_WAIT_S = 0.1

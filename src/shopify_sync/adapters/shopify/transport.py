@@ -17,8 +17,8 @@ import structlog
 from pydantic import JsonValue
 
 from shopify_sync.adapters.shopify.documents import Operation
+from shopify_sync.adapters.shopify.envelope import Envelope, MalformedResponse, parse_envelope
 from shopify_sync.adapters.shopify.pacing import Backoff, CostLimiter, retry_after_s
-from shopify_sync.adapters.shopify.payloads import Envelope, MalformedResponse, parse_envelope
 from shopify_sync.errors import (
     OutcomeUnknown,
     RateLimited,
