@@ -31,14 +31,14 @@ def test_shopify_client_implements_the_store_client_port(clock: FakeClock) -> No
     client: StoreClient = ShopifyClient(
         "https://x.myshopify.com",
         "2026-04",
-        "t",
+        "secret-token",
         LocationId(1),
-        http=httpx.AsyncClient(),
+        http=httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(500))),
         clock=clock,
     )
 
     assert "2026-04" in repr(client)
-    assert "t'" not in repr(client)
+    assert "secret-token" not in repr(client)
 
 
 async def test_read_levels_maps_known_unknown_and_unstocked_items(clock: FakeClock) -> None:
@@ -285,15 +285,9 @@ async def test_create_webhook_subscription_refused_raises(clock: FakeClock) -> N
             await client.create_webhook_subscription("orders/create", "https://h/o")
 
 
-@pytest.mark.parametrize(
-    ("errors", "refused"),
-    [([], False), ([{"field": ["id"], "message": "Webhook subscription does not exist"}], True)],
-)
-async def test_delete_webhook_subscription(
-    clock: FakeClock, errors: list[dict[str, Any]], refused: bool
-) -> None:
-    """Deleting succeeds quietly, or raises StoreRejected when Shopify refuses."""
-    shop = RoutedShop(
+def delete_shop(errors: list[dict[str, Any]]) -> RoutedShop:
+    """A shop answering DeleteWebhookSubscription with *errors* (none: deleted)."""
+    return RoutedShop(
         {
             "DeleteWebhookSubscription": lambda v: {
                 "webhookSubscriptionDelete": {
@@ -303,15 +297,26 @@ async def test_delete_webhook_subscription(
             }
         }
     )
+
+
+async def test_delete_webhook_subscription_sends_the_id(clock: FakeClock) -> None:
+    """Deleting sends the subscription's GID and returns quietly on success."""
+    shop = delete_shop([])
     client, http = make_client(shop, clock)
 
     async with http:
-        if refused:
-            with pytest.raises(StoreRejected, match="does not exist"):
-                await client.delete_webhook_subscription("gid://shopify/WebhookSubscription/1")
-        else:
-            await client.delete_webhook_subscription("gid://shopify/WebhookSubscription/1")
+        await client.delete_webhook_subscription("gid://shopify/WebhookSubscription/1")
 
     assert json.loads(shop.requests[0].content)["variables"] == {
         "id": "gid://shopify/WebhookSubscription/1"
     }
+
+
+async def test_delete_webhook_subscription_refused_raises(clock: FakeClock) -> None:
+    """userErrors on delete raise StoreRejected with Shopify's message."""
+    shop = delete_shop([{"field": ["id"], "message": "Webhook subscription does not exist"}])
+    client, http = make_client(shop, clock)
+
+    async with http:
+        with pytest.raises(StoreRejected, match="does not exist"):
+            await client.delete_webhook_subscription("gid://shopify/WebhookSubscription/1")
