@@ -93,6 +93,7 @@ class ProductRepository(Protocol):
     async def by_inventory_item(
         self, item: InventoryItemId, *, lock: bool = False
     ) -> list[Product]: ...
+    async def by_variants(self, variants: Sequence[int]) -> list[Product]: ...
     async def page(
         self,
         *,

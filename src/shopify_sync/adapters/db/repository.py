@@ -108,6 +108,14 @@ class SqlProductRepository:
             query = query.with_for_update()
         return [_product(r) for r in await self._c.execute(query)]
 
+    async def by_variants(self, variants: Sequence[int]) -> list[Product]:
+        """Products linked to any of these variants (by number or GID)."""
+        names = {str(v) for v in variants} | {f"gid://shopify/ProductVariant/{v}" for v in variants}
+        if not names:
+            return []
+        query = select(t).where(t.c.shopify_variant_id.in_(sorted(names))).order_by(t.c.product_id)
+        return [_product(r) for r in await self._c.execute(query)]
+
     async def page(
         self,
         *,

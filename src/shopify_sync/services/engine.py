@@ -1,0 +1,576 @@
+"""The sync engine: one path that merges and pushes a set of products in batches.
+
+It serves ``POST /sync/{id}``, ``POST /sync/all``, the scheduled reconcile, the pending-change
+scan and the retries. Per batch: resend any write whose outcome is unknown, read Shopify's levels
+(250 per call), merge each product (``domain.reconcile``), apply Shopify's side to our rows with
+compare-and-set, store the writes to Shopify before sending them (one ``inventorySetQuantities``
+of up to 250 entries, one idempotency key), and settle them on a definite answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+import structlog
+
+from shopify_sync.domain.model import (
+    Change,
+    LevelRead,
+    LogRecord,
+    Product,
+    QuantityWrite,
+    SetQuantities,
+    WriteErrorKind,
+)
+from shopify_sync.domain.reconcile import Merge, merge
+from shopify_sync.errors import StoreError, StoreRejected
+from shopify_sync.services.ports import Clock, StoreClient, UnitOfWork, UnitOfWorkFactory
+from shopify_sync.types import InitialSource, InventoryItemId, ProductId, VariantId
+
+log = structlog.get_logger(__name__)
+
+BATCH_SIZE = 250
+"""Shopify's limit for one array argument: entries per write, ids per read."""
+
+Action = Literal[
+    "in_sync", "pushed", "pulled", "merged", "failed", "skipped", "not_linked", "disabled"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPolicy:
+    """How the engine retries and who wins at a first sync."""
+
+    initial_source: InitialSource = "b2b"
+    max_attempts: int = 8
+    backoff_base_s: float = 5.0
+    backoff_cap_s: float = 900.0
+    max_rounds: int = 4
+    """How often one call re-reads and re-merges products whose write went stale."""
+    reference_prefix: str = "gid://shopify-sync/SyncBatch"
+
+
+@dataclass(frozen=True, slots=True)
+class ProductResult:
+    """What one product's sync did."""
+
+    product_id: ProductId
+    action: Action
+    b2c_stock: int | None = None
+    shopify_available: int | None = None
+    merged: int | None = None
+    write: int | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class SyncReport:
+    """What one sync call did, product by product."""
+
+    results: dict[ProductId, ProductResult] = field(default_factory=dict)
+    api_writes: int = 0
+
+    def add(self, result: ProductResult) -> None:
+        """Record (or replace) a product's result."""
+        self.results[result.product_id] = result
+
+    @property
+    def checked(self) -> int:
+        """Products looked at."""
+        return len(self.results)
+
+    @property
+    def changed(self) -> int:
+        """Products whose stock moved on either side."""
+        return sum(r.action in ("pushed", "pulled", "merged") for r in self.results.values())
+
+    @property
+    def failed(self) -> int:
+        """Products that failed this time (recorded in ``sync_error``)."""
+        return sum(r.action == "failed" for r in self.results.values())
+
+
+class SyncEngine:
+    """Merges and pushes products; every use case that syncs goes through here."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        store: StoreClient,
+        clock: Clock,
+        policy: SyncPolicy = SyncPolicy(),
+        *,
+        new_key: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self._uow = uow
+        self._store = store
+        self._clock = clock
+        self._policy = policy
+        self._new_key = new_key
+
+    # -- entry points ---------------------------------------------------------------------
+
+    async def sync(self, products: Sequence[Product], *, source: str) -> SyncReport:
+        """Sync these products now: resend writes in flight, then merge and push the rest."""
+        report = SyncReport()
+        todo: list[Product] = []
+        for product in products:
+            if not product.sync_enabled:
+                report.add(ProductResult(product.product_id, "disabled", product.b2c_stock))
+            elif not product.linked:
+                report.add(ProductResult(product.product_id, "not_linked", product.b2c_stock))
+            else:
+                todo.append(product)
+        await self.resend_in_flight({p.push_key for p in todo if p.push_key}, report, source)
+        ids = [p.product_id for p in todo]
+        for round_ in range(self._policy.max_rounds):
+            fresh = await self._load_syncable(ids, report)
+            if not fresh:
+                break
+            ids = await self._sync_round(
+                fresh, report, source, final=round_ == self._policy.max_rounds - 1
+            )
+            if not ids:
+                break
+        return report
+
+    async def plan(
+        self, products: Sequence[Product]
+    ) -> list[tuple[Product, LevelRead, Merge | None]]:
+        """Read and merge without writing anything (a dry run)."""
+        linked = [p for p in products if p.sync_enabled and p.inventory_item_id is not None]
+        levels = await self._store.read_levels(
+            [p.inventory_item_id for p in linked if p.inventory_item_id]
+        )
+        planned: list[tuple[Product, LevelRead, Merge | None]] = []
+        for product in linked:
+            assert product.inventory_item_id is not None
+            level = levels[product.inventory_item_id]
+            result = (
+                merge(product.stock, level.available, initial_source=self._policy.initial_source)
+                if level.available is not None and level.known
+                else None
+            )
+            planned.append((product, level, result))
+        return planned
+
+    async def resend_in_flight(
+        self, keys: Iterable[str] | None, report: SyncReport, source: str
+    ) -> None:
+        """Resend writes whose outcome is unknown, exactly, until Shopify answers (case 12)."""
+        if keys is None:
+            async with self._uow() as uow:
+                keys = await uow.writes.keys()
+        for key in sorted(keys):
+            async with self._uow() as uow:
+                write = await uow.writes.get(key)
+                products = await uow.products.in_flight(key)
+                if write is None or not products:
+                    # Answered by another process meanwhile, or nothing waits on it any more.
+                    if write is not None:
+                        await uow.writes.remove(key)
+                    if products:
+                        await uow.products.abandon_push(key, self._clock.now())
+                    await uow.commit()
+                    continue
+            await self._send(write, products, report, source)
+
+    async def resolve_items(self, limit: int = BATCH_SIZE) -> SyncReport:
+        """Store the inventory item of products the Inventory Service linked by variant only."""
+        async with self._uow() as uow:
+            products = await uow.products.unresolved(limit=limit)
+        report = SyncReport()
+        if products:
+            await self._resolve(products, report)
+        return report
+
+    # -- one round ------------------------------------------------------------------------
+
+    async def _load_syncable(self, ids: Sequence[ProductId], report: SyncReport) -> list[Product]:
+        """Reload rows; resolve inventory items; leave out what is in flight or unlinked."""
+        async with self._uow() as uow:
+            products = await uow.products.get_many(ids)
+        if any(p.inventory_item_id is None for p in products):
+            await self._resolve(products, report)
+            async with self._uow() as uow:
+                products = await uow.products.get_many(ids)
+        ready = []
+        for product in products:
+            if product.push_key is not None:
+                if product.product_id in report.results:
+                    continue  # its resend just failed, and says so
+                report.add(
+                    ProductResult(
+                        product.product_id, "skipped", product.b2c_stock,
+                        error="a write to Shopify is still waiting for its answer; retried shortly",
+                    )
+                )  # fmt: skip
+            elif product.inventory_item_id is not None and product.sync_enabled:
+                ready.append(product)
+        return ready
+
+    async def _resolve(self, products: Sequence[Product], report: SyncReport) -> None:
+        variants: dict[VariantId, Product] = {}
+        malformed: list[Product] = []
+        for product in products:
+            if product.inventory_item_id is None:
+                variant = parse_variant_id(product.shopify_variant_id or "")
+                if variant is None:
+                    malformed.append(product)
+                else:
+                    variants[variant] = product
+        try:
+            found = await self._store.resolve_inventory_items(list(variants))
+        except StoreError as exc:
+            await self._fail_products(
+                [p.product_id for p in variants.values()], exc, report, "resolve the variant"
+            )
+            return
+        now = self._clock.now()
+        async with self._uow() as uow:
+            for variant, product in variants.items():
+                if variant in found:
+                    await uow.products.set_inventory_item(product.product_id, found[variant], now)
+                else:
+                    malformed.append(product)
+            for product in malformed:
+                message = (
+                    f"Shopify has no variant {product.shopify_variant_id!r}: fix the link "
+                    "(shopify-sync products link) and retry"
+                )
+                await self._fail(uow, [product.product_id], message, permanent=True)
+                report.add(
+                    ProductResult(product.product_id, "failed", product.b2c_stock, error=message)
+                )
+            await uow.commit()
+
+    async def _sync_round(
+        self, products: list[Product], report: SyncReport, source: str, *, final: bool
+    ) -> list[ProductId]:
+        """Read, merge, apply and push once; returns the products to run again (stale CAS)."""
+        items = [p.inventory_item_id for p in products if p.inventory_item_id is not None]
+        try:
+            levels = await self._store.read_levels(items)
+        except StoreError as exc:
+            await self._fail_products(
+                [p.product_id for p in products], exc, report, "read Shopify's levels"
+            )
+            return []
+        again: list[ProductId] = []
+        to_push: list[tuple[Product, Merge]] = []
+        for product in products:
+            assert product.inventory_item_id is not None
+            level = levels.get(product.inventory_item_id)
+            problem = _level_problem(product, level)
+            if problem is not None:
+                async with self._uow() as uow:
+                    await self._fail(uow, [product.product_id], problem, permanent=True)
+                    await uow.commit()
+                report.add(
+                    ProductResult(product.product_id, "failed", product.b2c_stock, error=problem)
+                )
+                continue
+            assert level is not None and level.available is not None
+            result = merge(
+                product.stock, level.available, initial_source=self._policy.initial_source
+            )
+            if result.out_of_range:
+                message = f"merged quantity {result.merged} is outside what Shopify accepts"
+                async with self._uow() as uow:
+                    await self._fail(uow, [product.product_id], message, permanent=True)
+                    await uow.commit()
+                report.add(
+                    ProductResult(
+                        product.product_id,
+                        "failed",
+                        product.b2c_stock,
+                        level.available,
+                        error=message,
+                    )
+                )
+                continue
+            if result.oversold:
+                log.warning(
+                    "oversold", product_id=product.product_id, merged=result.merged,
+                    detail="both channels sold the same units; Shopify shows a negative quantity",
+                )  # fmt: skip
+            if result.write is not None:
+                to_push.append((product, result))
+                continue
+            if await self._settle_without_write(product, result, level, source):
+                action: Action = "pulled" if result.inbound_delta else "in_sync"
+                report.add(
+                    ProductResult(
+                        product.product_id, action, product.b2c_stock + result.inbound_delta,
+                        level.available, result.merged,
+                    )
+                )  # fmt: skip
+            else:
+                again.append(product.product_id)
+        for start in range(0, len(to_push), BATCH_SIZE):
+            again.extend(await self._push(to_push[start : start + BATCH_SIZE], report, source))
+        if final and again:
+            # Out of rounds this call: the pending scan picks them up again shortly.
+            async with self._uow() as uow:
+                await uow.products.request_refresh(again, self._clock.now())
+                await uow.commit()
+        return again
+
+    async def _settle_without_write(
+        self, product: Product, result: Merge, level: LevelRead, source: str
+    ) -> bool:
+        """Shopify already holds the merged value: apply its side to our row (CAS on the base)."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            if result.base == result.merged and result.inbound_delta == 0:
+                await uow.products.mark_synced(
+                    [product.product_id], {product.product_id: level.updated_at}, now
+                )
+                await uow.commit()
+                return True
+            applied = await uow.products.apply_inbound(
+                product.product_id,
+                expected_base=product.shopify_base,
+                delta=result.inbound_delta,
+                new_base=result.merged,
+                seen_at=level.updated_at,
+                change=Change("inbound", source, _level_reference(level)),
+                now=now,
+                synced=True,
+            )
+            await uow.commit()
+        return applied
+
+    async def _push(
+        self, batch: Sequence[tuple[Product, Merge]], report: SyncReport, source: str
+    ) -> list[ProductId]:
+        """Store one write for the batch, send it, settle it; returns products to run again."""
+        key = self._new_key()
+        now = self._clock.now()
+        accepted: list[tuple[Product, Merge]] = []
+        again: list[ProductId] = []
+        async with self._uow() as uow:
+            for product, result in batch:
+                assert result.write is not None
+                started = await uow.products.begin_push(
+                    product.product_id,
+                    key=key,
+                    expected_base=product.shopify_base,
+                    quantity=result.write,
+                    expected=result.expected,
+                    now=now,
+                )
+                if started:
+                    accepted.append((product, result))
+                else:
+                    again.append(product.product_id)  # its row moved since we read it
+            if not accepted:
+                return again
+            write = SetQuantities(
+                idempotency_key=key,
+                reference_document_uri=f"{self._policy.reference_prefix}/{key}",
+                entries=tuple(
+                    QuantityWrite(r.inventory_item_id, r.merged, r.expected)
+                    for _, r in sorted(accepted, key=lambda pr: pr[1].inventory_item_id)
+                ),
+            )
+            await uow.writes.add(write, now)
+            await uow.commit()
+        products = [p for p, _ in accepted]
+        again.extend(await self._send(write, products, report, source))
+        return again
+
+    async def _send(
+        self, write: SetQuantities, products: Sequence[Product], report: SyncReport, source: str
+    ) -> list[ProductId]:
+        """Send a stored write and settle it; returns products to run again."""
+        ids = [p.product_id for p in products]
+        report.api_writes += 1
+        try:
+            result = await self._store.set_quantities(write)
+        except StoreRejected as exc:
+            # A definite refusal of the whole request: nothing was written.
+            async with self._uow() as uow:
+                await uow.products.abandon_push(write.idempotency_key, self._clock.now())
+                await uow.writes.remove(write.idempotency_key)
+                await self._fail(uow, ids, f"Shopify refused the write: {exc}", permanent=False)
+                await uow.commit()
+            self._report_failed(products, report, f"Shopify refused the write: {exc}")
+            return []
+        except StoreError as exc:
+            # Unknown outcome or not sent: keep the write and resend it, same key, later.
+            async with self._uow() as uow:
+                await uow.writes.failed_attempt(write.idempotency_key, str(exc))
+                await self._fail(uow, ids, f"push to Shopify failed: {exc}", permanent=False)
+                await uow.commit()
+            self._report_failed(products, report, f"push to Shopify failed: {exc}")
+            return []
+        now = self._clock.now()
+        if result.applied:
+            async with self._uow() as uow:
+                done = await uow.products.finish_push(
+                    write.idempotency_key,
+                    applied_at=result.applied_at,
+                    change=Change("inbound", source, write.idempotency_key),
+                    now=now,
+                )
+                await uow.log.add(
+                    [
+                        LogRecord(
+                            p.product_id, "outbound", source, "b2c_stock",
+                            p.push_expected, p.push_quantity,
+                            (p.push_quantity or 0) - (p.push_expected or 0),
+                            write.idempotency_key,
+                            f"set Shopify available {p.push_expected} -> {p.push_quantity}"
+                            f" ({write.reference_document_uri})",
+                        )
+                        for p in done
+                    ],
+                    now,
+                )  # fmt: skip
+                await uow.writes.remove(write.idempotency_key)
+                await uow.commit()
+            for p in done:
+                inbound = (p.push_expected or 0) - (
+                    p.shopify_base if p.shopify_base is not None else (p.push_expected or 0)
+                )
+                report.add(
+                    ProductResult(
+                        p.product_id, "merged" if inbound else "pushed", p.b2c_stock + inbound,
+                        p.push_quantity, p.push_quantity, p.push_quantity,
+                    )
+                )  # fmt: skip
+            return []
+        # Refused whole (Shopify applies all or nothing): sort out who caused it.
+        permanent: dict[InventoryItemId, str] = {}
+        for error in result.errors:
+            if error.kind is WriteErrorKind.PERMANENT and error.inventory_item_id is not None:
+                permanent[error.inventory_item_id] = (
+                    f"Shopify refused the quantity: {error.code}: {error.message}"
+                )
+        async with self._uow() as uow:
+            await uow.products.abandon_push(write.idempotency_key, now)
+            await uow.writes.remove(write.idempotency_key)
+            for product in products:
+                if product.inventory_item_id in permanent:
+                    message = permanent[product.inventory_item_id]
+                    await self._fail(uow, [product.product_id], message, permanent=True)
+                    report.add(
+                        ProductResult(
+                            product.product_id, "failed", product.b2c_stock, error=message
+                        )
+                    )
+            await uow.commit()
+        if any(
+            e.kind is WriteErrorKind.PERMANENT and e.inventory_item_id is None
+            for e in result.errors
+        ):
+            message = "; ".join(f"{e.code}: {e.message}" for e in result.errors)
+            async with self._uow() as uow:
+                await self._fail(uow, ids, f"Shopify refused the write: {message}", permanent=False)
+                await uow.commit()
+            self._report_failed(products, report, f"Shopify refused the write: {message}")
+            return []
+        log.info(
+            "write refused, re-merging",
+            key=write.idempotency_key,
+            codes=sorted({e.code for e in result.errors}),
+            products=len(products),
+        )
+        return [p.product_id for p in products if p.inventory_item_id not in permanent]
+
+    # -- failures ---------------------------------------------------------------------------
+
+    async def _fail_products(
+        self, ids: Sequence[ProductId], exc: StoreError, report: SyncReport, what: str
+    ) -> None:
+        message = f"could not {what}: {exc}"
+        async with self._uow() as uow:
+            await self._fail(uow, ids, message, permanent=False)
+            await uow.commit()
+            products = await uow.products.get_many(ids)
+        self._report_failed(products, report, message)
+
+    @staticmethod
+    def _report_failed(products: Iterable[Product], report: SyncReport, message: str) -> None:
+        for product in products:
+            report.add(
+                ProductResult(product.product_id, "failed", product.b2c_stock, error=message)
+            )
+
+    async def _fail(
+        self, unit: UnitOfWork, ids: Sequence[ProductId], message: str, *, permanent: bool
+    ) -> None:
+        """Record a failure: the message for operators, backoff, or parking."""
+        now = self._clock.now()
+        products = await unit.products.get_many(ids)
+        next_at: dict[str, datetime | None] = {}
+        parked: list[str] = []
+        for product in products:
+            attempt = product.sync_attempts + 1
+            if permanent or attempt >= self._policy.max_attempts:
+                parked.append(product.product_id)
+            else:
+                next_at[product.product_id] = now + timedelta(seconds=self.backoff_s(attempt))
+        for product in products:
+            attempt = product.sync_attempts + 1
+            when = next_at.get(product.product_id)
+            if product.product_id in parked:
+                tail = (
+                    "parked: fix the cause, then `shopify-sync retry "
+                    f"{product.product_id}` or retry it on the admin page"
+                )
+            else:
+                assert when is not None
+                tail = (
+                    f"attempt {attempt} of {self._policy.max_attempts}; "
+                    f"next try at {when:%Y-%m-%d %H:%M:%S} UTC"
+                )
+            text = f"{now:%Y-%m-%d %H:%M:%S} UTC: {message} ({tail})"
+            await unit.products.record_failure(
+                [product.product_id],
+                message=text[:2000],
+                next_attempt_at=next_at,
+                parked=parked,
+                now=now,
+            )
+            log.warning(
+                "sync failed",
+                product_id=product.product_id,
+                error=message,
+                attempt=attempt,
+                next_attempt_at=when.isoformat() if when else None,
+                parked=product.product_id in parked,
+            )
+
+    def backoff_s(self, attempt: int) -> float:
+        """Seconds before retry ``attempt`` (exponential, capped)."""
+        return float(
+            min(self._policy.backoff_cap_s, self._policy.backoff_base_s * 2 ** (attempt - 1))
+        )
+
+
+def _level_problem(product: Product, level: LevelRead | None) -> str | None:
+    """Why this level cannot be merged (a permanent problem for this product), or None."""
+    item = product.inventory_item_id
+    if level is None or not level.known:
+        return f"Shopify has no inventory item {item}: relink the product"
+    if not level.tracked:
+        return f"Shopify does not track inventory for item {item}: turn tracking on in Shopify"
+    if level.available is None:
+        return f"inventory item {item} is not stocked at our location: stock it there in Shopify"
+    return None
+
+
+def _level_reference(level: LevelRead) -> str | None:
+    return None if level.updated_at is None else f"level@{level.updated_at.isoformat()}"
+
+
+def parse_variant_id(value: str) -> VariantId | None:
+    """A variant id from ``123`` or ``gid://shopify/ProductVariant/123``; None when malformed."""
+    text = value.strip().rsplit("/", 1)[-1] if value.strip().startswith("gid://") else value.strip()
+    return VariantId(int(text)) if text.isdigit() and int(text) > 0 else None

@@ -1,0 +1,428 @@
+"""Use cases: one async function per thing an entrypoint can ask for.
+
+Entrypoints build a command and call these with the ports they need; nothing here knows
+about HTTP, SQL or Shopify's wire format.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import structlog
+
+from shopify_sync.domain.commands import (
+    ApplyInventoryLevel,
+    ReconcileAll,
+    RecordOrder,
+    SyncProduct,
+    WebhookMeta,
+)
+from shopify_sync.domain.model import (
+    Change,
+    InboundOutcome,
+    LogRecord,
+    Product,
+    ShopifyLevel,
+    SyncRun,
+    WebhookEvent,
+    WebhookStatus,
+)
+from shopify_sync.domain.reconcile import classify_inbound
+from shopify_sync.errors import ProductNotSyncable, StorageError, UnknownProduct
+from shopify_sync.services.engine import ProductResult, SyncEngine, SyncReport
+from shopify_sync.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from shopify_sync.types import LocationId, ProductId
+
+log = structlog.get_logger(__name__)
+
+PAGE_SIZE = 1000
+RECONCILE_LEASE = "reconcile"
+INVENTORY_TOPIC = "inventory_levels/update"
+ORDERS_TOPIC = "orders/create"
+
+
+# -- outbound ------------------------------------------------------------------------------
+
+
+async def sync_product(
+    cmd: SyncProduct, uow: UnitOfWorkFactory, engine: SyncEngine
+) -> ProductResult:
+    """Merge one product with Shopify and push the result now.
+
+    Raises:
+        UnknownProduct: no such product.
+        ProductNotSyncable: not linked to a variant, or sync disabled.
+    """
+    async with uow() as unit:
+        product = await unit.products.get(cmd.product_id)
+    if product is None:
+        raise UnknownProduct(cmd.product_id)
+    if not product.linked:
+        raise ProductNotSyncable(cmd.product_id, "it is not linked to a Shopify variant")
+    if not product.sync_enabled:
+        raise ProductNotSyncable(cmd.product_id, "sync is disabled for it")
+    report = await engine.sync([product], source=cmd.source)
+    return report.results[product.product_id]
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileSummary:
+    """What a full reconcile did."""
+
+    checked: int
+    changed: int
+    failed: int
+    duration_s: float
+    started_at: datetime
+    api_writes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedChange:
+    """One line of a dry run: what a reconcile would do for a product."""
+
+    product_id: ProductId
+    sku: str | None
+    ours: int
+    shopify: int | None
+    base: int | None
+    merged: int | None
+    write: int | None
+    our_change: int
+    problem: str | None = None
+
+
+async def reconcile_all(
+    cmd: ReconcileAll, uow: UnitOfWorkFactory, engine: SyncEngine, clock: Clock
+) -> ReconcileSummary:
+    """Merge every enabled, linked product, page by page, and record the run."""
+    started_at = clock.now()
+    started = time.perf_counter()
+    total = SyncReport()
+    after: str | None = None
+    error: str | None = None
+    try:
+        await engine.resend_in_flight(None, total, cmd.source)
+        await engine.resolve_items()
+        while True:
+            async with uow() as unit:
+                page = await unit.products.page(after=after, limit=PAGE_SIZE, linked_enabled=True)
+            if not page:
+                break
+            after = page[-1].product_id
+            report = await engine.sync(page, source=cmd.source)
+            total.results.update(report.results)
+            total.api_writes += report.api_writes
+    except Exception as exc:  # recorded for /health, then raised to the caller
+        error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        summary = ReconcileSummary(
+            checked=total.checked,
+            changed=total.changed,
+            failed=total.failed,
+            duration_s=round(time.perf_counter() - started, 3),
+            started_at=started_at,
+            api_writes=total.api_writes,
+        )
+        async with uow() as unit:
+            await unit.runs.add(
+                SyncRun(
+                    "reconcile" if not cmd.source.startswith("api") else "reconcile:api",
+                    started_at,
+                    clock.now(),
+                    summary.checked,
+                    summary.changed,
+                    summary.failed,
+                    error,
+                )
+            )
+            await unit.commit()
+    log.info(
+        "reconciled",
+        checked=summary.checked,
+        changed=summary.changed,
+        failed=summary.failed,
+        duration_s=summary.duration_s,
+    )
+    return summary
+
+
+async def plan_reconcile(uow: UnitOfWorkFactory, engine: SyncEngine) -> list[PlannedChange]:
+    """A dry run of the full reconcile: the products that differ and what would be written."""
+    planned: list[PlannedChange] = []
+    after: str | None = None
+    while True:
+        async with uow() as unit:
+            page = await unit.products.page(after=after, limit=PAGE_SIZE, linked_enabled=True)
+        if not page:
+            return planned
+        after = page[-1].product_id
+        for product, level, result in await engine.plan(page):
+            if result is None:
+                problem = "not stocked at our location" if level.known else "unknown item"
+                planned.append(
+                    PlannedChange(
+                        product.product_id, product.sku, product.b2c_stock, level.available,
+                        product.shopify_base, None, None, 0, problem,
+                    )
+                )  # fmt: skip
+            elif result.changed:
+                planned.append(
+                    PlannedChange(
+                        product.product_id, product.sku, product.b2c_stock, level.available,
+                        product.shopify_base, result.merged, result.write, result.inbound_delta,
+                    )
+                )  # fmt: skip
+
+
+async def scheduled_reconcile(
+    holder: str, ttl: timedelta, uow: UnitOfWorkFactory, engine: SyncEngine, clock: Clock
+) -> ReconcileSummary | None:
+    """The periodic reconcile, run by one process at a time (a lease in the database)."""
+    async with uow() as unit:
+        acquired = await unit.leases.acquire(RECONCILE_LEASE, holder, ttl, clock.now())
+        await unit.commit()
+    if not acquired:
+        log.debug("reconcile skipped: another process holds the lease")
+        return None
+    try:
+        return await reconcile_all(ReconcileAll(source="reconcile"), uow, engine, clock)
+    finally:
+        async with uow() as unit:
+            await unit.leases.release(RECONCILE_LEASE, holder)
+            await unit.commit()
+
+
+async def push_pending(uow: UnitOfWorkFactory, engine: SyncEngine, clock: Clock) -> SyncReport:
+    """Find and push what is owed: writes in flight, unresolved links, changed rows, re-reads.
+
+    Cheap when nothing is pending (one indexed query); batched when much is.
+    """
+    total = SyncReport()
+    await engine.resend_in_flight(None, total, "pending")
+    await engine.resolve_items()
+    after: str | None = None
+    while True:
+        async with uow() as unit:
+            due = await unit.products.due(clock.now(), limit=PAGE_SIZE, after=after)
+        if not due:
+            return total
+        after = due[-1].product_id
+        report = await engine.sync(due, source="pending")
+        total.results.update(report.results)
+        total.api_writes += report.api_writes
+
+
+# -- inbound -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookOutcome:
+    """What a webhook did: recorded status, or a duplicate; products owed a re-read."""
+
+    status: WebhookStatus | None
+    detail: str
+    duplicate: bool = False
+    refresh: tuple[ProductId, ...] = field(default_factory=tuple)
+
+
+async def apply_inventory_level(
+    cmd: ApplyInventoryLevel, uow: UnitOfWorkFactory, clock: Clock, location_id: LocationId
+) -> WebhookOutcome:
+    """Apply ``inventory_levels/update``: move ``b2c_stock`` by ``available - shopify_base``.
+
+    One short transaction: de-duplication, the change and its log rows commit together.
+    """
+    now = clock.now()
+    async with uow() as unit:
+        if await unit.webhooks.seen(cmd.meta.event_id, cmd.meta.webhook_id):
+            return WebhookOutcome(None, "duplicate delivery", duplicate=True)
+        status, detail, refresh = await _apply_level(unit, cmd, now, location_id)
+        if not await unit.webhooks.record(_event(cmd.meta, now, status, detail)):
+            await unit.rollback()
+            return WebhookOutcome(None, "duplicate delivery", duplicate=True)
+        await unit.commit()
+    log.info(
+        "webhook applied",
+        topic=cmd.meta.topic,
+        event_id=cmd.meta.event_id,
+        inventory_item_id=cmd.inventory_item_id,
+        status=status,
+        detail=detail,
+    )
+    return WebhookOutcome(status, detail, refresh=refresh)
+
+
+async def _apply_level(
+    unit: UnitOfWork, cmd: ApplyInventoryLevel, now: datetime, location_id: LocationId
+) -> tuple[WebhookStatus, str, tuple[ProductId, ...]]:
+    if cmd.location_id != location_id:
+        return "ignored", f"location {cmd.location_id} is not the synced location {location_id}", ()
+    products = await unit.products.by_inventory_item(cmd.inventory_item_id, lock=True)
+    if not products:
+        return "ignored", f"no product is linked to inventory item {cmd.inventory_item_id}", ()
+    if cmd.available is None:
+        return "ignored", "the level has no available quantity (untracked or disconnected)", ()
+    details: list[str] = []
+    refresh: list[ProductId] = []
+    status: WebhookStatus = "ignored"
+    for product in products:
+        outcome, text = await _apply_to_product(unit, product, cmd, now)
+        details.append(f"{product.product_id}: {text}")
+        if outcome == "refresh":
+            refresh.append(product.product_id)
+        if outcome in ("applied", "refresh"):
+            status = "processed"
+    if refresh:
+        await unit.products.request_refresh(refresh, now)
+    return status, "; ".join(details), tuple(refresh)
+
+
+async def _apply_to_product(
+    unit: UnitOfWork, product: Product, cmd: ApplyInventoryLevel, now: datetime
+) -> tuple[str, str]:
+    assert cmd.available is not None
+    if not product.sync_enabled:
+        return "ignored", "sync disabled"
+    if product.push_key is not None:
+        return "refresh", "a write of ours is in flight; re-reading the level afterwards"
+    stock = product.stock
+    level = ShopifyLevel(cmd.inventory_item_id, cmd.available, cmd.updated_at)
+    outcome = classify_inbound(stock, level)
+    if outcome is InboundOutcome.STALE:
+        return "ignored", f"stale: updated_at {cmd.updated_at} is older than the last applied"
+    if outcome is InboundOutcome.AMBIGUOUS:
+        return "refresh", "same second as the last applied change; re-reading the level"
+    if outcome is InboundOutcome.FIRST_SYNC:
+        return "refresh", "not synced yet; running the first sync"
+    assert stock.base is not None
+    delta = cmd.available - stock.base
+    applied = await unit.products.apply_inbound(
+        product.product_id,
+        expected_base=stock.base,
+        delta=delta,
+        new_base=cmd.available,
+        seen_at=cmd.updated_at,
+        change=Change("inbound", f"webhook:{INVENTORY_TOPIC}", cmd.meta.event_id),
+        now=now,
+    )
+    if not applied:
+        return "refresh", "the row moved meanwhile; re-reading the level"
+    return "applied", f"available {cmd.available}, b2c_stock {delta:+d}"
+
+
+async def record_order(cmd: RecordOrder, uow: UnitOfWorkFactory, clock: Clock) -> WebhookOutcome:
+    """Log each line of ``orders/create`` as a sale and ask for a re-read of its items.
+
+    It never subtracts: Shopify's ``inventory_levels/update`` carries that decrement, and
+    doing both would count the sale twice. The re-read repairs a lost inventory webhook.
+    """
+    now = clock.now()
+    async with uow() as unit:
+        if await unit.webhooks.seen(cmd.meta.event_id, cmd.meta.webhook_id):
+            return WebhookOutcome(None, "duplicate delivery", duplicate=True)
+        variants = [line.variant_id for line in cmd.lines if line.variant_id is not None]
+        products = await unit.products.by_variants(variants)
+        by_variant: dict[int, list[Product]] = {}
+        for product in products:
+            if product.inventory_item_id is not None or product.shopify_variant_id:
+                by_variant.setdefault(_variant_number(product.shopify_variant_id), []).append(
+                    product
+                )
+        records: list[LogRecord] = []
+        refresh: list[ProductId] = []
+        for line in cmd.lines:
+            for product in by_variant.get(line.variant_id or -1, []):
+                records.append(
+                    LogRecord(
+                        product.product_id, "inbound", f"webhook:{ORDERS_TOPIC}", "b2c_stock",
+                        None, None, 0, f"gid://shopify/Order/{cmd.order_id}",
+                        f"Shopify order {cmd.name}{' (test)' if cmd.test else ''}: "
+                        f"{line.quantity} sold (line {line.line_item_id}); stock follows "
+                        "Shopify's inventory update",
+                    )
+                )  # fmt: skip
+                if product.sync_enabled:
+                    refresh.append(product.product_id)
+        await unit.log.add(records, now)
+        await unit.products.request_refresh(refresh, now)
+        status: WebhookStatus = "processed" if records else "ignored"
+        detail = (
+            f"{len(records)} line(s) of order {cmd.name} logged; re-reading {len(refresh)} item(s)"
+            if records
+            else f"order {cmd.name} has no line for a linked product"
+        )
+        if not await unit.webhooks.record(_event(cmd.meta, now, status, detail)):
+            await unit.rollback()
+            return WebhookOutcome(None, "duplicate delivery", duplicate=True)
+        await unit.commit()
+    log.info("order recorded", order=cmd.name, lines=len(records), event_id=cmd.meta.event_id)
+    return WebhookOutcome(status, detail, refresh=tuple(refresh))
+
+
+async def record_rejected_webhook(
+    meta: WebhookMeta, detail: str, uow: UnitOfWorkFactory, clock: Clock
+) -> None:
+    """Keep a trace of a signed delivery whose payload we could not use."""
+    now = clock.now()
+    async with uow() as unit:
+        if await unit.webhooks.record(_event(meta, now, "failed", detail)):
+            await unit.commit()
+
+
+def _event(meta: WebhookMeta, now: datetime, status: WebhookStatus, detail: str) -> WebhookEvent:
+    return WebhookEvent(
+        event_id=meta.event_id,
+        webhook_id=meta.webhook_id,
+        topic=meta.topic,
+        shop_domain=meta.shop_domain,
+        triggered_at=meta.triggered_at,
+        received_at=now,
+        processed_at=now,
+        status=status,
+        detail=detail[:2000],
+    )
+
+
+def _variant_number(value: str | None) -> int:
+    text = (value or "").strip().rsplit("/", 1)[-1]
+    return int(text) if text.isdigit() else -1
+
+
+# -- monitoring ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The service's state for ``GET /health``."""
+
+    database_ok: bool
+    database_error: str | None
+    products: dict[str, int]
+    last_reconcile: SyncRun | None
+    in_flight_writes: int
+
+
+async def health(uow: UnitOfWorkFactory) -> Health:
+    """Database reachability, product counts, the last reconcile, writes awaiting an answer."""
+    try:
+        async with uow() as unit:
+            counts = dict(await unit.products.counts())
+            last = await unit.runs.last("reconcile")
+            api_last = await unit.runs.last("reconcile:api")
+            if api_last is not None and (last is None or api_last.started_at > last.started_at):
+                last = api_last
+            in_flight = len(await unit.writes.keys())
+    except StorageError as exc:
+        return Health(False, str(exc), {}, None, 0)
+    return Health(True, None, counts, last, in_flight)
+
+
+async def products_for(uow: UnitOfWorkFactory, ids: Sequence[ProductId]) -> list[Product]:
+    """Load products by id (for entrypoints that report on them)."""
+    async with uow() as unit:
+        return await unit.products.get_many(ids)

@@ -1,0 +1,195 @@
+"""In-memory fakes of the ports, for tests of the service layer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from shopify_sync.domain.model import (
+    LevelRead,
+    Location,
+    SetQuantities,
+    Variant,
+    WebhookSubscription,
+    WriteError,
+    WriteErrorKind,
+    WriteResult,
+)
+from shopify_sync.errors import OutcomeUnknown, StoreError, StoreUnavailable
+from shopify_sync.services.ports import Clock, StoreClient
+from shopify_sync.types import InventoryItemId, LocationId, VariantId
+
+
+class FakeClock:
+    """A clock that moves only when told to (or when slept on)."""
+
+    def __init__(self, start: datetime = datetime(2026, 5, 1, 10, 0, 0, tzinfo=UTC)) -> None:
+        self.current = start
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return self.current
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.current += timedelta(seconds=seconds)
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.current += timedelta(seconds=seconds)
+
+
+@dataclass
+class FakeItem:
+    """One inventory item at our location."""
+
+    available: int | None
+    updated_at: datetime
+    tracked: bool = True
+    variant: VariantId | None = None
+    sku: str | None = None
+
+
+@dataclass
+class FakeStoreClient:
+    """Shopify in memory: CAS writes applied all-or-nothing, idempotency keys replayed.
+
+    ``fail_next`` raises the given errors on the next calls; ``lose_next_response`` applies
+    the next write but raises OutcomeUnknown, as a timeout after Shopify applied it would.
+    """
+
+    clock: Clock
+    items: dict[InventoryItemId, FakeItem] = field(default_factory=dict)
+    fail_next: list[StoreError] = field(default_factory=list)
+    lose_next_response: int = 0
+    answered: dict[str, tuple[SetQuantities, WriteResult]] = field(default_factory=dict)
+    writes: list[SetQuantities] = field(default_factory=list)
+    reads: int = 0
+    before_write: list[Callable[[], None]] = field(default_factory=list)
+    """Run one each before the next writes are applied (a sale racing our push)."""
+
+    def add(
+        self, item: InventoryItemId, available: int | None, *, variant: int | None = None
+    ) -> None:
+        """Stock an item at our location."""
+        self.items[item] = FakeItem(
+            available, self.clock.now(), variant=VariantId(variant) if variant else None
+        )
+
+    def sell(self, item: InventoryItemId, quantity: int) -> None:
+        """A Shopify sale: available drops, timestamped by Shopify's clock."""
+        entry = self.items[item]
+        assert entry.available is not None
+        entry.available -= quantity
+        entry.updated_at = self.clock.now()
+
+    def available(self, item: InventoryItemId) -> int | None:
+        """What Shopify holds now."""
+        return self.items[item].available
+
+    def _maybe_fail(self) -> None:
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+
+    async def read_levels(
+        self, items: Sequence[InventoryItemId]
+    ) -> dict[InventoryItemId, LevelRead]:
+        self._maybe_fail()
+        self.reads += 1
+        result: dict[InventoryItemId, LevelRead] = {}
+        for item in items:
+            entry = self.items.get(item)
+            if entry is None:
+                result[item] = LevelRead(item, None, None, known=False)
+            else:
+                result[item] = LevelRead(item, entry.available, entry.updated_at, entry.tracked)
+        return result
+
+    async def snapshot_levels(self) -> AsyncIterator[LevelRead]:
+        self._maybe_fail()
+        for item, entry in sorted(self.items.items()):
+            yield LevelRead(item, entry.available, entry.updated_at, entry.tracked)
+
+    async def set_quantities(self, write: SetQuantities) -> WriteResult:
+        self._maybe_fail()
+        self.writes.append(write)
+        previous = self.answered.get(write.idempotency_key)
+        if previous is not None:
+            assert previous[0] == write, "same key reused with a different request"
+            return previous[1]
+        if self.before_write:
+            self.before_write.pop(0)()
+        result = self._apply(write)
+        self.answered[write.idempotency_key] = (write, result)
+        if self.lose_next_response:
+            self.lose_next_response -= 1
+            raise OutcomeUnknown("timed out after sending; Shopify may have applied it")
+        return result
+
+    def _apply(self, write: SetQuantities) -> WriteResult:
+        errors: list[WriteError] = []
+        for entry in write.entries:
+            item = self.items.get(entry.inventory_item_id)
+            if item is None:
+                errors.append(
+                    WriteError(
+                        WriteErrorKind.PERMANENT,
+                        "INVALID_INVENTORY_ITEM",
+                        "unknown",
+                        entry.inventory_item_id,
+                    )
+                )
+            elif item.available != entry.expected:
+                errors.append(
+                    WriteError(
+                        WriteErrorKind.STALE,
+                        "CHANGE_FROM_QUANTITY_STALE",
+                        "stale",
+                        entry.inventory_item_id,
+                    )
+                )
+        if errors:
+            return WriteResult(applied=False, errors=tuple(errors))
+        now = self.clock.now()
+        for entry in write.entries:
+            self.items[entry.inventory_item_id].available = entry.quantity
+            self.items[entry.inventory_item_id].updated_at = now
+        return WriteResult(applied=True, applied_at=now, adjustment_group_id="gid://x/1")
+
+    async def resolve_inventory_items(
+        self, variants: Sequence[VariantId]
+    ) -> dict[VariantId, InventoryItemId]:
+        self._maybe_fail()
+        wanted = set(variants)
+        return {e.variant: i for i, e in self.items.items() if e.variant in wanted if e.variant}
+
+    async def find_variants(self, query: str, *, limit: int = 50) -> list[Variant]:
+        self._maybe_fail()
+        return [
+            Variant(e.variant, i, e.sku, e.sku or "", e.tracked)
+            for i, e in self.items.items()
+            if e.variant and (e.sku or "") in query
+        ][:limit]
+
+    async def locations(self) -> list[Location]:
+        self._maybe_fail()
+        return [Location(LocationId(1), "Shop location", True)]
+
+    async def webhook_subscriptions(self) -> list[WebhookSubscription]:
+        return []
+
+    async def create_webhook_subscription(self, topic: str, uri: str) -> WebhookSubscription:
+        return WebhookSubscription("gid://shopify/WebhookSubscription/1", topic, uri)
+
+    async def delete_webhook_subscription(self, subscription_id: str) -> None:
+        return None
+
+
+def unavailable() -> StoreUnavailable:
+    """A Shopify outage."""
+    return StoreUnavailable("Shopify answered 503 Service Unavailable")
+
+
+_store: StoreClient = FakeStoreClient(FakeClock())
+_clock: Clock = FakeClock()

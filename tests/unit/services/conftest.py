@@ -1,0 +1,97 @@
+"""Service-layer fixtures: a migrated SQLite database, a fake Shopify and a fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from shopify_sync.adapters.db.engine import create_engine
+from shopify_sync.adapters.db.migrate import upgrade_engine
+from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from shopify_sync.services.engine import SyncEngine, SyncPolicy
+from tests.factories import random_item_id, random_product_id
+from tests.fakes import FakeClock, FakeStoreClient
+
+
+class World:
+    """Our database, a fake Shopify, a clock and the engine, with helpers to arrange them."""
+
+    def __init__(self, uow: SqlUnitOfWorkFactory, clock: FakeClock, store: FakeStoreClient) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.store = store
+        self.engine = SyncEngine(uow, store, clock, SyncPolicy(max_attempts=3))
+
+    async def product(
+        self,
+        *,
+        ours: int,
+        base: int | None,
+        shopify: int | None,
+        enabled: bool = True,
+        variant: int | None = None,
+        link_item: bool = True,
+    ) -> tuple[str, int]:
+        """A product written as the Inventory Service would, with its Shopify item."""
+        pid, item = random_product_id(), random_item_id()
+        if shopify is not None or variant is not None:
+            self.store.add(item, shopify, variant=variant)
+        async with self.uow.engine.begin() as c:
+            await c.execute(
+                text(
+                    "INSERT INTO product_inventory (product_id, sku, b2c_stock, b2b_stock,"
+                    " shopify_variant_id, shopify_inventory_item_id, sync_enabled, shopify_base)"
+                    " VALUES (:p, :sku, :ours, 100, :v, :i, :e, :b)"
+                ),
+                {
+                    "p": pid,
+                    "sku": f"SKU-{pid}",
+                    "ours": ours,
+                    "v": str(variant or 1),
+                    "i": item if link_item else None,
+                    "e": enabled,
+                    "b": base,
+                },
+            )
+        return pid, item
+
+    async def set_b2c(self, pid: str, value: int) -> None:
+        """The Inventory Service writes b2c_stock straight to the table."""
+        async with self.uow.engine.begin() as c:
+            await c.execute(
+                text("UPDATE product_inventory SET b2c_stock = :v WHERE product_id = :p"),
+                {"v": value, "p": pid},
+            )
+
+    async def row(self, pid: str) -> tuple[int, int | None]:
+        """Our (b2c_stock, shopify_base)."""
+        async with self.uow() as unit:
+            product = await unit.products.get(pid)
+        assert product is not None
+        return product.b2c_stock, product.shopify_base
+
+    async def b2c_ledger(self, pid: str) -> int:
+        """The sum of every logged change to our b2c_stock."""
+        async with self.uow.engine.connect() as c:
+            total = await c.scalar(
+                text(
+                    "SELECT COALESCE(SUM(delta), 0) FROM inventory_sync_log WHERE product_id = :p"
+                    " AND field = 'b2c_stock' AND direction IN ('inbound', 'local')"
+                ),
+                {"p": pid},
+            )
+        return int(total or 0)
+
+
+@pytest.fixture(name="world")
+async def _world(tmp_path: Path) -> AsyncIterator[World]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'svc.db'}")
+    await upgrade_engine(engine)
+    clock = FakeClock()
+    try:
+        yield World(SqlUnitOfWorkFactory(engine), clock, FakeStoreClient(clock))
+    finally:
+        await engine.dispose()

@@ -1,0 +1,274 @@
+"""The sync engine through its ports: every case of shared/design/sync-semantics.md."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from shopify_sync.domain.commands import ReconcileAll, SyncProduct
+from shopify_sync.errors import ProductNotSyncable, StoreRejected, UnknownProduct
+from shopify_sync.services import handlers
+from shopify_sync.types import ProductId
+from tests.fakes import unavailable
+from tests.unit.services.conftest import World
+
+pytestmark = pytest.mark.anyio
+
+
+async def sync(world: World, pid: str) -> handlers.ProductResult:
+    return await handlers.sync_product(SyncProduct(ProductId(pid)), world.uow, world.engine)
+
+
+async def test_first_link_pushes_ours(world: World) -> None:
+    """Case 1: no base yet, B2B is the source of truth: Shopify gets 10 (CAS 6)."""
+    pid, item = await world.product(ours=10, base=None, shopify=6)
+
+    result = await sync(world, pid)
+
+    assert (result.action, world.store.available(item), await world.row(pid)) == (
+        "pushed",
+        10,
+        (10, 10),
+    )
+    assert world.store.writes[0].entries[0].expected == 6
+
+
+async def test_our_change_is_pushed(world: World) -> None:
+    """Case 2: ours 15 over base 10: Shopify gets 15 with CAS 10."""
+    pid, item = await world.product(ours=15, base=10, shopify=10)
+
+    result = await sync(world, pid)
+
+    assert (result.action, world.store.available(item), await world.row(pid)) == (
+        "pushed",
+        15,
+        (15, 15),
+    )
+
+
+async def test_shopify_change_is_pulled_without_a_write(world: World) -> None:
+    """Case 3: Shopify sold 2: our stock drops by 2 and nothing is written."""
+    pid, _ = await world.product(ours=10, base=10, shopify=8)
+
+    result = await sync(world, pid)
+
+    assert (result.action, await world.row(pid), world.store.writes) == ("pulled", (8, 8), [])
+    assert await world.b2c_ledger(pid) == 8
+
+
+async def test_concurrent_changes_merge(world: World) -> None:
+    """Case 4: ours set to 15 while Shopify sold 1: both agree on 14."""
+    pid, item = await world.product(ours=15, base=10, shopify=9)
+
+    result = await sync(world, pid)
+
+    assert (result.action, world.store.available(item), await world.row(pid)) == (
+        "merged",
+        14,
+        (14, 14),
+    )
+
+
+async def test_stale_write_is_re_read_and_re_merged(world: World) -> None:
+    """Case 5: a sale lands between our read and write: CAS fails, re-merge gives 13."""
+    pid, item = await world.product(ours=15, base=10, shopify=9)
+    world.store.before_write.append(lambda: world.store.sell(item, 1))
+
+    await sync(world, pid)
+
+    assert (world.store.available(item), await world.row(pid)) == (13, (13, 13))
+    assert [w.entries[0].expected for w in world.store.writes] == [9, 8]
+    assert await world.b2c_ledger(pid) == 13
+
+
+async def test_in_sync_product_writes_nothing(world: World) -> None:
+    """Both sides at the base: no write, only the sync time."""
+    pid, _ = await world.product(ours=10, base=10, shopify=10)
+
+    result = await sync(world, pid)
+
+    assert (result.action, world.store.writes) == ("in_sync", [])
+
+
+async def test_outage_records_error_and_backoff(world: World) -> None:
+    """Case 11: Shopify down: sync_error, one more attempt, a next attempt time; nothing lost."""
+    pid, _ = await world.product(ours=15, base=10, shopify=10)
+    world.store.fail_next.append(unavailable())
+
+    result = await sync(world, pid)
+
+    async with world.uow() as unit:
+        product = await unit.products.get(pid)
+    assert result.action == "failed"
+    assert product is not None
+    assert product.sync_attempts == 1
+    assert product.next_attempt_at == world.clock.now() + timedelta(seconds=5)
+    assert product.sync_error is not None and "attempt 1 of 3" in product.sync_error
+    assert (product.b2c_stock, product.shopify_base) == (15, 10)
+
+
+async def test_retry_after_outage_clears_the_error(world: World) -> None:
+    """A later attempt that succeeds clears sync_error, attempts and next_attempt_at."""
+    pid, item = await world.product(ours=15, base=10, shopify=10)
+    world.store.fail_next.append(unavailable())
+    await sync(world, pid)
+    world.clock.advance(10)
+
+    report = await handlers.push_pending(world.uow, world.engine, world.clock)
+
+    async with world.uow() as unit:
+        product = await unit.products.get(pid)
+    assert report.results[ProductId(pid)].action == "pushed"
+    assert product is not None
+    assert (product.sync_error, product.sync_attempts, product.next_attempt_at) == (None, 0, None)
+    assert world.store.available(item) == 15
+
+
+async def test_product_is_parked_after_max_attempts(world: World) -> None:
+    """After the configured number of failures the product waits for an operator."""
+    pid, _ = await world.product(ours=15, base=10, shopify=10)
+    for _ in range(3):
+        world.store.fail_next.append(unavailable())
+        await sync(world, pid)
+        world.clock.advance(3600)
+
+    async with world.uow() as unit:
+        product = await unit.products.get(pid)
+        due = await unit.products.due(world.clock.now())
+    assert product is not None
+    assert product.parked_at is not None and "parked" in (product.sync_error or "")
+    assert pid not in {p.product_id for p in due}
+
+
+async def test_lost_response_is_resent_with_the_same_key(world: World) -> None:
+    """Case 12: our write lands but the answer is lost; the resend replays, nothing doubles."""
+    pid, item = await world.product(ours=15, base=10, shopify=9)
+    world.store.lose_next_response = 1
+
+    first = await sync(world, pid)
+    world.clock.advance(10)
+    await handlers.push_pending(world.uow, world.engine, world.clock)
+
+    assert first.action == "failed"
+    assert world.store.writes[0] == world.store.writes[1]
+    assert (world.store.available(item), await world.row(pid)) == (14, (14, 14))
+    assert await world.b2c_ledger(pid) == 14
+
+
+async def test_rejected_write_is_recorded(world: World) -> None:
+    """A request Shopify refuses outright records the error and keeps the row pending."""
+    pid, _ = await world.product(ours=15, base=10, shopify=10)
+
+    async def refuse(*_: object) -> None:
+        raise StoreRejected("401 Unauthorized", status=401)
+
+    world.store.set_quantities = refuse  # type: ignore[method-assign,assignment]  # a failure only
+
+    result = await sync(world, pid)
+
+    assert result.action == "failed"
+    assert result.error is not None and "refused" in result.error
+    assert await world.row(pid) == (15, 10)
+
+
+async def test_unknown_item_is_parked_with_a_reason(world: World) -> None:
+    """A linked item Shopify does not know is a permanent error for that product only."""
+    pid, item = await world.product(ours=5, base=None, shopify=None)
+
+    result = await sync(world, pid)
+
+    assert result.action == "failed"
+    assert result.error is not None and f"no inventory item {item}" in result.error
+
+
+async def test_unknown_and_unsyncable_products_raise(world: World) -> None:
+    """Unknown ids, unlinked and disabled products are refused before any API call."""
+    disabled, _ = await world.product(ours=1, base=None, shopify=1, enabled=False)
+
+    with pytest.raises(UnknownProduct):
+        await sync(world, "nope")
+    with pytest.raises(ProductNotSyncable, match="disabled"):
+        await sync(world, disabled)
+
+
+async def test_variant_only_link_is_resolved(world: World) -> None:
+    """A row that names only the variant gets its inventory item resolved and stored."""
+    pid, item = await world.product(
+        ours=7, base=None, shopify=3, variant=44_000_000_001, link_item=False
+    )
+
+    result = await sync(world, pid)
+
+    async with world.uow() as unit:
+        product = await unit.products.get(pid)
+    assert result.action == "pushed"
+    assert product is not None and product.inventory_item_id == item
+    assert world.store.available(item) == 7
+
+
+async def test_reconcile_all_batches_and_summarises(world: World) -> None:
+    """A full reconcile merges every linked product, writing only those that differ."""
+    a, _ = await world.product(ours=5, base=5, shopify=5)
+    b, _ = await world.product(ours=6, base=5, shopify=5)
+    c, _ = await world.product(ours=5, base=5, shopify=4)
+    await world.product(ours=9, base=None, shopify=1, enabled=False)
+
+    summary = await handlers.reconcile_all(ReconcileAll(), world.uow, world.engine, world.clock)
+
+    assert (summary.checked, summary.changed, summary.failed) == (3, 2, 0)
+    assert len(world.store.writes) == 1 and len(world.store.writes[0].entries) == 1
+    assert (await world.row(b), await world.row(c), await world.row(a)) == ((6, 6), (4, 4), (5, 5))
+
+
+async def test_dry_run_writes_nothing(world: World) -> None:
+    """The reconcile plan lists what differs and leaves both sides untouched."""
+    pid, item = await world.product(ours=6, base=5, shopify=4)
+    await world.product(ours=5, base=5, shopify=5)
+
+    plan = await handlers.plan_reconcile(world.uow, world.engine)
+
+    assert [(p.product_id, p.ours, p.shopify, p.merged, p.write) for p in plan] == [
+        (pid, 6, 4, 5, 5)
+    ]
+    assert (world.store.writes, await world.row(pid), world.store.available(item)) == (
+        [],
+        (6, 5),
+        4,
+    )
+
+
+async def test_large_batches_split_at_250(world: World) -> None:
+    """Writes carry at most 250 entries; 260 changed products need two writes."""
+    for _ in range(260):
+        await world.product(ours=2, base=1, shopify=1)
+
+    summary = await handlers.reconcile_all(ReconcileAll(), world.uow, world.engine, world.clock)
+
+    assert summary.changed == 260
+    assert sorted(len(w.entries) for w in world.store.writes) == [10, 250]
+
+
+async def test_scheduled_reconcile_holds_a_lease(world: World) -> None:
+    """A second process does not reconcile while the first holds the lease."""
+    ttl = timedelta(minutes=5)
+    async with world.uow() as unit:
+        await unit.leases.acquire(handlers.RECONCILE_LEASE, "other", ttl, world.clock.now())
+        await unit.commit()
+
+    skipped = await handlers.scheduled_reconcile("me", ttl, world.uow, world.engine, world.clock)
+    world.clock.advance(301)
+    ran = await handlers.scheduled_reconcile("me", ttl, world.uow, world.engine, world.clock)
+
+    assert skipped is None and ran is not None
+
+
+async def test_health_reports_counts_and_last_run(world: World) -> None:
+    """Health shows the database up, product counts and the last reconcile."""
+    await world.product(ours=2, base=None, shopify=1)
+    await handlers.reconcile_all(ReconcileAll(), world.uow, world.engine, world.clock)
+
+    state = await handlers.health(world.uow)
+
+    assert state.database_ok and state.products["total"] == 1
+    assert state.last_reconcile is not None and state.last_reconcile.changed == 1
