@@ -7,13 +7,20 @@ Errors become one readable line on stderr and an exit code scripts can rely on:
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import sys
-from collections.abc import Sequence
-import typer
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
-from shopify_sync.adapters.db.migrate import upgrade_url
-from shopify_sync.config import load_database_url
+import typer
+from sqlalchemy import make_url
+
+from shopify_sync import bootstrap
+from shopify_sync.bootstrap import Container
+from shopify_sync.config import Settings, load_database_url, load_settings
+from shopify_sync.domain.commands import ReconcileAll, SyncProduct
 from shopify_sync.errors import (
     ConfigError,
     ProductNotSyncable,
@@ -22,12 +29,16 @@ from shopify_sync.errors import (
     StoreError,
     UnknownProduct,
 )
+from shopify_sync.services import handlers
+from shopify_sync.types import ProductId
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 EXIT_NOT_FOUND = 3
 EXIT_CONFLICT = 4
 EXIT_STORAGE = 5
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="shopify-sync",
@@ -40,20 +51,131 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
+def settings() -> Settings:
+    """The validated settings from the environment and ``.env``."""
+    return load_settings(os.environ)
+
+
+def with_container(work: Callable[[Container], Awaitable[T]], *, migrate: bool = True) -> T:
+    """Build the container, run ``work`` with it, close it."""
+
+    async def main() -> T:
+        config = settings()
+        bootstrap.configure_logging(config.log_level)
+        container = await bootstrap.build(config, migrate=migrate and config.auto_migrate)
+        try:
+            return await work(container)
+        finally:
+            await container.aclose()
+
+    return asyncio.run(main())
+
+
+def emit(data: Any, as_json: bool, lines: Sequence[str]) -> None:
+    """Print JSON for scripts or readable lines for people."""
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, default=str))
+    else:
+        for line in lines:
+            typer.echo(line)
+
+
 @db_app.command("upgrade")
-def db_upgrade(
-    revision: str = typer.Argument("head", help="Target revision."),
-) -> None:
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply the database migrations (safe to run again)."""
     url = load_database_url(os.environ)
-    upgrade_url(url, revision)
-    typer.echo(f"database at {revision}: {_redact(url)}")
+    bootstrap.upgrade_database(url, revision)
+    typer.echo(f"database at {revision}: {make_url(url).render_as_string(hide_password=True)}")
 
 
-def _redact(url: str) -> str:
-    from sqlalchemy import make_url
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8080, help="Port to listen on."),
+) -> None:
+    """Run the API, the webhooks, the scheduled reconcile and the retries."""
+    import uvicorn
 
-    return make_url(url).render_as_string(hide_password=True)
+    from shopify_sync.entrypoints.web.app import create_app
+
+    config = settings()
+    bootstrap.configure_logging(config.log_level)
+    uvicorn.run(
+        create_app(config),
+        host=host,
+        port=port,
+        log_level=config.log_level.lower(),
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def sync(
+    product_id: str | None = typer.Argument(None, help="The product to sync now."),
+    all_: bool = typer.Option(False, "--all", help="Reconcile every enabled, linked product."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="With --all: show the diff only."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Merge and push one product, or reconcile them all."""
+    if all_ == (product_id is not None):
+        raise typer.BadParameter("give a PRODUCT_ID or --all (not both)")
+    if dry_run and not all_:
+        raise typer.BadParameter("--dry-run goes with --all")
+    if product_id is not None:
+        result = with_container(
+            lambda c: handlers.sync_product(
+                SyncProduct(ProductId(product_id), source="cli:sync"), c.uow, c.engine
+            )
+        )
+        data = {
+            "product_id": result.product_id,
+            "action": result.action,
+            "b2c_stock": result.b2c_stock,
+            "shopify_available": result.shopify_available,
+            "error": result.error,
+        }
+        line = (
+            f"{result.product_id}: {result.action}; ours {result.b2c_stock}, "
+            f"Shopify {result.shopify_available}"
+        )
+        emit(data, as_json, [line + (f"\n  error: {result.error}" if result.error else "")])
+        if result.action == "failed":
+            raise typer.Exit(EXIT_FAILURE)
+        return
+    if dry_run:
+        plan = with_container(lambda c: handlers.plan_reconcile(c.uow, c.engine))
+        rows = [
+            f"{p.product_id:<24} ours {p.ours:>7}  shopify {p.shopify!s:>7}  base {p.base!s:>7}"
+            f"  -> merged {p.merged!s:>7}  write {p.write!s:>7}"
+            + (f"  ({p.problem})" if p.problem else "")
+            for p in plan
+        ]
+        emit(
+            [_as_dict(p) for p in plan],
+            as_json,
+            [f"{len(plan)} product(s) differ (dry run: nothing written)", *rows],
+        )
+        return
+    summary = with_container(
+        lambda c: handlers.reconcile_all(
+            ReconcileAll(source="cli:sync-all"), c.uow, c.engine, c.clock
+        )
+    )
+    emit(
+        _as_dict(summary),
+        as_json,
+        [
+            f"checked {summary.checked}, changed {summary.changed}, failed {summary.failed}"
+            f" in {summary.duration_s:.2f} s"
+        ],
+    )
+    if summary.failed:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _as_dict(value: object) -> dict[str, Any]:
+    slots = getattr(value, "__slots__", ())
+    return {name: getattr(value, name) for name in slots}
 
 
 def exit_code(exc: BaseException) -> int:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from shopify_sync.domain.commands import ApplyInventoryLevel, RecordOrder, WebhookMeta
 from shopify_sync.domain.model import (
     Change,
     LevelRead,
@@ -22,6 +23,19 @@ from shopify_sync.domain.model import (
     WriteResult,
 )
 from shopify_sync.types import InventoryItemId, VariantId
+
+
+class WebhookDecoder(Protocol):
+    """Verifies a webhook delivery's signature and turns its body into a command.
+
+    Raises ``WebhookUnauthorized`` for a bad signature, ``WebhookRejected`` for a body
+    or headers we cannot use.
+    """
+
+    def verify(self, body: bytes, signature: str | None) -> None: ...
+    def meta(self, headers: Mapping[str, str], topic: str) -> WebhookMeta: ...
+    def inventory_level(self, meta: WebhookMeta, body: bytes) -> ApplyInventoryLevel: ...
+    def order(self, meta: WebhookMeta, body: bytes) -> RecordOrder: ...
 
 
 class Clock(Protocol):
@@ -227,12 +241,18 @@ class UnitOfWork(Protocol):
     Leaving the block without ``commit()`` rolls everything back.
     """
 
-    products: ProductRepository
-    log: LogRepository
-    webhooks: WebhookEventRepository
-    writes: OutboundWriteRepository
-    runs: SyncRunRepository
-    leases: LeaseRepository
+    @property
+    def products(self) -> ProductRepository: ...
+    @property
+    def log(self) -> LogRepository: ...
+    @property
+    def webhooks(self) -> WebhookEventRepository: ...
+    @property
+    def writes(self) -> OutboundWriteRepository: ...
+    @property
+    def runs(self) -> SyncRunRepository: ...
+    @property
+    def leases(self) -> LeaseRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -1,0 +1,120 @@
+"""Composition root: builds the real adapters from Settings and wires the use cases.
+
+Only entrypoints import this module. Nothing is built at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+import uuid
+from dataclasses import dataclass, field
+
+import httpx
+import structlog
+
+from shopify_sync.adapters.clock import SystemClock
+from shopify_sync.adapters.db.engine import create_engine
+from shopify_sync.adapters.db.migrate import upgrade_engine, upgrade_url
+from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from shopify_sync.adapters.shopify.client import ShopifyClient
+from shopify_sync.adapters.shopify.webhooks import ShopifyWebhookDecoder
+from shopify_sync.config import Settings
+from shopify_sync.services.engine import SyncEngine, SyncPolicy
+from shopify_sync.services.ports import Clock, StoreClient, UnitOfWorkFactory, WebhookDecoder
+
+HTTP_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=10.0)
+HTTP_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
+
+
+@dataclass
+class Container:
+    """Everything a running process needs, built once from Settings."""
+
+    settings: Settings
+    uow: UnitOfWorkFactory
+    store: StoreClient
+    clock: Clock
+    engine: SyncEngine
+    webhooks: WebhookDecoder
+    holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")
+    _closers: list[object] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        """Close connection pools."""
+        for closer in reversed(self._closers):
+            if isinstance(closer, httpx.AsyncClient):
+                await closer.aclose()
+            else:
+                await closer.dispose()  # type: ignore[attr-defined]  # an AsyncEngine
+        self._closers.clear()
+
+
+async def build(
+    settings: Settings,
+    *,
+    migrate: bool | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Container:
+    """Build the container: database engine (migrated unless told not to), Shopify client.
+
+    Args:
+        settings: validated settings.
+        migrate: apply migrations first (default: ``settings.auto_migrate``).
+        transport: an httpx transport for tests (``httpx.MockTransport``); real HTTP otherwise.
+    """
+    engine = create_engine(settings.database_url)
+    if settings.auto_migrate if migrate is None else migrate:
+        await upgrade_engine(engine)
+    clock = SystemClock()
+    http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS, transport=transport)
+    store = ShopifyClient(
+        settings.admin_base_url,
+        settings.shopify_api_version,
+        settings.shopify_access_token,
+        settings.shopify_location_id,
+        http=http,
+        clock=clock,
+    )
+    uow = SqlUnitOfWorkFactory(engine)
+    policy = SyncPolicy(
+        initial_source=settings.initial_source, max_attempts=settings.sync_max_attempts
+    )
+    container = Container(
+        settings=settings,
+        uow=uow,
+        store=store,
+        clock=clock,
+        engine=SyncEngine(uow, store, clock, policy),
+        webhooks=ShopifyWebhookDecoder([settings.shopify_webhook_secret.get_secret_value()]),
+    )
+    container._closers.extend([engine, http])
+    return container
+
+
+def upgrade_database(url: str, revision: str = "head") -> None:
+    """Apply the migrations to the database at ``url`` (blocking; outside an event loop)."""
+    upgrade_url(url, revision)
+
+
+def configure_logging(level: str = "INFO", *, json_logs: bool | None = None) -> None:
+    """Structured logs: key=value on a terminal, JSON lines otherwise."""
+    if json_logs is None:
+        json_logs = not sys.stderr.isatty()
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer()
+        if json_logs
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )

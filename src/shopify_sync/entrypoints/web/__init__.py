@@ -1,0 +1,1 @@
+"""Entrypoint: the HTTP API, Shopify's webhooks and the admin page."""

@@ -1,0 +1,202 @@
+"""Entrypoint: the FastAPI app: sync endpoints, Shopify webhooks, health.
+
+``create_app(settings)`` builds everything in the lifespan (nothing at import time):
+the container, migrations, and the background worker.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from shopify_sync import bootstrap
+from shopify_sync.bootstrap import Container
+from shopify_sync.config import Settings
+from shopify_sync.domain.commands import ReconcileAll, SyncProduct
+from shopify_sync.entrypoints.web import webhooks
+from shopify_sync.entrypoints.web.errors import exception_handlers
+from shopify_sync.entrypoints.web.state import AppState, state_of
+from shopify_sync.entrypoints.worker import Worker
+from shopify_sync.errors import StoreError
+from shopify_sync.services import handlers
+from shopify_sync.types import ProductId
+
+SHOPIFY_PING_TTL_S = 60.0
+
+
+class Unauthorized(Exception):
+    """Raised when the bearer token is missing or wrong."""
+
+
+def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    """Check ``Authorization: Bearer $SYNC_API_TOKEN`` in constant time."""
+    expected = state_of(request).container.settings.sync_api_token.get_secret_value()
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    ):
+        raise Unauthorized()
+
+
+class SyncResult(BaseModel):
+    """The answer of ``POST /sync/{product_id}``."""
+
+    product_id: str
+    action: str
+    b2c_stock: int | None
+    shopify_available: int | None
+    error: str | None = None
+
+
+def create_app(
+    settings: Settings,
+    *,
+    builder: Callable[[Settings], Awaitable[Container]] = bootstrap.build,
+    run_worker: bool = True,
+) -> FastAPI:
+    """Build the web app; ``builder`` makes the container in the lifespan (tests swap it)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container = await builder(settings)
+        worker = Worker(container)
+        app.state.shopify_sync = AppState(container, worker)
+        if run_worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            await worker.stop()
+            await container.aclose()
+
+    app = FastAPI(
+        title="shopify-sync",
+        version="0.1.0",
+        summary="Two-way stock sync between a B2B database and a Shopify store.",
+        lifespan=lifespan,
+        exception_handlers=exception_handlers(),
+    )
+
+    @app.exception_handler(Unauthorized)
+    async def _unauthorized(request: Request, exc: Unauthorized) -> JSONResponse:
+        return JSONResponse(
+            {"error": "Unauthorized", "detail": "missing or wrong bearer token"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    @app.post("/sync/all", dependencies=[Depends(require_token)], tags=["sync"])
+    async def sync_all(
+        request: Request, dry_run: Annotated[bool, Query()] = False
+    ) -> dict[str, Any]:
+        """Reconcile every enabled, linked product; ``?dry_run=true`` only reports the diff."""
+        c = state_of(request).container
+        if dry_run:
+            plan = await handlers.plan_reconcile(c.uow, c.engine)
+            return {
+                "dry_run": True,
+                "differ": len(plan),
+                "changes": [
+                    {
+                        "product_id": p.product_id,
+                        "sku": p.sku,
+                        "ours": p.ours,
+                        "shopify": p.shopify,
+                        "base": p.base,
+                        "merged": p.merged,
+                        "write_to_shopify": p.write,
+                        "change_to_ours": p.our_change,
+                        "problem": p.problem,
+                    }
+                    for p in plan
+                ],
+            }
+        summary = await handlers.reconcile_all(
+            ReconcileAll(source="api:sync-all"), c.uow, c.engine, c.clock
+        )
+        return {
+            "dry_run": False,
+            "checked": summary.checked,
+            "changed": summary.changed,
+            "failed": summary.failed,
+            "duration_s": summary.duration_s,
+        }
+
+    @app.post(
+        "/sync/{product_id}",
+        dependencies=[Depends(require_token)],
+        tags=["sync"],
+        response_model=SyncResult,
+        responses={
+            401: {"description": "missing or wrong token"},
+            404: {"description": "unknown product"},
+            409: {"description": "not linked, or sync disabled"},
+            502: {"description": "Shopify failed; sync_error recorded, retry scheduled"},
+        },
+    )
+    async def sync_one(request: Request, product_id: str) -> JSONResponse:
+        """Merge one product with Shopify and push the result now."""
+        c = state_of(request).container
+        result = await handlers.sync_product(SyncProduct(ProductId(product_id)), c.uow, c.engine)
+        body = SyncResult(
+            product_id=result.product_id,
+            action=result.action,
+            b2c_stock=result.b2c_stock,
+            shopify_available=result.shopify_available,
+            error=result.error,
+        )
+        status = 502 if result.action in ("failed", "skipped") else 200
+        return JSONResponse(body.model_dump(), status_code=status)
+
+    @app.get("/health", tags=["monitoring"])
+    async def health(request: Request) -> JSONResponse:
+        """Database and Shopify status, the last reconcile, products with errors."""
+        state = state_of(request)
+        report = await handlers.health(state.container.uow)
+        shopify = await _shopify_status(state)
+        last = report.last_reconcile
+        body = {
+            "status": "ok" if report.database_ok else "unavailable",
+            "time": state.container.clock.now().isoformat(),
+            "database": "ok" if report.database_ok else f"error: {report.database_error}",
+            "shopify": shopify,
+            "products": report.products,
+            "products_with_errors": report.products.get("errors", 0),
+            "writes_awaiting_answer": report.in_flight_writes,
+            "last_reconcile": None
+            if last is None
+            else {
+                "started_at": last.started_at.isoformat(),
+                "finished_at": last.finished_at.isoformat() if last.finished_at else None,
+                "checked": last.checked,
+                "changed": last.changed,
+                "failed": last.failed,
+                "error": last.error,
+            },
+            "worker_error": state.worker.last_error,
+        }
+        return JSONResponse(body, status_code=200 if report.database_ok else 503)
+
+    webhooks.register(app)
+    return app
+
+
+async def _shopify_status(state: AppState) -> str:
+    """Shopify's reachability, checked at most once a minute (a cheap locations query)."""
+    now = time.monotonic()
+    if state.shopify_status and now - state.shopify_status[0] < SHOPIFY_PING_TTL_S:
+        return state.shopify_status[1]
+    try:
+        await state.container.store.locations()
+        status = "ok"
+    except StoreError as exc:
+        status = f"error: {exc}"
+    state.shopify_status = (now, status)
+    return status

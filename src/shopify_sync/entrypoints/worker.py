@@ -1,0 +1,85 @@
+"""Entrypoint: the long-running loops of ``serve``: pending pushes and the scheduled reconcile.
+
+The pending loop runs every ``PENDING_SCAN_INTERVAL_SECONDS``, or at once when woken (a
+webhook asked for a re-read, a product changed through our API), after a short window
+that coalesces bursts into one batch. The reconcile loop runs every
+``RECONCILE_INTERVAL_SECONDS`` under a lease, so several processes reconcile one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+import structlog
+
+from shopify_sync.bootstrap import Container
+from shopify_sync.services import handlers
+
+log = structlog.get_logger(__name__)
+
+COALESCE_WINDOW_S = 0.05
+
+
+class Worker:
+    """Runs the background loops inside the serving process."""
+
+    def __init__(self, container: Container) -> None:
+        self._c = container
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.last_error: str | None = None
+
+    def wake(self) -> None:
+        """Ask for a pending pass now (coalesced with other wake-ups)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start both loops."""
+        self._tasks = [
+            asyncio.create_task(self._pending_loop(), name="pending"),
+            asyncio.create_task(self._reconcile_loop(), name="reconcile"),
+        ]
+
+    async def stop(self) -> None:
+        """Cancel the loops and wait for them."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def _pending_loop(self) -> None:
+        interval = self._c.settings.pending_scan_interval_s
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=interval)
+                await asyncio.sleep(COALESCE_WINDOW_S)
+            self._wake.clear()
+            try:
+                report = await handlers.push_pending(self._c.uow, self._c.engine, self._c.clock)
+                if report.checked:
+                    log.info(
+                        "pending pushed",
+                        checked=report.checked,
+                        changed=report.changed,
+                        failed=report.failed,
+                    )
+                self.last_error = None
+            except Exception as exc:  # the loop must survive anything; the next pass retries
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("pending pass failed; retrying at the next pass")
+
+    async def _reconcile_loop(self) -> None:
+        interval = self._c.settings.reconcile_interval_s
+        ttl = timedelta(seconds=max(60, interval))
+        while True:
+            try:
+                await handlers.scheduled_reconcile(
+                    self._c.holder, ttl, self._c.uow, self._c.engine, self._c.clock
+                )
+            except Exception:  # the loop must survive anything; the next run retries
+                log.exception("scheduled reconcile failed; retrying at the next interval")
+            await asyncio.sleep(interval)
