@@ -1,0 +1,1 @@
+"""The GraphQL Admin API: Shopify's real schemas executed by graphql-core with our resolvers."""

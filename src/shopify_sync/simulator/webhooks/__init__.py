@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, payloads in Shopify's shapes, and signed background delivery."""
