@@ -79,7 +79,9 @@ async def build(
     )
     uow = SqlUnitOfWorkFactory(engine)
     policy = SyncPolicy(
-        initial_source=settings.initial_source, max_attempts=settings.sync_max_attempts
+        initial_source=settings.initial_source,
+        max_attempts=settings.sync_max_attempts,
+        backoff_base_s=settings.sync_retry_base_s,
     )
     container = Container(
         settings=settings,

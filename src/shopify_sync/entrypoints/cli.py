@@ -30,6 +30,7 @@ from shopify_sync.errors import (
     UnknownProduct,
 )
 from shopify_sync.services import handlers
+from shopify_sync.simulator.cli import simulator as simulator_command
 from shopify_sync.types import ProductId
 
 EXIT_FAILURE = 1
@@ -49,6 +50,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+# The simulator is a separate app that shares no code with the service; only its command is here.
+app.command("simulator")(simulator_command)
 
 
 def settings() -> Settings:

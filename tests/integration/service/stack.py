@@ -1,0 +1,152 @@
+"""The whole stack over real HTTP: the local Shopify simulator and ``serve``, each on its own
+port in a background thread, on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from shopify_sync.adapters.db.engine import create_engine
+from shopify_sync.config import Settings, load_settings
+from shopify_sync.entrypoints.web.app import create_app
+from shopify_sync.simulator.config import SimulatorConfig
+from shopify_sync.simulator.testing import run_app_in_thread, run_in_thread
+
+TOKEN = "e2e-api-token"
+SECRET = "shpss_e2e_secret"
+ACCESS = "shpat_e2e_token"
+API_VERSION = "2026-10"
+
+
+@dataclass
+class Stack:
+    """The running simulator and service, and helpers to drive and inspect them."""
+
+    shopify: str
+    service: str
+    settings: Settings
+    location_id: int
+
+    # -- Shopify side -------------------------------------------------------------------
+    def sim(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = httpx.request(method, f"{self.shopify}/_simulator{path}", timeout=10, **kwargs)
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    def levels(self) -> dict[str, dict[str, Any]]:
+        """Shopify's levels by SKU."""
+        return {row["sku"]: row for row in self.sim("GET", "/levels?limit=1000")["levels"]}
+
+    def available(self, sku: str) -> int:
+        return int(self.levels()[sku]["available"])
+
+    def graphql(self, query: str, variables: dict[str, Any]) -> Any:
+        response = httpx.post(
+            f"{self.shopify}/admin/api/{API_VERSION}/graphql.json",
+            json={"query": query, "variables": variables},
+            headers={"X-Shopify-Access-Token": ACCESS},
+            timeout=10,
+        )
+        return response.json()
+
+    def subscribe_webhooks(self) -> None:
+        """Point Shopify's two webhooks at the service, as `webhooks register` would."""
+        for topic, path in (
+            ("INVENTORY_LEVELS_UPDATE", "/webhooks/inventory-update"),
+            ("ORDERS_CREATE", "/webhooks/orders-create"),
+        ):
+            result = self.graphql(
+                "mutation($t: WebhookSubscriptionTopic!, $s: WebhookSubscriptionInput!) {"
+                " webhookSubscriptionCreate(topic: $t, webhookSubscription: $s) {"
+                " userErrors { message } } }",
+                {"t": topic, "s": {"uri": f"{self.service}{path}", "format": "JSON"}},
+            )
+            assert result["data"]["webhookSubscriptionCreate"]["userErrors"] == [], result
+
+    # -- our side -------------------------------------------------------------------------
+    def sql(self, statement: str, **params: Any) -> list[Any]:
+        async def run() -> list[Any]:
+            engine = create_engine(self.settings.database_url)
+            try:
+                async with engine.begin() as c:
+                    result = await c.execute(text(statement), params)
+                    return list(result.all()) if result.returns_rows else []
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(run())
+
+    def link(self, product_id: str, sku: str, *, b2c: int, variant_only: bool = True) -> None:
+        """A product row as the Inventory Service writes it: linked by variant, enabled."""
+        level = self.levels()[sku]
+        self.sql(
+            "INSERT INTO product_inventory (product_id, sku, b2b_stock, b2c_stock,"
+            " shopify_variant_id, shopify_inventory_item_id, sync_enabled)"
+            " VALUES (:p, :s, 100, :b2c, :v, :i, true)",
+            p=product_id, s=sku, b2c=b2c, v=str(level["variant_id"]),
+            i=None if variant_only else level["inventory_item_id"],
+        )  # fmt: skip
+
+    def ours(self, product_id: str) -> tuple[int, int | None]:
+        """Our (b2c_stock, shopify_base)."""
+        rows = self.sql(
+            "SELECT b2c_stock, shopify_base FROM product_inventory WHERE product_id = :p",
+            p=product_id,
+        )
+        return int(rows[0][0]), rows[0][1]
+
+    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {TOKEN}", **kwargs.pop("headers", {})}
+        return httpx.request(method, f"{self.service}{path}", headers=headers, timeout=30, **kwargs)
+
+
+def wait_for(condition: Callable[[], bool], *, timeout_s: float = 15.0, what: str = "") -> None:
+    """Poll until ``condition`` holds (the stack works in background threads)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what or condition}")
+
+
+@contextlib.contextmanager
+def running_stack(database_url: str, *, products: int = 4, **env: str) -> Iterator[Stack]:
+    """Start the simulator and the service; stop both afterwards."""
+    sim_config = SimulatorConfig(
+        products=products,
+        access_token=ACCESS,
+        webhook_secret=SECRET,
+        webhook_retry_scale=0.0005,
+        webhook_timeout_s=5.0,
+        seed=7,
+    )
+    with run_in_thread(sim_config) as shopify:
+        location = httpx.get(f"{shopify}/_simulator/state").json()["locations"][0]["id"]
+        settings = load_settings(
+            {
+                "SHOPIFY_STORE_DOMAIN": "demo.myshopify.com",
+                "SHOPIFY_API_VERSION": API_VERSION,
+                "SHOPIFY_ACCESS_TOKEN": ACCESS,
+                "SHOPIFY_WEBHOOK_SECRET": SECRET,
+                "SHOPIFY_LOCATION_ID": str(location),
+                "SHOPIFY_ADMIN_URL": shopify,
+                "SYNC_API_TOKEN": TOKEN,
+                "DATABASE_URL": database_url,
+                "PENDING_SCAN_INTERVAL_SECONDS": "0.2",
+                "RECONCILE_INTERVAL_SECONDS": "3600",
+                "SYNC_RETRY_BASE_SECONDS": "0.3",
+                "SYNC_MAX_ATTEMPTS": "20",
+                **env,
+            },
+            env_file=None,
+        )
+        with run_app_in_thread(create_app(settings)) as service:  # type: ignore[arg-type]
+            yield Stack(shopify, service, settings, int(location))
