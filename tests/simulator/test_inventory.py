@@ -15,7 +15,8 @@ from tests.simulator.harness import SET_MUTATION, Shop, make_config, start_shop
 OLD_SET = """
 mutation Set($input: InventorySetQuantitiesInput!) {
   inventorySetQuantities(input: $input) {
-    inventoryAdjustmentGroup { id reason referenceDocumentUri changes { name delta quantityAfterChange } }
+    inventoryAdjustmentGroup { id reason referenceDocumentUri
+      changes { name delta quantityAfterChange } }
     userErrors { code field message }
   }
 }
@@ -238,7 +239,7 @@ def test_not_stocked_location_until_2026_10(two_locations: Shop) -> None:
     """Up to 2026-07 an unstocked location is ITEM_NOT_STOCKED_AT_LOCATION; 2026-10 stocks it."""
     shop = two_locations
     store = shop.sim.store
-    pop_up = [loc for loc in store.locations.values() if loc.name == "Pop-up"][0]
+    pop_up = next(loc for loc in store.locations.values() if loc.name == "Pop-up")
     item, _, _ = shop.first_item()
     entry = {
         "inventoryItemId": item,
@@ -258,14 +259,14 @@ def test_not_stocked_location_until_2026_10(two_locations: Shop) -> None:
 def test_activate_stocks_an_item(two_locations: Shop) -> None:
     """`inventoryActivate` stocks an item at a location with the given available quantity."""
     shop = two_locations
-    pop_up = [loc for loc in shop.sim.store.locations.values() if loc.name == "Pop-up"][0]
+    pop_up = next(loc for loc in shop.sim.store.locations.values() if loc.name == "Pop-up")
     item, _, _ = shop.first_item()
     location = f"gid://shopify/Location/{pop_up.id}"
 
     body = shop.gql(
         "mutation($i: ID!, $l: ID!) { inventoryActivate(inventoryItemId: $i, locationId: $l, "
-        'available: 4) @idempotent(key: "act-1") { inventoryLevel { quantities(names: ["available"]) '
-        "{ quantity } } userErrors { field message } } }",
+        'available: 4) @idempotent(key: "act-1") { inventoryLevel { '
+        'quantities(names: ["available"]) { quantity } } userErrors { field message } } }',
         {"i": item, "l": location},
     )
 

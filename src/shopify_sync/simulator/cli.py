@@ -55,7 +55,8 @@ def simulator(
 ) -> None:
     """Run a local Shopify Admin API (GraphQL, legacy REST, webhooks) for tests and demos."""
     if plan not in PLAN_LIMITS:
-        raise typer.BadParameter(f"plan must be one of {', '.join(PLAN_LIMITS)}", param_hint="--plan")
+        choices = ", ".join(PLAN_LIMITS)
+        raise typer.BadParameter(f"plan must be one of {choices}", param_hint="--plan")
     started = time.monotonic()
     config = SimulatorConfig(
         shop=shop,

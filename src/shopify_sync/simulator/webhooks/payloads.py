@@ -61,7 +61,7 @@ def body_of(event: Event, store: Store, zone: tzinfo, api_version: str) -> dict[
     if isinstance(event, LevelConnected):
         return level_json(event.level, event.level.available, event.at, zone)
     if isinstance(event, OrderCreated | OrderCancelled):
-        return order_json(store, event.order, zone)
+        return order_json(store, event.order, zone, api_version)
     assert isinstance(event, BulkOperationFinished)
     return dict(event.payload)
 
@@ -158,15 +158,20 @@ def _customer(store: Store, order: Order, zone: tzinfo) -> dict[str, Any]:
     }
 
 
-def order_json(store: Store, order: Order, zone: tzinfo) -> dict[str, Any]:
-    """The REST Order (webhooks `orders/create` and `orders/cancelled`)."""
+def order_json(
+    store: Store, order: Order, zone: tzinfo, api_version: str = "2026-04"
+) -> dict[str, Any]:
+    """The REST Order (webhooks `orders/create` and `orders/cancelled`).
+
+    `checkout_id` is only part of the payload before 2026-04.
+    """
     total = f"{sum(float(line.price) * line.quantity for line in order.line_items):.2f}"
     current_total = "0.00" if order.cancelled_at is not None else total
     created = iso_shop(order.created_at, zone)
     zero = _money_set("0.00")
     email = order.email or "jane@example.com"
     address = {**_ADDRESS, "latitude": None, "longitude": None}
-    return {
+    body = {
         "id": order.id,
         "admin_graphql_api_id": gid("Order", order.id),
         "app_id": None,
@@ -262,3 +267,6 @@ def order_json(store: Store, order: Order, zone: tzinfo) -> dict[str, Any]:
         "returns": [],
         "shipping_lines": [],
     }
+    if api_version < "2026-04":
+        body["checkout_id"] = None
+    return body
