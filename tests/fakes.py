@@ -51,6 +51,21 @@ class FakeItem:
     sku: str | None = None
 
 
+@dataclass(frozen=True)
+class LevelEvent:
+    """An ``inventory_levels/update`` Shopify would send after a change of ``available``."""
+
+    event_id: str
+    inventory_item_id: InventoryItemId
+    available: int | None
+    updated_at: datetime
+
+
+def shopify_time(moment: datetime) -> datetime:
+    """Shopify's timestamps have one-second resolution."""
+    return moment.replace(microsecond=0)
+
+
 @dataclass
 class FakeStoreClient:
     """Shopify in memory: CAS writes applied all-or-nothing, idempotency keys replayed.
@@ -68,21 +83,32 @@ class FakeStoreClient:
     reads: int = 0
     before_write: list[Callable[[], None]] = field(default_factory=list)
     """Run one each before the next writes are applied (a sale racing our push)."""
+    events: list[LevelEvent] = field(default_factory=list)
+    """Every change of ``available``, as the webhooks Shopify would send for it."""
 
     def add(
         self, item: InventoryItemId, available: int | None, *, variant: int | None = None
     ) -> None:
         """Stock an item at our location."""
         self.items[item] = FakeItem(
-            available, self.clock.now(), variant=VariantId(variant) if variant else None
+            available,
+            shopify_time(self.clock.now()),
+            variant=VariantId(variant) if variant else None,
         )
 
     def sell(self, item: InventoryItemId, quantity: int) -> None:
-        """A Shopify sale: available drops, timestamped by Shopify's clock."""
+        """A Shopify sale (or, negative, a merchant's edit): available moves, timestamped."""
         entry = self.items[item]
         assert entry.available is not None
-        entry.available -= quantity
-        entry.updated_at = self.clock.now()
+        self._set(item, entry.available - quantity)
+
+    def _set(self, item: InventoryItemId, available: int) -> None:
+        entry = self.items[item]
+        entry.available = available
+        entry.updated_at = shopify_time(self.clock.now())
+        self.events.append(
+            LevelEvent(f"evt-{len(self.events) + 1}-{item}", item, available, entry.updated_at)
+        )
 
     def available(self, item: InventoryItemId) -> int | None:
         """What Shopify holds now."""
@@ -151,10 +177,9 @@ class FakeStoreClient:
                 )
         if errors:
             return WriteResult(applied=False, errors=tuple(errors))
-        now = self.clock.now()
         for entry in write.entries:
-            self.items[entry.inventory_item_id].available = entry.quantity
-            self.items[entry.inventory_item_id].updated_at = now
+            self._set(entry.inventory_item_id, entry.quantity)
+        now = shopify_time(self.clock.now())
         return WriteResult(applied=True, applied_at=now, adjustment_group_id="gid://x/1")
 
     async def resolve_inventory_items(
