@@ -1,0 +1,251 @@
+"""ShopifyClient against the local Shopify simulator over real HTTP."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from shopify_sim_harness import PRODUCTS, SimShop
+from structlog.testing import capture_logs
+
+from shopify_sync.domain.model import (
+    QuantityWrite,
+    SetQuantities,
+    WebhookSubscription,
+    WriteErrorKind,
+)
+from shopify_sync.errors import OutcomeUnknown, StoreRejected
+from shopify_sync.types import InventoryItemId, VariantId
+
+pytestmark = pytest.mark.anyio
+
+VERSIONS = ("2025-10", "2026-01", "2026-04", "2026-07", "2026-10")
+
+
+def write_of(*entries: tuple[int, int, int]) -> SetQuantities:
+    """A write with a fresh key; entries are (item, quantity, expected)."""
+    return SetQuantities(
+        idempotency_key=str(uuid.uuid4()),
+        reference_document_uri=f"gid://b2b-sync/SyncLog/{uuid.uuid4().hex[:8]}",
+        entries=tuple(QuantityWrite(InventoryItemId(i), q, e) for i, q, e in entries),
+    )
+
+
+async def test_read_levels_match_the_shop(shop: SimShop) -> None:
+    """Every item reads as the shop holds it at our location; an unknown id reads as unknown."""
+    location = await shop.location()
+    held = await shop.levels(location)
+    unknown = InventoryItemId(999_999_999)
+
+    async with shop.client() as (client, _):
+        levels = await client.read_levels([*map(InventoryItemId, held), unknown])
+
+    assert {item: level.available for item, level in levels.items() if level.known} == held
+    assert all(level.updated_at is not None for item, level in levels.items() if level.known)
+    assert not levels[unknown].known
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_write_applies_and_reads_back(shop: SimShop, version: str) -> None:
+    """A CAS write with the right expected values is applied in every supported version."""
+    location = await shop.location()
+    held = await shop.levels(location)
+    first, second = list(held)[:2]
+    write = write_of((first, held[first] + 5, held[first]), (second, 0, held[second]))
+
+    async with shop.client(version) as (client, _):
+        result = await client.set_quantities(write)
+        levels = await client.read_levels([InventoryItemId(first), InventoryItemId(second)])
+
+    assert result.applied
+    assert result.adjustment_group_id is not None
+    assert result.applied_at is not None
+    assert levels[InventoryItemId(first)].available == held[first] + 5
+    assert levels[InventoryItemId(second)].available == 0
+
+
+@pytest.mark.parametrize("version", ["2025-10", "2026-04"])
+async def test_stale_expected_value_is_refused_for_that_item(shop: SimShop, version: str) -> None:
+    """After a merchant edit, a write expecting the old value is STALE for that item only."""
+    location = await shop.location()
+    held = await shop.levels(location)
+    item = next(iter(held))
+    await shop.control("POST", "/merchant/set", {"inventory_item_id": item, "available": 42})
+
+    async with shop.client(version) as (client, _):
+        result = await client.set_quantities(write_of((item, held[item] + 1, held[item])))
+
+    assert not result.applied
+    assert [(e.kind, e.inventory_item_id) for e in result.errors] == [(WriteErrorKind.STALE, item)]
+    assert (await shop.levels(location))[item] == 42
+
+
+async def test_unknown_item_is_a_permanent_error(shop: SimShop) -> None:
+    """Writing an inventory item the shop does not have is a PERMANENT error."""
+    async with shop.client() as (client, _):
+        result = await client.set_quantities(write_of((999_999_999, 1, 0)))
+
+    assert not result.applied
+    assert [e.kind for e in result.errors] == [WriteErrorKind.PERMANENT]
+
+
+async def test_resending_the_same_write_replays_the_first_answer(shop: SimShop) -> None:
+    """The same SetQuantities sent twice gets the same adjustment group: applied once."""
+    location = await shop.location()
+    held = await shop.levels(location)
+    item = next(iter(held))
+    write = write_of((item, held[item] + 3, held[item]))
+
+    async with shop.client() as (client, _):
+        first = await client.set_quantities(write)
+        again = await client.set_quantities(write)
+
+    assert first.applied
+    assert again == first
+    assert (await shop.levels(location))[item] == held[item] + 3
+
+
+@pytest.mark.parametrize(("status", "timeout_s"), [(502, 5.0), (504, 0.2)])
+async def test_a_lost_answer_is_resent_with_the_same_key(
+    shop: SimShop, status: int, timeout_s: float
+) -> None:
+    """Applied but answered 502 or not in time: the client resends and Shopify replays it once."""
+    location = await shop.location()
+    held = await shop.levels(location)
+    item = next(iter(held))
+    write = write_of((item, held[item] + 7, held[item]))
+    fault = {"mode": "lose_response", "status": status, "match": "SetAvailable", "count": 1}
+    await shop.control("POST", "/faults/api", fault)
+
+    async with shop.client(timeout_s=timeout_s) as (client, _):
+        with capture_logs() as logs:
+            result = await client.set_quantities(write)
+
+    assert result.applied
+    assert (await shop.levels(location))[item] == held[item] + 7
+    history = await shop.control("GET", f"/history?inventory_item_id={item}")
+    ours = [
+        row
+        for row in history["adjustments"]
+        if row.get("reference_document_uri") == write.reference_document_uri
+    ]
+    assert len(ours) == 1
+    assert [e["event"] for e in logs].count("shopify_request_retried") == 1
+
+
+async def test_no_answer_at_all_is_outcome_unknown_until_resent(shop: SimShop) -> None:
+    """Only 503s raise OutcomeUnknown; resending the same write later applies it."""
+    location = await shop.location()
+    held = await shop.levels(location)
+    item = next(iter(held))
+    write = write_of((item, held[item] + 2, held[item]))
+    await shop.control("POST", "/faults/api", {"mode": "status", "status": 503, "count": 3})
+
+    async with shop.client(max_attempts=3) as (client, _):
+        with pytest.raises(OutcomeUnknown):
+            await client.set_quantities(write)
+        result = await client.set_quantities(write)
+
+    assert result.applied
+    assert (await shop.levels(location))[item] == held[item] + 2
+
+
+async def test_throttled_reads_wait_for_the_bucket_and_succeed(shop: SimShop) -> None:
+    """With the shop's bucket drained, a read is THROTTLED, waits on the clock, then succeeds."""
+    location = await shop.location()
+    held = await shop.levels(location)
+    await shop.control("POST", "/throttle", {"graphql_available": 0})
+
+    async with shop.client() as (client, clock):
+        with capture_logs() as logs:
+            levels = await client.read_levels(list(map(InventoryItemId, held)))
+
+    assert {item: level.available for item, level in levels.items()} == held
+    reasons = [e["reason"] for e in logs if e["event"] == "shopify_request_retried"]
+    assert reasons == ["throttled"]
+    assert clock.sleeps and clock.sleeps[0] > 0
+
+
+async def test_pacing_waits_before_a_call_that_would_be_throttled(shop: SimShop) -> None:
+    """Once the shop reports a low bucket, the next large read waits first instead of failing."""
+    location = await shop.location()
+    held = await shop.levels(location)
+    items = list(map(InventoryItemId, held))
+
+    async with shop.client() as (client, clock):
+        await client.read_levels(items[:1])
+        await shop.control("POST", "/throttle", {"graphql_available": 1})
+        await client.read_levels(items[:1])
+        waits_before = len(clock.sleeps)
+        with capture_logs() as logs:
+            await client.read_levels(items)
+
+    events = [e["event"] for e in logs]
+    assert events == ["shopify_request_paced"]
+    assert len(clock.sleeps) == waits_before + 1
+
+
+async def test_bulk_snapshot_streams_every_level(shop: SimShop) -> None:
+    """One bulk operation yields every inventory item with its level at our location."""
+    location = await shop.location()
+    held = await shop.levels(location)
+
+    async with shop.client() as (client, _):
+        levels = [level async for level in client.snapshot_levels()]
+
+    assert {level.inventory_item_id: level.available for level in levels} == held
+    assert len(levels) == PRODUCTS
+
+
+@pytest.mark.parametrize("version", ["2025-10", "2026-04"])
+async def test_webhook_subscriptions_can_be_created_listed_and_deleted(
+    shop: SimShop, version: str
+) -> None:
+    """A created subscription is listed with its REST topic and uri, and gone once deleted."""
+    uri = "https://sync.example.com/webhooks/inventory-update"
+
+    async with shop.client(version) as (client, _):
+        created = await client.create_webhook_subscription("inventory_levels/update", uri)
+        listed = await client.webhook_subscriptions()
+        await client.delete_webhook_subscription(created.id)
+        after = await client.webhook_subscriptions()
+
+    assert created == WebhookSubscription(created.id, "inventory_levels/update", uri)
+    assert listed == [created]
+    assert after == []
+
+
+async def test_locations_list_the_shop(shop: SimShop) -> None:
+    """Both locations of the shop are listed, the primary one first."""
+    state = await shop.control("GET", "/state")
+
+    async with shop.client() as (client, _):
+        locations = await client.locations()
+
+    assert [(loc.id, loc.name) for loc in locations] == [
+        (row["id"], row["name"]) for row in state["locations"]
+    ]
+
+
+async def test_find_variants_and_resolve_inventory_items(shop: SimShop) -> None:
+    """A SKU search finds the variant, and its id resolves to the same inventory item."""
+    rows = (await shop.control("GET", "/levels?sku=SKU-000002"))["levels"]
+
+    async with shop.client() as (client, _):
+        found = await client.find_variants("sku:SKU-000002")
+        resolved = await client.resolve_inventory_items([found[0].id, VariantId(999_999_999)])
+
+    assert [(v.sku, v.inventory_item_id) for v in found] == [
+        ("SKU-000002", rows[0]["inventory_item_id"])
+    ]
+    assert resolved == {found[0].id: rows[0]["inventory_item_id"]}
+
+
+async def test_a_wrong_token_is_rejected(shop: SimShop) -> None:
+    """The shop answers 401 to a wrong token: StoreRejected with the status, token not echoed."""
+    async with shop.client(token="shpat_wrong") as (client, _):
+        with pytest.raises(StoreRejected) as caught:
+            await client.locations()
+
+    assert caught.value.status == 401
+    assert "shpat_wrong" not in caught.value.body_excerpt
