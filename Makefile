@@ -25,5 +25,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	scripts/lint
 
+# `make demo ARGS=--keep-running` leaves the simulator and the service running.
+demo: $(STAMP)
+	$(BIN)/shopify-sync demo $(ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

@@ -76,6 +76,7 @@ async def build(
         settings.shopify_location_id,
         http=http,
         clock=clock,
+        max_attempts=settings.shopify_max_attempts,
     )
     uow = SqlUnitOfWorkFactory(engine)
     policy = SyncPolicy(

@@ -71,6 +71,7 @@ class Settings(BaseModel):
     pending_scan_interval_s: float = Field(2.0, gt=0, le=60, alias="PENDING_SCAN_INTERVAL_SECONDS")
     initial_source: InitialSource = Field("b2b", alias="INITIAL_SOURCE")
     sync_max_attempts: int = Field(8, ge=1, le=100, alias="SYNC_MAX_ATTEMPTS")
+    shopify_max_attempts: int = Field(4, ge=1, le=20, alias="SHOPIFY_MAX_ATTEMPTS")
     sync_retry_base_s: float = Field(5.0, gt=0, le=3600, alias="SYNC_RETRY_BASE_SECONDS")
     webhook_max_body_bytes: int = Field(1_048_576, ge=1024, alias="WEBHOOK_MAX_BODY_BYTES")
     auto_migrate: bool = Field(True, alias="AUTO_MIGRATE")

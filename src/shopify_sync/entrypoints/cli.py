@@ -21,6 +21,7 @@ from shopify_sync import bootstrap
 from shopify_sync.bootstrap import Container
 from shopify_sync.config import Settings, load_database_url, load_settings
 from shopify_sync.domain.commands import ReconcileAll, SyncProduct
+from shopify_sync.entrypoints.demo import demo as demo_command
 from shopify_sync.errors import (
     ConfigError,
     ProductNotSyncable,
@@ -52,6 +53,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 # The simulator is a separate app that shares no code with the service; only its command is here.
 app.command("simulator")(simulator_command)
+app.command("demo")(demo_command)
 
 
 def settings() -> Settings:
