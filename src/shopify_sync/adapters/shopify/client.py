@@ -161,7 +161,9 @@ class ShopifyClient:
         Send one compare-and-set write and map Shopify's definite answer.
 
         The same *write* always produces the same request bytes and idempotency key, so a
-        resend after :class:`OutcomeUnknown` replays Shopify's first answer.
+        resend after :class:`OutcomeUnknown` replays Shopify's first answer. Before 2026-01
+        Shopify has no ``@idempotent``: there a resend of a write that was applied comes back
+        STALE (the CAS no longer matches), which the caller cannot tell from a real race.
 
         Raises:
             OutcomeUnknown: the write may have been applied but no definite answer came.
