@@ -40,6 +40,6 @@ def _sink() -> Iterator[Sink]:
         return Response(b"", status_code=status)
 
     app = Starlette(routes=[Route("/{path:path}", record, methods=["POST"])])
-    with run_app_in_thread(app) as base_url:
+    with run_app_in_thread(app, wait_on_exit=False) as base_url:
         holder["sink"] = Sink(f"{base_url}/webhooks", received, statuses)
         yield holder["sink"]

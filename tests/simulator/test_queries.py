@@ -172,3 +172,28 @@ def test_webhook_subscriptions_query(shop: Shop) -> None:
             "apiVersion": {"handle": "2026-04"},
         }
     ]
+
+
+def test_webhook_subscription_update_and_delete(shop: Shop) -> None:
+    """A subscription's address can be changed, and a deleted one is gone."""
+    created = shop.gql(
+        """mutation { webhookSubscriptionCreate(topic: INVENTORY_LEVELS_UPDATE,
+          webhookSubscription: {uri: "https://hooks.test/a"}) { webhookSubscription { id } } }"""
+    )["data"]["webhookSubscriptionCreate"]["webhookSubscription"]["id"]
+
+    updated = shop.gql(
+        """mutation($id: ID!) { webhookSubscriptionUpdate(id: $id,
+          webhookSubscription: {uri: "https://hooks.test/b"}) { webhookSubscription { uri } } }""",
+        {"id": created},
+    )
+    deleted = shop.gql(
+        "mutation($id: ID!) { webhookSubscriptionDelete(id: $id) "
+        "{ deletedWebhookSubscriptionId } }",
+        {"id": created},
+    )
+
+    assert updated["data"]["webhookSubscriptionUpdate"]["webhookSubscription"] == {
+        "uri": "https://hooks.test/b"
+    }
+    assert deleted["data"]["webhookSubscriptionDelete"] == {"deletedWebhookSubscriptionId": created}
+    assert shop.sim.store.subscriptions == {}

@@ -23,8 +23,11 @@ START_TIMEOUT_S = 30.0
 
 
 @contextlib.contextmanager
-def run_app_in_thread(app: Starlette) -> Iterator[str]:
+def run_app_in_thread(app: Starlette, *, wait_on_exit: bool = True) -> Iterator[str]:
     """Serve an already built app with uvicorn; yield its base URL; stop it on exit.
+
+    Uvicorn needs about 0.2 s to shut down; with `wait_on_exit=False` the server finishes
+    stopping in the background (its lifespan shutdown, e.g. saving state, may end later).
 
     Raises:
         RuntimeError: the server did not start within 30 s.
@@ -50,8 +53,9 @@ def run_app_in_thread(app: Starlette) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+        if wait_on_exit:
+            thread.join(timeout=10)
+            sock.close()
 
 
 @contextlib.contextmanager
