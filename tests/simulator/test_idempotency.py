@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from tests.simulator.harness import SET_MUTATION, Shop
@@ -77,8 +78,9 @@ def test_concurrent_request_with_same_key(shop: Shop) -> None:
     results: list[dict[str, Any]] = []
     slow = threading.Thread(target=lambda: results.append(shop.gql(SET_MUTATION, variables)))
     slow.start()
-    while not shop.sim.keys.records:
-        pass
+    deadline = time.monotonic() + 5
+    while not shop.sim.keys.records and time.monotonic() < deadline:
+        time.sleep(0.005)
 
     second = shop.gql(SET_MUTATION, variables)
     slow.join()
