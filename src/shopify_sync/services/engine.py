@@ -10,7 +10,7 @@ of up to 250 entries, one idempotency key), and settle them on a definite answer
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
@@ -249,68 +249,76 @@ class SyncEngine:
             await uow.commit()
 
     async def _sync_round(
-        self, products: list[Product], report: SyncReport, source: str, *, final: bool
+        self,
+        products: list[Product],
+        report: SyncReport,
+        source: str,
+        *,
+        final: bool,
+        levels: Mapping[InventoryItemId, LevelRead] | None = None,
+        read_at: datetime | None = None,
     ) -> list[ProductId]:
-        """Read, merge, apply and push once; returns the products to run again (stale CAS)."""
-        items = [p.inventory_item_id for p in products if p.inventory_item_id is not None]
-        try:
-            levels = await self._store.read_levels(items)
-        except StoreError as exc:
-            await self._fail_products(
-                [p.product_id for p in products], exc, report, "read Shopify's levels"
-            )
-            return []
+        """Read (unless ``levels`` came from a snapshot), merge, apply and push once.
+
+        Returns the products to run again with a fresh read (stale CAS, a row that moved,
+        a snapshot older than what we applied since).
+        """
+        if levels is None:
+            items = [p.inventory_item_id for p in products if p.inventory_item_id is not None]
+            read_at = self._clock.now()
+            try:
+                levels = await self._store.read_levels(items)
+            except StoreError as exc:
+                await self._fail_products(
+                    [p.product_id for p in products], exc, report, "read Shopify's levels"
+                )
+                return []
+            from_snapshot = False
+        else:
+            from_snapshot = True
         again: list[ProductId] = []
         to_push: list[tuple[Product, Merge]] = []
+        to_settle: list[tuple[Product, Merge, LevelRead]] = []
+        problems: list[tuple[Product, str, int | None]] = []
         for product in products:
             assert product.inventory_item_id is not None
             level = levels.get(product.inventory_item_id)
             problem = _level_problem(product, level)
             if problem is not None:
-                async with self._uow() as uow:
-                    await self._fail(uow, [product.product_id], problem, permanent=True)
-                    await uow.commit()
-                report.add(
-                    ProductResult(product.product_id, "failed", product.b2c_stock, error=problem)
-                )
+                problems.append((product, problem, None))
                 continue
             assert level is not None and level.available is not None
+            if from_snapshot and _older_than_applied(product, level):
+                again.append(product.product_id)  # a webhook applied something newer meanwhile
+                continue
             result = merge(
                 product.stock, level.available, initial_source=self._policy.initial_source
             )
             if result.out_of_range:
                 message = f"merged quantity {result.merged} is outside what Shopify accepts"
-                async with self._uow() as uow:
-                    await self._fail(uow, [product.product_id], message, permanent=True)
-                    await uow.commit()
-                report.add(
-                    ProductResult(
-                        product.product_id,
-                        "failed",
-                        product.b2c_stock,
-                        level.available,
-                        error=message,
-                    )
-                )
-                continue
-            if result.oversold:
-                log.warning(
-                    "oversold", product_id=product.product_id, merged=result.merged,
-                    detail="both channels sold the same units; Shopify shows a negative quantity",
-                )  # fmt: skip
-            if result.write is not None:
+                problems.append((product, message, level.available))
+            elif result.write is not None:
+                if result.oversold:
+                    log.warning(
+                        "oversold", product_id=product.product_id, merged=result.merged,
+                        detail="both channels sold the same units; Shopify shows below zero",
+                    )  # fmt: skip
                 to_push.append((product, result))
-                continue
-            if await self._settle_without_write(product, result, level, source):
-                action: Action = "pulled" if result.inbound_delta else "in_sync"
-                report.add(
-                    ProductResult(
-                        product.product_id, action, product.b2c_stock + result.inbound_delta,
-                        level.available, result.merged,
-                    )
-                )  # fmt: skip
             else:
-                again.append(product.product_id)
+                to_settle.append((product, result, level))
+        if problems:
+            async with self._uow() as uow:
+                for product, message, available in problems:
+                    await self._fail(uow, [product.product_id], message, permanent=True)
+                    report.add(
+                        ProductResult(
+                            product.product_id, "failed", product.b2c_stock, available,
+                            error=message,
+                        )
+                    )  # fmt: skip
+                await uow.commit()
+        if to_settle:
+            again.extend(await self._settle_without_write(to_settle, report, source, read_at))
         for start in range(0, len(to_push), BATCH_SIZE):
             again.extend(await self._push(to_push[start : start + BATCH_SIZE], report, source))
         if final and again:
@@ -321,29 +329,59 @@ class SyncEngine:
         return again
 
     async def _settle_without_write(
-        self, product: Product, result: Merge, level: LevelRead, source: str
-    ) -> bool:
-        """Shopify already holds the merged value: apply its side to our row (CAS on the base)."""
+        self,
+        settle: Sequence[tuple[Product, Merge, LevelRead]],
+        report: SyncReport,
+        source: str,
+        read_at: datetime | None,
+    ) -> list[ProductId]:
+        """Shopify already holds the merged values: apply its side to our rows, in one
+        transaction, each compare-and-set on the base; returns the rows that moved meanwhile."""
         now = self._clock.now()
+        again: list[ProductId] = []
+        in_sync: list[ProductId] = []
+        newer_seen: dict[str, datetime | None] = {}
         async with self._uow() as uow:
-            if result.base == result.merged and result.inbound_delta == 0:
-                await uow.products.mark_synced(
-                    [product.product_id], {product.product_id: level.updated_at}, now
+            for product, result, level in settle:
+                if result.base == result.merged and result.inbound_delta == 0:
+                    in_sync.append(product.product_id)
+                    if level.updated_at is not None and (
+                        product.shopify_seen_at is None
+                        or level.updated_at > product.shopify_seen_at
+                    ):
+                        newer_seen[product.product_id] = level.updated_at
+                    report.add(
+                        ProductResult(
+                            product.product_id, "in_sync", product.b2c_stock,
+                            level.available, result.merged,
+                        )
+                    )  # fmt: skip
+                    continue
+                applied = await uow.products.apply_inbound(
+                    product.product_id,
+                    expected_base=product.shopify_base,
+                    delta=result.inbound_delta,
+                    new_base=result.merged,
+                    seen_at=level.updated_at,
+                    change=Change("inbound", source, _level_reference(level)),
+                    now=now,
+                    synced=True,
+                    read_at=read_at,
                 )
-                await uow.commit()
-                return True
-            applied = await uow.products.apply_inbound(
-                product.product_id,
-                expected_base=product.shopify_base,
-                delta=result.inbound_delta,
-                new_base=result.merged,
-                seen_at=level.updated_at,
-                change=Change("inbound", source, _level_reference(level)),
-                now=now,
-                synced=True,
-            )
+                if not applied:
+                    again.append(product.product_id)
+                    continue
+                action: Action = "pulled" if result.inbound_delta else "in_sync"
+                report.add(
+                    ProductResult(
+                        product.product_id, action, product.b2c_stock + result.inbound_delta,
+                        level.available, result.merged,
+                    )
+                )  # fmt: skip
+            if in_sync:
+                await uow.products.mark_synced(in_sync, newer_seen, now, read_at=read_at)
             await uow.commit()
-        return applied
+        return again
 
     async def _push(
         self, batch: Sequence[tuple[Product, Merge]], report: SyncReport, source: str
@@ -564,6 +602,17 @@ def _level_problem(product: Product, level: LevelRead | None) -> str | None:
     if level.available is None:
         return f"inventory item {item} is not stocked at our location: stock it there in Shopify"
     return None
+
+
+def _older_than_applied(product: Product, level: LevelRead) -> bool:
+    """A snapshot level that is not newer than the last Shopify change we applied.
+
+    A snapshot is taken before we merge; a webhook may have applied a newer level in
+    between. The same second is as doubtful as older: both are re-read.
+    """
+    if level.updated_at is None or product.shopify_seen_at is None:
+        return False
+    return level.updated_at <= product.shopify_seen_at and level.available != product.shopify_base
 
 
 def _level_reference(level: LevelRead) -> str | None:

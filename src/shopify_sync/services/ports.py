@@ -107,6 +107,8 @@ class ProductRepository(Protocol):
     async def by_inventory_item(
         self, item: InventoryItemId, *, lock: bool = False
     ) -> list[Product]: ...
+    async def by_inventory_items(self, items: Iterable[InventoryItemId]) -> list[Product]: ...
+    async def duplicate_skus(self) -> set[str]: ...
     async def by_variants(self, variants: Sequence[int]) -> list[Product]: ...
     async def page(
         self,
@@ -119,6 +121,7 @@ class ProductRepository(Protocol):
         disabled: bool = False,
         parked: bool = False,
         search: str | None = None,
+        linked: bool = False,
     ) -> list[Product]: ...
     async def due(
         self, now: datetime, *, limit: int = 1000, after: str | None = None
@@ -139,6 +142,7 @@ class ProductRepository(Protocol):
         change: Change,
         now: datetime,
         synced: bool = False,
+        read_at: datetime | None = None,
     ) -> bool: ...
     async def request_refresh(self, product_ids: Iterable[str], now: datetime) -> None: ...
     async def begin_push(
@@ -167,7 +171,12 @@ class ProductRepository(Protocol):
     ) -> None: ...
     async def clear_failure(self, product_ids: Iterable[str], now: datetime) -> None: ...
     async def mark_synced(
-        self, product_ids: Iterable[str], seen: Mapping[str, datetime | None], now: datetime
+        self,
+        product_ids: Sequence[str],
+        seen: Mapping[str, datetime | None],
+        now: datetime,
+        *,
+        read_at: datetime | None = None,
     ) -> None: ...
     async def upsert(self, fields: Mapping[str, Any], change: Change, now: datetime) -> None: ...
     async def set_stock(
@@ -200,6 +209,9 @@ class LogRepository(Protocol):
     async def recent(
         self, *, product_id: str | None = None, limit: int = 50, before_id: int | None = None
     ) -> list[LogEntry]: ...
+    async def latest(
+        self, product_id: str, *, direction: str | None = None, source_prefix: str | None = None
+    ) -> LogEntry | None: ...
 
 
 class WebhookEventRepository(Protocol):

@@ -87,6 +87,19 @@ class SqlLogRepository:
             query = query.where(inventory_sync_log.c.id < before_id)
         return [_log_entry(r) for r in await self._c.execute(query)]
 
+    async def latest(
+        self, product_id: str, *, direction: str | None = None, source_prefix: str | None = None
+    ) -> LogEntry | None:
+        """The product's newest row, optionally of one direction or source family."""
+        log = inventory_sync_log
+        query = select(log).where(log.c.product_id == product_id).order_by(desc(log.c.id)).limit(1)
+        if direction is not None:
+            query = query.where(log.c.direction == direction)
+        if source_prefix is not None:
+            query = query.where(log.c.source.startswith(source_prefix, autoescape=True))
+        row = (await self._c.execute(query)).first()
+        return None if row is None else _log_entry(row)
+
 
 class SqlWebhookEventRepository:
     """``webhook_events``: one row per delivered event, the de-duplication key."""

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, case, func, insert, or_, select, update
+from sqlalchemy import Row, and_, case, false, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopify_sync.adapters.db.tables import product_inventory as t
@@ -108,6 +108,26 @@ class SqlProductRepository:
             query = query.with_for_update()
         return [_product(r) for r in await self._c.execute(query)]
 
+    async def by_inventory_items(self, items: Iterable[InventoryItemId]) -> list[Product]:
+        """Products linked to any of these inventory items, in id order."""
+        wanted = sorted(set(items))
+        found: list[Product] = []
+        for start in range(0, len(wanted), 500):
+            query = select(t).where(t.c.shopify_inventory_item_id.in_(wanted[start : start + 500]))
+            found.extend(_product(r) for r in await self._c.execute(query))
+        return sorted(found, key=lambda p: p.product_id)
+
+    async def duplicate_skus(self) -> set[str]:
+        """SKUs (trimmed, case-folded) that more than one product carries."""
+        key = func.lower(func.trim(t.c.sku))
+        query = (
+            select(key)
+            .where(t.c.sku.is_not(None), func.trim(t.c.sku) != "")
+            .group_by(key)
+            .having(func.count() > 1)
+        )
+        return {str(value) for value in (await self._c.execute(query)).scalars()}
+
     async def by_variants(self, variants: Sequence[int]) -> list[Product]:
         """Products linked to any of these variants (by number or GID)."""
         names = {str(v) for v in variants} | {f"gid://shopify/ProductVariant/{v}" for v in variants}
@@ -127,6 +147,7 @@ class SqlProductRepository:
         disabled: bool = False,
         parked: bool = False,
         search: str | None = None,
+        linked: bool = False,
     ) -> list[Product]:
         """A page of products in id order (keyset pagination), optionally filtered."""
         query = select(t).order_by(t.c.product_id).limit(limit)
@@ -138,6 +159,8 @@ class SqlProductRepository:
             query = query.where(t.c.sync_error.is_not(None))
         if unlinked:
             query = query.where(~_linked())
+        if linked:
+            query = query.where(_linked())
         if disabled:
             query = query.where(~t.c.sync_enabled)
         if parked:
@@ -222,6 +245,7 @@ class SqlProductRepository:
         change: Change,
         now: datetime,
         synced: bool = False,
+        read_at: datetime | None = None,
     ) -> bool:
         """Move ``b2c_stock`` by Shopify's change and set the new agreed base.
 
@@ -231,7 +255,7 @@ class SqlProductRepository:
         values: dict[str, Any] = {
             "b2c_stock": t.c.b2c_stock + delta,
             "shopify_base": new_base,
-            "refresh_requested": False,
+            "refresh_requested": _refresh_after(read_at),
             **_who(change, now),
         }
         if seen_at is not None:
@@ -377,23 +401,40 @@ class SqlProductRepository:
             )
 
     async def mark_synced(
-        self, product_ids: Iterable[str], seen: Mapping[str, datetime | None], now: datetime
+        self,
+        product_ids: Sequence[str],
+        seen: Mapping[str, datetime | None],
+        now: datetime,
+        *,
+        read_at: datetime | None = None,
     ) -> None:
-        """Both sides already agree: record the sync and Shopify's newest timestamp."""
-        for product_id in product_ids:
-            values: dict[str, Any] = {
-                **_CLEAR_ERROR,
-                "last_synced_at": now,
-                "refresh_requested": False,
-            }
-            seen_at = seen.get(product_id)
-            if seen_at is not None:
-                values["shopify_seen_at"] = case(
-                    (or_(t.c.shopify_seen_at.is_(None), t.c.shopify_seen_at < seen_at), seen_at),
-                    else_=t.c.shopify_seen_at,
-                )
+        """Both sides already agree: record the sync (and Shopify's newer timestamps).
+
+        A re-read requested after ``read_at`` (when the level was read) stays requested.
+        """
+        values: dict[str, Any] = {
+            **_CLEAR_ERROR,
+            "last_synced_at": now,
+            "refresh_requested": _refresh_after(read_at),
+        }
+        plain = [pid for pid in product_ids if seen.get(pid) is None]
+        for start in range(0, len(plain), 500):
             await self._c.execute(
-                update(t).where(t.c.product_id == product_id, t.c.push_key.is_(None)).values(values)
+                update(t)
+                .where(t.c.product_id.in_(plain[start : start + 500]), t.c.push_key.is_(None))
+                .values(values)
+            )
+        for product_id, seen_at in seen.items():
+            if seen_at is None:
+                continue
+            newer = case(
+                (or_(t.c.shopify_seen_at.is_(None), t.c.shopify_seen_at < seen_at), seen_at),
+                else_=t.c.shopify_seen_at,
+            )
+            await self._c.execute(
+                update(t)
+                .where(t.c.product_id == product_id, t.c.push_key.is_(None))
+                .values({**values, "shopify_seen_at": newer})
             )
 
     async def upsert(self, fields: Mapping[str, Any], change: Change, now: datetime) -> None:
@@ -479,6 +520,13 @@ class SqlProductRepository:
             .where(t.c.product_id == product_id)
             .values(sync_enabled=enabled, updated_at=now)
         )
+
+
+def _refresh_after(read_at: datetime | None) -> Any:
+    """Clear ``refresh_requested`` unless it was requested after the level was read."""
+    if read_at is None:
+        return False
+    return case((t.c.updated_at > read_at, t.c.refresh_requested), else_=false())
 
 
 def _linked() -> Any:
