@@ -197,3 +197,22 @@ def test_webhook_subscription_update_and_delete(shop: Shop) -> None:
     }
     assert deleted["data"]["webhookSubscriptionDelete"] == {"deletedWebhookSubscriptionId": created}
     assert shop.sim.store.subscriptions == {}
+
+
+def test_subscription_list_after_delete_and_create(shop: Shop) -> None:
+    """Listing subscriptions after one was replaced shows the new one only."""
+    create = """mutation($uri: String!) { webhookSubscriptionCreate(topic: ORDERS_CREATE,
+      webhookSubscription: {uri: $uri}) { webhookSubscription { id } } }"""
+    listing = "{ webhookSubscriptions(first: 5) { nodes { uri } } }"
+    first = shop.gql(create, {"uri": "https://hooks.test/a"})
+    first_id = first["data"]["webhookSubscriptionCreate"]["webhookSubscription"]["id"]
+    shop.gql(listing)
+    shop.gql(
+        "mutation($id: ID!) { webhookSubscriptionDelete(id: $id) { userErrors { message } } }",
+        {"id": first_id},
+    )
+    shop.gql(create, {"uri": "https://hooks.test/b"})
+
+    body = shop.gql(listing)
+
+    assert body["data"]["webhookSubscriptions"]["nodes"] == [{"uri": "https://hooks.test/b"}]

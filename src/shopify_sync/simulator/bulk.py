@@ -25,7 +25,8 @@ from shopify_sync.simulator.store import Store
 from shopify_sync.simulator.timefmt import iso_utc
 from shopify_sync.simulator.versions import VersionRules
 
-CHUNK = 2000
+CHUNK = 500
+"""Root nodes per slice: one slice blocks the event loop for a few tens of milliseconds."""
 MAX_CONNECTIONS = 5
 MAX_DEPTH = 2
 

@@ -70,7 +70,11 @@ class Store:
             listener(event)
 
     def sorted_keys(self, mapping: dict[int, Any]) -> list[int]:
-        """Ascending keys of one of the store's dicts, cached until its size changes."""
+        """Ascending keys of one of the store's dicts, cached until its size changes.
+
+        Only for dicts that grow (catalogue, levels, orders); a dict that also loses entries
+        must be sorted directly, or the cache evicted as `remove_standalone_variant` does.
+        """
         cached = self._key_cache.get(id(mapping))
         if cached is None or len(cached) != len(mapping):
             cached = sorted(mapping)

@@ -165,7 +165,7 @@ def _subscriptions(_: Any, info: Info, **args: Any) -> dict[str, Any]:
     address = args.get("uri") or args.get("callbackUrl")
     keys = [
         key
-        for key in store.sorted_keys(store.subscriptions)
+        for key in sorted(store.subscriptions)
         if (not topics or store.subscriptions[key].topic in topics)
         and (address is None or store.subscriptions[key].address == address)
     ]
