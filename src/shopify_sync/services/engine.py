@@ -35,6 +35,8 @@ log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 250
 """Shopify's limit for one array argument: entries per write, ids per read."""
+SNAPSHOT_CHUNK = 2000
+"""Snapshot levels merged per database round trip in a bulk reconcile."""
 
 Action = Literal[
     "in_sync", "pushed", "pulled", "merged", "failed", "skipped", "not_linked", "disabled"
@@ -92,6 +94,30 @@ class SyncReport:
     def failed(self) -> int:
         """Products that failed this time (recorded in ``sync_error``)."""
         return sum(r.action == "failed" for r in self.results.values())
+
+
+@dataclass(slots=True)
+class SyncTotals:
+    """Counts over many sync calls (a reconcile keeps these, not every product's result)."""
+
+    checked: int = 0
+    changed: int = 0
+    failed: int = 0
+    api_writes: int = 0
+
+    def add(self, report: SyncReport) -> None:
+        """Fold one call's report in."""
+        self.checked += report.checked
+        self.changed += report.changed
+        self.failed += report.failed
+        self.api_writes += report.api_writes
+
+    def add_totals(self, other: SyncTotals) -> None:
+        """Fold other totals in."""
+        self.checked += other.checked
+        self.changed += other.changed
+        self.failed += other.failed
+        self.api_writes += other.api_writes
 
 
 class SyncEngine:
@@ -178,6 +204,64 @@ class SyncEngine:
                     await uow.commit()
                     continue
             await self._send(write, products, report, source)
+
+    async def reconcile_from_snapshot(
+        self, source: str, *, chunk: int = SNAPSHOT_CHUNK
+    ) -> SyncTotals:
+        """Reconcile every product against one bulk snapshot of Shopify's levels.
+
+        The snapshot is streamed and merged ``chunk`` levels at a time, so memory stays flat
+        however large the catalogue; API calls grow with what differs (writes of 250), not
+        with the catalogue. Products the snapshot did not cover (not stocked at our location,
+        unknown items) and rows that moved meanwhile are then synced with fresh reads.
+        """
+        totals = SyncTotals()
+        started = self._clock.now()
+        buffer: dict[InventoryItemId, LevelRead] = {}
+        async for level in self._store.snapshot_levels():
+            buffer[level.inventory_item_id] = level
+            if len(buffer) >= chunk:
+                await self._reconcile_chunk(buffer, started, totals, source)
+                buffer = {}
+        if buffer:
+            await self._reconcile_chunk(buffer, started, totals, source)
+        after: str | None = None
+        while True:
+            async with self._uow() as uow:
+                rest = await uow.products.syncable(
+                    after=after, limit=BATCH_SIZE * 4, not_synced_since=started
+                )
+            if not rest:
+                return totals
+            after = rest[-1].product_id
+            totals.add(await self.sync(rest, source=source))
+
+    async def _reconcile_chunk(
+        self,
+        levels: Mapping[InventoryItemId, LevelRead],
+        started: datetime,
+        totals: SyncTotals,
+        source: str,
+    ) -> None:
+        async with self._uow() as uow:
+            products = [
+                p
+                for p in await uow.products.by_inventory_items(levels)
+                if p.sync_enabled and p.parked_at is None and p.push_key is None
+            ]
+        report = SyncReport()
+        again = await self._sync_round(
+            products, report, source, final=False, levels=levels, read_at=started
+        )
+        if again:
+            async with self._uow() as uow:
+                moved = await uow.products.get_many(again)
+            for product_id in again:
+                report.results.pop(product_id, None)
+            retry = await self.sync(moved, source=source)
+            report.results.update(retry.results)
+            report.api_writes += retry.api_writes
+        totals.add(report)
 
     async def resolve_items(self, limit: int = BATCH_SIZE) -> SyncReport:
         """Store the inventory item of products the Inventory Service linked by variant only."""

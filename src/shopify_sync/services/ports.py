@@ -123,6 +123,14 @@ class ProductRepository(Protocol):
         search: str | None = None,
         linked: bool = False,
     ) -> list[Product]: ...
+    async def syncable(
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 1000,
+        not_synced_since: datetime | None = None,
+    ) -> list[Product]: ...
+    async def count_syncable(self) -> int: ...
     async def due(
         self, now: datetime, *, limit: int = 1000, after: str | None = None
     ) -> list[Product]: ...

@@ -272,3 +272,61 @@ async def test_health_reports_counts_and_last_run(world: World) -> None:
 
     assert state.database_ok and state.products["total"] == 1
     assert state.last_reconcile is not None and state.last_reconcile.changed == 1
+
+
+async def test_bulk_snapshot_reconcile_matches_paged(world: World) -> None:
+    """From the bulk threshold on, one snapshot drives the reconcile, with the same outcome."""
+    pushed, pushed_item = await world.product(ours=6, base=5, shopify=5)
+    pulled, _ = await world.product(ours=5, base=5, shopify=3)
+    same, _ = await world.product(ours=5, base=5, shopify=5)
+    missing, _ = await world.product(ours=5, base=5, shopify=None)
+    reads_before = world.store.reads
+
+    summary = await handlers.reconcile_all(
+        ReconcileAll(), world.uow, world.engine, world.clock, bulk_threshold=1
+    )
+
+    assert (summary.checked, summary.changed, summary.failed) == (4, 2, 1)
+    assert (await world.row(pushed), await world.row(pulled), await world.row(same)) == (
+        (6, 6),
+        (3, 3),
+        (5, 5),
+    )
+    assert world.store.available(pushed_item) == 6
+    assert world.store.reads - reads_before == 1  # only the item the snapshot did not cover
+    async with world.uow() as unit:
+        gone = await unit.products.get(missing)
+    assert gone is not None and "no inventory item" in (gone.sync_error or "")
+
+
+async def test_snapshot_older_than_a_webhook_is_re_read(world: World) -> None:
+    """A snapshot level older than the newest applied change is re-read, not merged."""
+    pid, item = await world.product(ours=5, base=5, shopify=5)
+    snapshot = [lvl async for lvl in world.store.snapshot_levels()]
+    world.clock.advance(2)
+    world.store.sell(item, 2)
+    await world.engine.sync((await handlers.products_for(world.uow, [pid])), source="webhook")
+
+    levels = {lvl.inventory_item_id: lvl for lvl in snapshot}
+    async with world.uow() as unit:
+        product = await unit.products.get(pid)
+    assert product is not None
+    report = handlers.SyncReport()
+    again = await world.engine._sync_round([product], report, "reconcile", final=False,
+                                           levels=levels, read_at=world.clock.now())  # fmt: skip
+
+    assert (again, await world.row(pid)) == ([pid], (3, 3))
+
+
+async def test_parked_products_are_left_to_the_operator(world: World) -> None:
+    """A parked product is not retried by the scheduled reconcile."""
+    pid, _ = await world.product(ours=9, base=5, shopify=5)
+    async with world.uow() as unit:
+        await unit.products.record_failure(
+            [pid], message="x", next_attempt_at={}, parked=[pid], now=world.clock.now()
+        )
+        await unit.commit()
+
+    summary = await handlers.reconcile_all(ReconcileAll(), world.uow, world.engine, world.clock)
+
+    assert summary.checked == 0 and world.store.writes == []

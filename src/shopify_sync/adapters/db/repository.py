@@ -176,6 +176,43 @@ class SqlProductRepository:
             )
         return [_product(r) for r in await self._c.execute(query)]
 
+    async def syncable(
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 1000,
+        not_synced_since: datetime | None = None,
+    ) -> list[Product]:
+        """Enabled, linked, unparked products in id order (what a reconcile walks).
+
+        ``not_synced_since`` keeps only those neither synced nor failed since then.
+        """
+        query = (
+            select(t)
+            .where(t.c.sync_enabled, _linked(), t.c.parked_at.is_(None))
+            .order_by(t.c.product_id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(t.c.product_id > after)
+        if not_synced_since is not None:
+            query = query.where(
+                or_(t.c.last_synced_at.is_(None), t.c.last_synced_at < not_synced_since),
+                # A failure since then set a later next attempt: leave it to its backoff.
+                or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= not_synced_since),
+                t.c.push_key.is_(None),
+            )
+        return [_product(r) for r in await self._c.execute(query)]
+
+    async def count_syncable(self) -> int:
+        """How many products a reconcile walks."""
+        query = (
+            select(func.count())
+            .select_from(t)
+            .where(t.c.sync_enabled, _linked(), t.c.parked_at.is_(None))
+        )
+        return int((await self._c.execute(query)).scalar_one())
+
     async def due(
         self, now: datetime, *, limit: int = 1000, after: str | None = None
     ) -> list[Product]:
