@@ -6,8 +6,11 @@
       ConfigError            a setting is missing, malformed or a placeholder
       DomainError            a business rule refused the change
         UnknownProduct       no product with that id
+        UnknownVariant       no Shopify variant with that id or SKU
         ProductNotSyncable   not linked to Shopify, or sync disabled
+        LinkConflict         a link would be ambiguous or unsafe (shared SKU, variant taken)
         InvalidQuantity      a stock figure out of range
+        InvalidRequest       an operator's request is malformed (e.g. a webhook address)
       StoreError             the Shopify Admin API failed
         StoreUnavailable     timeout / 5xx / network; retryable
           OutcomeUnknown     the request was sent but no answer came; retry the same request
@@ -56,8 +59,25 @@ class ProductNotSyncable(DomainError):
         self.reason = reason
 
 
+class UnknownVariant(DomainError):
+    """Raised when Shopify has no variant with the given id or SKU."""
+
+    def __init__(self, wanted: str) -> None:
+        super().__init__(f"Shopify has no variant {wanted}")
+        self.wanted = wanted
+
+
+class LinkConflict(DomainError):
+    """Raised when a link would be ambiguous or unsafe: several variants share the SKU,
+    the variant is linked to another product, or Shopify does not track its inventory."""
+
+
 class InvalidQuantity(DomainError):
     """Raised when a stock figure is out of the range Shopify and our columns accept."""
+
+
+class InvalidRequest(DomainError):
+    """Raised when an operator's request is malformed (e.g. a webhook address without https)."""
 
 
 class StoreError(ShopifySyncError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 from shopify_sync.types import InventoryItemId, LocationId, ProductId, VariantId
 
@@ -67,3 +68,70 @@ class RecordOrder:
     name: str
     test: bool
     lines: tuple[OrderLine, ...] = field(default_factory=tuple)
+
+
+# -- operator commands (CLI and admin page) ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LinkProduct:
+    """Link a product to one Shopify variant, named by id or by an exact SKU."""
+
+    product_id: ProductId
+    variant_id: VariantId | None = None
+    sku: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AutoLink:
+    """Link every unlinked product to the one tracked Shopify variant with its SKU."""
+
+    dry_run: bool = False
+
+
+Channel = Literal["b2c", "b2b"]
+
+
+@dataclass(frozen=True, slots=True)
+class Allocate:
+    """Set a product's B2C and/or B2B stock, or move units from one channel to the other.
+
+    Either ``b2c`` / ``b2b`` (absolute quantities) or ``move`` units ``to`` a channel.
+    ``push`` merges and pushes the product at once; otherwise the pending scan does.
+    """
+
+    product_id: ProductId
+    b2c: int | None = None
+    b2b: int | None = None
+    move: int | None = None
+    to: Channel | None = None
+    push: bool = True
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetSyncEnabled:
+    """Turn a product's sync on or off; ``push`` syncs it at once when turned on."""
+
+    product_id: ProductId
+    enabled: bool
+    push: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RetryProducts:
+    """Forget the failures of one product, or of every parked one, and sync again."""
+
+    product_id: ProductId | None = None
+    parked: bool = False
+    push: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProducts:
+    """Apply a product CSV (all rows or none); ``dry_run`` only reports the diff."""
+
+    text: str
+    dry_run: bool = False
+    push: bool = True
+    reference: str = "csv"
