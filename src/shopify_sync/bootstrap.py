@@ -26,6 +26,8 @@ from shopify_sync.services.ports import Clock, StoreClient, UnitOfWorkFactory, W
 
 HTTP_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=10.0)
 HTTP_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
+IDEMPOTENT_FROM = "2026-01"
+"""The first Admin API version with the ``@idempotent`` directive."""
 
 
 @dataclass
@@ -64,6 +66,13 @@ async def build(
         migrate: apply migrations first (default: ``settings.auto_migrate``).
         transport: an httpx transport for tests (``httpx.MockTransport``); real HTTP otherwise.
     """
+    if settings.shopify_api_version < IDEMPOTENT_FROM:
+        structlog.get_logger(__name__).warning(
+            "API version without idempotent writes",
+            version=settings.shopify_api_version,
+            detail="a write whose answer is lost is protected by compare-and-set only; "
+            f"set SHOPIFY_API_VERSION to {IDEMPOTENT_FROM} or later for exactly-once writes",
+        )
     engine = create_engine(settings.database_url)
     if settings.auto_migrate if migrate is None else migrate:
         await upgrade_engine(engine)
