@@ -135,3 +135,17 @@ def test_product_and_variants_are_created(shop: Shop) -> None:
         {"sku": "MUG-BLUE", "price": "12.50", "inventoryQuantity": 8}
     ]
     assert payload["product"]["variants"]["nodes"] == [{"sku": "MUG-BLUE"}]
+
+
+def test_deprecated_argument_is_flagged(shop: Shop) -> None:
+    """A deprecated argument (orderCancel's refund) still works and adds the deprecation header."""
+    variant, _ = _levels(shop)
+    order = _order(shop, variant, 1, None)["order"]
+
+    response = shop.http.post(
+        "/admin/api/2026-04/graphql.json",
+        json={"query": ORDER_CANCEL, "variables": {"id": order["id"]}},
+    )
+
+    assert response.json()["data"]["orderCancel"]["orderCancelUserErrors"] == []
+    assert "X-Shopify-API-Deprecated-Reason" in response.headers

@@ -216,3 +216,19 @@ def test_subscription_list_after_delete_and_create(shop: Shop) -> None:
     body = shop.gql(listing)
 
     assert body["data"]["webhookSubscriptions"]["nodes"] == [{"uri": "https://hooks.test/b"}]
+
+
+def test_deprecated_field_sets_deprecation_header(shop: Shop) -> None:
+    """Using a deprecated field (InventoryItem.variant from 2026-01) adds the deprecation header."""
+    item, _, _ = shop.first_item()
+    query = "query($i: ID!) { inventoryItem(id: $i) { variant { sku } } }"
+
+    deprecated = shop.http.post(
+        "/admin/api/2026-04/graphql.json", json={"query": query, "variables": {"i": item}}
+    )
+    current = shop.http.post(
+        "/admin/api/2025-10/graphql.json", json={"query": query, "variables": {"i": item}}
+    )
+
+    assert "X-Shopify-API-Deprecated-Reason" in deprecated.headers
+    assert "X-Shopify-API-Deprecated-Reason" not in current.headers

@@ -104,7 +104,9 @@ async def _graphql(request: Request, sim: Simulator, version: str) -> Response:
         request.headers.get("content-type", "application/json"),
         str(request.base_url).rstrip("/"),
     )
-    return rest.json_response(reply.body, reply.status)
+    response = rest.json_response(reply.body, reply.status)
+    response.headers.update(reply.headers)
+    return response
 
 
 def _api_route(path: str, methods: list[str], scope: str, work: Work) -> Route:

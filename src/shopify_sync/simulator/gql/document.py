@@ -19,6 +19,7 @@ from graphql import (
     GraphQLError,
     GraphQLInputType,
     GraphQLSchema,
+    NoDeprecatedCustomRule,
     OperationDefinitionNode,
     Undefined,
     is_input_type,
@@ -44,6 +45,8 @@ class PreparedDocument:
     errors: list[JsonError]
     operations: dict[str | None, OperationDefinitionNode]
     fragments: dict[str, FragmentDefinitionNode]
+    deprecated: bool = False
+    """Whether the document uses a deprecated field, argument or enum value."""
 
     def operation(self, name: str | None) -> OperationDefinitionNode | JsonError:
         """The operation to run, or an error in response shape."""
@@ -89,6 +92,7 @@ def prepare(schema: GraphQLSchema, text: str) -> PreparedDocument:
     except GraphQLError as error:
         return PreparedDocument(None, [format_error(error)], {}, {})
     errors = [format_error(e) for e in validate(schema, document)]
+    deprecated = not errors and _uses_deprecated(schema, document)
     operations: dict[str | None, OperationDefinitionNode] = {}
     fragments: dict[str, FragmentDefinitionNode] = {}
     for definition in document.definitions:
@@ -96,7 +100,16 @@ def prepare(schema: GraphQLSchema, text: str) -> PreparedDocument:
             operations[definition.name.value if definition.name else None] = definition
         elif isinstance(definition, FragmentDefinitionNode):
             fragments[definition.name.value] = definition
-    return PreparedDocument(document, errors, operations, fragments)
+    return PreparedDocument(document, errors, operations, fragments, deprecated)
+
+
+def _uses_deprecated(schema: GraphQLSchema, document: DocumentNode) -> bool:
+    try:
+        return bool(validate(schema, document, [NoDeprecatedCustomRule]))
+    except AttributeError:
+        # graphql-core's rule reads the SDL node of a deprecated argument to word its message;
+        # schemas built from introspection have none, so reaching it means deprecated usage.
+        return True
 
 
 _REWRITES: list[tuple[re.Pattern[str], str, dict[str, str]]] = [

@@ -25,14 +25,18 @@ from shopify_sync.simulator.sim import Simulator
 from shopify_sync.simulator.versions import VersionRules
 
 DOCS = "https://shopify.dev/api/usage/rate-limits"
+DEPRECATION_DOCS = "https://shopify.dev/api/usage/versioning#deprecation-practices"
 
 
 class GraphQLReply:
-    """A response body plus its HTTP status."""
+    """A response body plus its HTTP status and extra headers."""
 
-    def __init__(self, body: dict[str, Any], status: int = 200) -> None:
+    def __init__(
+        self, body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
         self.body = body
         self.status = status
+        self.headers = headers or {}
 
 
 def _cost(sim: Simulator, requested: int, actual: int | None) -> dict[str, Any]:
@@ -56,6 +60,9 @@ def _errors(
 
 async def schema_for(version: str) -> GraphQLSchema:
     """The version's schema; the first load (about half a second) runs off the event loop."""
+    schema = SCHEMAS.cached(version)
+    if schema is not None:
+        return schema
     return await asyncio.to_thread(SCHEMAS.get, version)
 
 
@@ -138,7 +145,8 @@ async def run_graphql(
         body["errors"] = [format_error(error) for error in result.errors]
     body["data"] = result.data
     body["extensions"] = {"cost": _cost(sim, requested, actual)}
-    return GraphQLReply(body)
+    headers = {"X-Shopify-API-Deprecated-Reason": DEPRECATION_DOCS} if prepared.deprecated else None
+    return GraphQLReply(body, headers=headers)
 
 
 def _claim_keys(

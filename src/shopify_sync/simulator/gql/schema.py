@@ -57,6 +57,10 @@ class SchemaRegistry:
                 self._schemas[version] = schema
         return schema
 
+    def cached(self, version: str) -> GraphQLSchema | None:
+        """The schema of a version if it is loaded already."""
+        return self._schemas.get(version)
+
     def warm(self) -> None:
         """Load every supported version (run in a background thread at start-up)."""
         for version in SUPPORTED_VERSIONS:
