@@ -121,3 +121,27 @@ def test_bulk_spans_several_slices(clock: ManualClock) -> None:
         skus = [row["sku"] for row in _rows(operation["url"])]
         assert skus == [f"SKU-{n:06d}" for n in range(1, 1101)]
         assert operation["rootObjectCount"] == "1100"
+
+
+def test_bulk_executor_matches_graphql_core(shop: Shop) -> None:
+    """The lean bulk executor returns exactly what graphql-core returns for the same query."""
+    from shopify_sync.simulator.gql.engine import SCHEMAS, execute
+    from shopify_sync.simulator.gql.projection import Projector
+    from shopify_sync.simulator.versions import VersionRules
+
+    query = """query { productVariants(first: 3) { edges { cursor node { __typename id
+      ...V alias: sku inventoryItem { tracked inventoryLevels(first: 2) { nodes {
+      quantities(names: ["available", "on_hand"]) { name quantity } location { isActive } } } }
+      } } pageInfo { hasNextPage } } nodes(ids: ["gid://shopify/Location/1"]) { id } }
+      fragment V on ProductVariant { inventoryPolicy price createdAt }"""
+    schema = SCHEMAS.get("2026-04")
+    prepared = shop.sim.documents.get("2026-04", schema, query)
+    operation = prepared.operation(None)
+    assert not isinstance(operation, dict)
+    context = shop.sim.context(VersionRules("2026-04"), shop.base_url)
+
+    expected = execute(schema, prepared, operation, {}, context)
+    actual = Projector(schema, prepared.fragments, context).run(operation)
+
+    assert expected.errors is None
+    assert actual == expected.data

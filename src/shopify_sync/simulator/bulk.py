@@ -13,12 +13,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from graphql import FieldNode, GraphQLObjectType, OperationDefinitionNode, get_named_type
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    GraphQLObjectType,
+    OperationDefinitionNode,
+    get_named_type,
+)
 
 from shopify_sync.simulator.events import BulkOperationFinished
 from shopify_sync.simulator.gql.context import RequestContext
 from shopify_sync.simulator.gql.document import DocumentCache, PreparedDocument
-from shopify_sync.simulator.gql.engine import SCHEMAS, execute
+from shopify_sync.simulator.gql.engine import SCHEMAS
+from shopify_sync.simulator.gql.projection import Projector
 from shopify_sync.simulator.ids import IdAllocator, gid
 from shopify_sync.simulator.inventory import UserError
 from shopify_sync.simulator.store import Store
@@ -124,12 +131,13 @@ class BulkManager:
                 break
             context = self.context_factory(rules, base_url)
             context.bulk_window = (start, start + CHUNK)
-            result = execute(schema, prepared, op, {}, context)
-            if result.errors:
+            try:
+                data = Projector(schema, prepared.fragments, context).run(op)
+            except GraphQLError:
                 operation.status = "FAILED"
                 operation.error_code = "INTERNAL_SERVER_ERROR"
                 break
-            lines = [orjson.dumps(row) for row in _rows(result.data or {}, first=start == 0)]
+            lines = [orjson.dumps(row) for row in _rows(data, first=start == 0)]
             roots = sum(1 for line in lines if b'"__parentId"' not in line)
             if lines:
                 operation.chunks.append(b"\n".join(lines) + b"\n")
