@@ -92,16 +92,9 @@ def _item_levels(item: InventoryItem, info: Info, **args: Any) -> dict[str, Any]
 
 
 def _location_levels(location: Location, info: Info, **args: Any) -> dict[str, Any]:
+    # Levels are never deactivated here (no inventoryDeactivate), so none is filtered out.
     store = ctx(info).store
-    keys = store.sorted_keys(location.levels)
-    if args.get("includeInactive") is not True and not all_active(location):
-        keys = [k for k in keys if location.levels[k].active]
-    return connection(info, keys, location.levels.__getitem__, args)
-
-
-def all_active(location: Location) -> bool:
-    # Deactivation is not simulated through the API, so this is nearly always true and cheap.
-    return all(level.active for level in location.levels.values())
+    return connection(info, store.sorted_keys(location.levels), location.levels.__getitem__, args)
 
 
 def _address(location: Location) -> dict[str, Any]:
