@@ -21,6 +21,8 @@ from shopify_sync.errors import StorageError
 from shopify_sync.types import InventoryItemId, ProductId
 from tests.factories import random_item_id, random_product_id
 
+# Nothing listens on port 1: connecting fails at once, with no driver thread left behind.
+UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:1/none"
 pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 5, 1, 10, 0, 0, tzinfo=UTC)
 WEBHOOK = Change("inbound", "webhook:inventory_levels/update", "evt-1")
@@ -253,7 +255,7 @@ async def test_unreachable_database_is_a_storage_error(tmp_path: object) -> None
     """A database that cannot be opened raises StorageError, not a driver exception."""
     from shopify_sync.adapters.db.engine import create_engine
 
-    engine = create_engine("sqlite+aiosqlite:////nonexistent-dir/x.db")
+    engine = create_engine(UNREACHABLE)
     try:
         with pytest.raises(StorageError, match="database unavailable"):
             async with SqlUnitOfWorkFactory(engine)():

@@ -12,6 +12,8 @@ from tests.factories import random_item_id, random_product_id
 from tests.fakes import unavailable
 from tests.integration.web.conftest import SECRET, TOKEN, Harness
 
+# Nothing listens on port 1: connecting fails at once, with no driver thread left behind.
+UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:1/none"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -243,7 +245,7 @@ def test_health_is_503_when_the_database_is_gone(harness: Harness) -> None:
     from shopify_sync.adapters.db.engine import create_engine
     from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 
-    broken = create_engine("sqlite+aiosqlite:////nonexistent-dir/x.db")
+    broken = create_engine(UNREACHABLE)
     harness.container.uow = SqlUnitOfWorkFactory(broken)
 
     response = harness.client.get("/health")
