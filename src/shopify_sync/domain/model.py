@@ -168,6 +168,17 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class PushStart:
+    """One product's part of a write about to be sent: set ``quantity`` if Shopify still holds
+    ``expected``, recorded only while the row still has the base the merge started from."""
+
+    product_id: ProductId
+    expected_base: int | None
+    quantity: int
+    expected: int
+
+
+@dataclass(frozen=True, slots=True)
 class Product:
     """One row of ``product_inventory`` as the use cases see it."""
 

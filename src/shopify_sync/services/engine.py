@@ -22,6 +22,7 @@ from shopify_sync.domain.model import (
     LevelRead,
     LogRecord,
     Product,
+    PushStart,
     QuantityWrite,
     SetQuantities,
     WriteErrorKind,
@@ -476,17 +477,13 @@ class SyncEngine:
         accepted: list[tuple[Product, Merge]] = []
         again: list[ProductId] = []
         async with self._uow() as uow:
+            started = await uow.products.begin_pushes(
+                key,
+                [PushStart(p.product_id, p.shopify_base, r.merged, r.expected) for p, r in batch],
+                now,
+            )
             for product, result in batch:
-                assert result.write is not None
-                started = await uow.products.begin_push(
-                    product.product_id,
-                    key=key,
-                    expected_base=product.shopify_base,
-                    quantity=result.write,
-                    expected=result.expected,
-                    now=now,
-                )
-                if started:
+                if product.product_id in started:
                     accepted.append((product, result))
                 else:
                     again.append(product.product_id)  # its row moved since we read it

@@ -15,6 +15,7 @@ from shopify_sync.domain.model import (
     LogEntry,
     LogRecord,
     Product,
+    PushStart,
     SetQuantities,
     SyncRun,
     Variant,
@@ -22,7 +23,7 @@ from shopify_sync.domain.model import (
     WebhookSubscription,
     WriteResult,
 )
-from shopify_sync.types import InventoryItemId, VariantId
+from shopify_sync.types import InventoryItemId, ProductId, VariantId
 
 
 class WebhookDecoder(Protocol):
@@ -163,6 +164,9 @@ class ProductRepository(Protocol):
         expected: int,
         now: datetime,
     ) -> bool: ...
+    async def begin_pushes(
+        self, key: str, starts: Sequence[PushStart], now: datetime
+    ) -> set[ProductId]: ...
     async def in_flight(self, key: str) -> list[Product]: ...
     async def finish_push(
         self, key: str, *, applied_at: datetime | None, change: Change, now: datetime

@@ -12,6 +12,7 @@ from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.domain.model import (
     Change,
     LogRecord,
+    PushStart,
     QuantityWrite,
     SetQuantities,
     SyncRun,
@@ -125,6 +126,35 @@ async def test_push_lifecycle_keeps_changes_made_in_flight(engine: AsyncEngine) 
     assert product is not None
     assert (product.b2c_stock, product.shopify_base, product.push_key) == (12, 14, None)
     assert product.pending
+
+
+async def test_begin_pushes_takes_only_rows_whose_base_still_matches(engine: AsyncEngine) -> None:
+    """One batch records the write for every unmoved row, also a first sync (no base yet)."""
+    kept, _ = await _insert(engine, b2c=15, base=10)
+    first, _ = await _insert(engine, b2c=7, base=None)
+    moved, _ = await _insert(engine, b2c=15, base=11)
+    busy, _ = await _insert(engine, b2c=15, base=10)
+    factory = SqlUnitOfWorkFactory(engine)
+    async with factory() as uow:
+        await uow.products.begin_pushes("other", [PushStart(ProductId(busy), 10, 15, 10)], NOW)
+        started = await uow.products.begin_pushes(
+            "k",
+            [
+                PushStart(ProductId(kept), 10, 15, 10),
+                PushStart(ProductId(first), None, 7, 3),
+                PushStart(ProductId(moved), 10, 15, 10),
+                PushStart(ProductId(busy), 10, 15, 10),
+            ],
+            NOW,
+        )
+        await uow.commit()
+    async with factory() as uow:
+        in_flight = await uow.products.in_flight("k")
+
+    assert started == {kept, first}
+    assert sorted((p.product_id, p.push_quantity, p.push_expected) for p in in_flight) == sorted(
+        [(kept, 15, 10), (first, 7, 3)]
+    )
 
 
 async def test_abandoned_push_leaves_the_row_pending(engine: AsyncEngine) -> None:

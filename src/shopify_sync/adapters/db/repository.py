@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, case, false, func, insert, or_, select, update
+from sqlalchemy import Integer, Row, and_, bindparam, case, false, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shopify_sync.adapters.db.tables import product_inventory as t
-from shopify_sync.domain.model import Change, Product
+from shopify_sync.domain.model import Change, Product, PushStart
 from shopify_sync.types import InventoryItemId, ProductId
 
 _PENDING = and_(
@@ -350,6 +350,43 @@ class SqlProductRepository:
         )
         return result.rowcount == 1
 
+    async def begin_pushes(
+        self, key: str, starts: Sequence[PushStart], now: datetime
+    ) -> set[ProductId]:
+        """Record one write in flight under ``key`` for many products at once (see
+        :meth:`begin_push`); returns the products it was recorded for.
+
+        One statement for the batch (executemany), then one indexed read of what took:
+        a product whose base moved or that has another push in flight is left out.
+        """
+        if not starts:
+            return set()
+        await self._c.execute(
+            update(t)
+            .where(
+                t.c.product_id == bindparam("b_id"),
+                t.c.shopify_base.is_not_distinct_from(bindparam("b_base", type_=Integer)),
+                t.c.push_key.is_(None),
+            )
+            .values(
+                push_key=key,
+                push_quantity=bindparam("b_quantity"),
+                push_expected=bindparam("b_expected"),
+                updated_at=now,
+            ),
+            [
+                {
+                    "b_id": s.product_id,
+                    "b_base": s.expected_base,
+                    "b_quantity": s.quantity,
+                    "b_expected": s.expected,
+                }
+                for s in starts
+            ],
+        )
+        taken = await self._c.execute(select(t.c.product_id).where(t.c.push_key == key))
+        return {ProductId(row[0]) for row in taken}
+
     async def in_flight(self, key: str) -> list[Product]:
         """The products whose write is in flight under ``key``."""
         query = select(t).where(t.c.push_key == key).order_by(t.c.product_id)
@@ -461,17 +498,25 @@ class SqlProductRepository:
                 .where(t.c.product_id.in_(plain[start : start + 500]), t.c.push_key.is_(None))
                 .values(values)
             )
-        for product_id, seen_at in seen.items():
-            if seen_at is None:
-                continue
-            newer = case(
-                (or_(t.c.shopify_seen_at.is_(None), t.c.shopify_seen_at < seen_at), seen_at),
-                else_=t.c.shopify_seen_at,
-            )
+        newer = [{"b_id": pid, "b_seen": at} for pid, at in seen.items() if at is not None]
+        if newer:
+            seen_at = bindparam("b_seen", type_=t.c.shopify_seen_at.type)
             await self._c.execute(
                 update(t)
-                .where(t.c.product_id == product_id, t.c.push_key.is_(None))
-                .values({**values, "shopify_seen_at": newer})
+                .where(t.c.product_id == bindparam("b_id"), t.c.push_key.is_(None))
+                .values(
+                    {
+                        **values,
+                        "shopify_seen_at": case(
+                            (
+                                or_(t.c.shopify_seen_at.is_(None), t.c.shopify_seen_at < seen_at),
+                                seen_at,
+                            ),
+                            else_=t.c.shopify_seen_at,
+                        ),
+                    }
+                ),
+                newer,
             )
 
     async def upsert(self, fields: Mapping[str, Any], change: Change, now: datetime) -> None:

@@ -102,6 +102,12 @@ Index(
     product_inventory.c.shopify_inventory_item_id,
 )
 Index("ix_product_inventory_sku", product_inventory.c.sku)
+Index(
+    "ix_product_inventory_push_key",
+    product_inventory.c.push_key,
+    sqlite_where=product_inventory.c.push_key.is_not(None),
+    postgresql_where=product_inventory.c.push_key.is_not(None),
+)
 _pending = product_inventory.c.sync_enabled & (
     product_inventory.c.shopify_base.is_(None)
     | (product_inventory.c.b2c_stock != product_inventory.c.shopify_base)

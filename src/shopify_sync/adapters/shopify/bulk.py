@@ -37,7 +37,7 @@ _RUNNING = frozenset({"CREATED", "RUNNING"})
 class BulkPolling:
     """How a bulk operation is waited for: first interval, growth, ceiling, and give-up time."""
 
-    first_s: float = 1.0
+    first_s: float = 0.25
     factor: float = 1.5
     max_s: float = 30.0
     timeout_s: float = 3600.0
