@@ -1,0 +1,140 @@
+"""Settings: validated at start-up, one line per bad variable, secrets never shown."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shopify_sync.config import load_database_url, load_settings
+from shopify_sync.errors import ConfigError
+
+VALID = {
+    "SHOPIFY_STORE_DOMAIN": "my-shop.myshopify.com",
+    "SHOPIFY_ACCESS_TOKEN": "shpat_0123456789abcdef",
+    "SHOPIFY_WEBHOOK_SECRET": "whsec_0123456789",
+    "SHOPIFY_LOCATION_ID": "124656943",
+    "SYNC_API_TOKEN": "sync-token-0123",
+}
+
+
+def test_defaults() -> None:
+    """Unset optional variables take the documented defaults."""
+    settings = load_settings(VALID, env_file=None)
+
+    assert (
+        settings.shopify_api_version,
+        settings.database_url,
+        settings.reconcile_interval_s,
+        settings.initial_source,
+        settings.admin_base_url,
+    ) == (
+        "2026-10",
+        "sqlite+aiosqlite:///./shopify-sync.db",
+        300,
+        "b2b",
+        "https://my-shop.myshopify.com",
+    )
+
+
+def test_location_gid_and_admin_url_override() -> None:
+    """A location GID is accepted, and SHOPIFY_ADMIN_URL points the client elsewhere."""
+    settings = load_settings(
+        {
+            **VALID,
+            "SHOPIFY_LOCATION_ID": "gid://shopify/Location/77",
+            "SHOPIFY_ADMIN_URL": "http://127.0.0.1:8081/",
+        },
+        env_file=None,
+    )
+
+    assert (settings.shopify_location_id, settings.admin_base_url) == (77, "http://127.0.0.1:8081")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("SHOPIFY_LOCATION_ID", "abc", "a number or gid://shopify/Location/N"),
+        ("SHOPIFY_API_VERSION", "2024-10", "from 2025-10 on"),
+        ("SHOPIFY_API_VERSION", "2026-02", "quarterly"),
+        ("SHOPIFY_STORE_DOMAIN", "your-store.myshopify.com", "myshopify domain"),
+        ("SHOPIFY_ACCESS_TOKEN", "changeme", "not a placeholder"),
+        ("SHOPIFY_WEBHOOK_SECRET", "<secret>", "not a placeholder"),
+        ("RECONCILE_INTERVAL_SECONDS", "soon", "valid integer"),
+        ("DATABASE_URL", "mysql://x/y", "SQLite or PostgreSQL"),
+        ("SHOPIFY_ADMIN_URL", "ftp://x", "base URL"),
+        ("INITIAL_SOURCE", "erp", "'b2b' or 'shopify'"),
+    ],
+)
+def test_bad_values_name_the_variable(variable: str, value: str, expected: str) -> None:
+    """A malformed or placeholder value is refused with the variable's name and what it expects."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**VALID, variable: value}, env_file=None)
+
+    assert caught.value.variable == variable
+    assert expected in str(caught.value)
+
+
+def test_missing_required_variable() -> None:
+    """A missing required variable is named."""
+    env = {k: v for k, v in VALID.items() if k != "SYNC_API_TOKEN"}
+
+    with pytest.raises(ConfigError, match="SYNC_API_TOKEN: is required"):
+        load_settings(env, env_file=None)
+
+
+def test_secrets_never_appear() -> None:
+    """Neither the repr nor an error message shows a secret."""
+    settings = load_settings(VALID, env_file=None)
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**VALID, "SHOPIFY_ACCESS_TOKEN": "xxx"}, env_file=None)
+
+    shown = repr(settings) + str(settings) + str(caught.value)
+    assert all(VALID[k] not in shown for k in ("SHOPIFY_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET"))
+    assert "xxx" not in str(caught.value)
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    """Values come from .env, overridden by the process environment."""
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "\n".join(f"{k}={v}" for k, v in VALID.items()) + "\nRECONCILE_INTERVAL_SECONDS=60\n"
+    )
+
+    settings = load_settings({"RECONCILE_INTERVAL_SECONDS": "90"}, env_file=env_file)
+
+    assert (settings.shopify_location_id, settings.reconcile_interval_s) == (124656943, 90)
+
+
+def test_database_url_spellings() -> None:
+    """Plain sqlite:// and postgres:// URLs get the async drivers."""
+    assert load_database_url({"DATABASE_URL": "sqlite:///x.db"}, env_file=None) == (
+        "sqlite+aiosqlite:///x.db"
+    )
+    assert load_database_url({"DATABASE_URL": "postgres://u@h/db"}, env_file=None) == (
+        "postgresql+asyncpg://u@h/db"
+    )
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        load_database_url({"DATABASE_URL": "oracle://x"}, env_file=None)
+
+
+def test_bad_setting_exits_2_with_one_line(tmp_path: Path) -> None:
+    """`serve` with SHOPIFY_LOCATION_ID=abc prints one line naming it, exit 2, no traceback."""
+    result = subprocess.run(
+        [sys.executable, "-m", "shopify_sync", "serve"],
+        env={**VALID, "SHOPIFY_LOCATION_ID": "abc", "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "shopify-sync: configuration error: SHOPIFY_LOCATION_ID: expected a location id: "
+        "a number or gid://shopify/Location/N"
+    ]
+    assert "Traceback" not in result.stderr + result.stdout
