@@ -1,8 +1,8 @@
 """Entrypoint: the ``shopify-sync`` command line.
 
 Errors become one readable line on stderr and an exit code scripts can rely on:
-0 success, 1 a sync or Shopify failure, 2 bad configuration or usage, 3 not found,
-4 conflict (not linked, disabled), 5 database unavailable.
+0 success, 1 a sync or Shopify failure, 2 bad configuration, usage or input, 3 not found,
+4 conflict (not linked, disabled, an ambiguous link), 5 database unavailable.
 """
 
 from __future__ import annotations
@@ -21,14 +21,19 @@ from shopify_sync import bootstrap
 from shopify_sync.bootstrap import Container
 from shopify_sync.config import Settings, load_database_url, load_settings
 from shopify_sync.domain.commands import ReconcileAll, SyncProduct
+from shopify_sync.entrypoints import cli_ops
 from shopify_sync.entrypoints.demo import demo as demo_command
 from shopify_sync.errors import (
     ConfigError,
+    InvalidQuantity,
+    InvalidRequest,
+    LinkConflict,
     ProductNotSyncable,
     ShopifySyncError,
     StorageError,
     StoreError,
     UnknownProduct,
+    UnknownVariant,
 )
 from shopify_sync.services import handlers
 from shopify_sync.simulator.cli import simulator as simulator_command
@@ -53,6 +58,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 # The simulator is a separate app that shares no code with the service; only its command is here.
 app.command("simulator")(simulator_command)
+cli_ops.register(app)
 app.command("demo")(demo_command)
 
 
@@ -186,11 +192,11 @@ def _as_dict(value: object) -> dict[str, Any]:
 def exit_code(exc: BaseException) -> int:
     """The exit code for an error that reached the command line."""
     match exc:
-        case ConfigError():
+        case ConfigError() | InvalidQuantity() | InvalidRequest():
             return EXIT_CONFIG
-        case UnknownProduct():
+        case UnknownProduct() | UnknownVariant():
             return EXIT_NOT_FOUND
-        case ProductNotSyncable():
+        case ProductNotSyncable() | LinkConflict():
             return EXIT_CONFLICT
         case StorageError():
             return EXIT_STORAGE

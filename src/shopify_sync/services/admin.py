@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from shopify_sync.domain.commands import Allocate, RetryProducts, SetSyncEnabled
 from shopify_sync.domain.model import Change, LevelRead, LogEntry, LogRecord, Product
@@ -93,6 +94,26 @@ async def _page(
         parked=filters.parked,
         search=(filters.search or "").strip() or None,
     )
+
+
+ProductStatus = Literal["parked", "error", "unlinked", "disabled", "in flight", "pending", "ok"]
+
+
+def product_status(product: Product) -> ProductStatus:
+    """One word for where a product stands, the most urgent first (pure)."""
+    if product.parked_at is not None:
+        return "parked"
+    if product.sync_error:
+        return "error"
+    if not product.linked:
+        return "unlinked"
+    if not product.sync_enabled:
+        return "disabled"
+    if product.push_key is not None:
+        return "in flight"
+    if product.pending or product.refresh_requested:
+        return "pending"
+    return "ok"
 
 
 async def get_product(uow: UnitOfWorkFactory, product_id: str) -> Product:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from shopify_sync.domain.commands import Allocate, RetryProducts, SetSyncEnabled
@@ -69,6 +71,30 @@ async def test_walk_products_yields_every_page(shop_world: World) -> None:
 
     assert [len(p) for p in pages] == [2, 2, 1]
     assert ids == [p.product_id for page in pages for p in page]
+
+
+@pytest.mark.parametrize(
+    ("changes", "status"),
+    [
+        ({"parked_at": Change, "sync_error": "x"}, "parked"),
+        ({"sync_error": "x"}, "error"),
+        ({"shopify_variant_id": None, "inventory_item_id": None}, "unlinked"),
+        ({"sync_enabled": False}, "disabled"),
+        ({"push_key": "k"}, "in flight"),
+        ({"b2c_stock": 3}, "pending"),
+        ({"refresh_requested": True}, "pending"),
+        ({}, "ok"),
+    ],
+)
+async def test_product_status_names_the_most_urgent_state(
+    shop_world: World, changes: dict[str, object], status: str
+) -> None:
+    """A product's status is its most urgent state: parked, error, unlinked ... ok."""
+    pid = await linked(shop_world)
+    stored = await product(shop_world, pid)
+    values = {k: (shop_world.clock.now() if v is Change else v) for k, v in changes.items()}
+
+    assert admin.product_status(replace(stored, **values)) == status  # type: ignore[arg-type]
 
 
 async def test_get_product_refuses_an_unknown_id(shop_world: World) -> None:

@@ -1,0 +1,289 @@
+"""Entrypoint: the operator's commands: locations, webhooks, explain, log, errors, retry.
+
+They are registered on the ``shopify-sync`` app with the ``products`` group
+(:mod:`.cli_products`). Each command builds a command value, calls one use case and prints
+the answer: a table for people, ``--json`` for scripts. Exit codes are those of
+:mod:`shopify_sync.entrypoints.cli`; besides errors, a command whose report is bad exits
+non-zero: 1 for unhealthy webhooks, products with errors or failed syncs, 2 for a product
+file with bad rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from shopify_sync.bootstrap import Container
+from shopify_sync.domain.commands import RetryProducts
+from shopify_sync.domain.model import Location, LogEntry, Product
+from shopify_sync.entrypoints.cli_output import (
+    JSON,
+    PUSH,
+    failed,
+    finish_sync,
+    new_table,
+    num,
+    plain,
+    print_json,
+    run,
+    stdout_console,
+    when,
+)
+from shopify_sync.entrypoints.cli_products import products_app
+from shopify_sync.services import admin, setup
+from shopify_sync.types import ProductId
+
+webhooks_app = typer.Typer(
+    help="Our webhook subscriptions in the store (replaces the seed's curl calls).",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the operator's commands to the ``shopify-sync`` app."""
+    app.add_typer(products_app, name="products")
+    app.add_typer(webhooks_app, name="webhooks")
+    app.command()(locations)
+    app.command()(explain)
+    app.command("log")(show_log)
+    app.command()(errors)
+    app.command()(retry)
+
+
+# -- setup ---------------------------------------------------------------------------------
+
+
+def locations(as_json: bool = JSON) -> None:
+    """List the store's locations with their ids (for SHOPIFY_LOCATION_ID)."""
+
+    async def work(c: Container) -> tuple[list[Any], int]:
+        return await setup.list_locations(c.store), c.settings.shopify_location_id
+
+    def show(answer: tuple[list[Location], int]) -> None:
+        found, configured = answer
+        if as_json:
+            print_json([{**plain(loc), "configured": loc.id == configured} for loc in found])
+            return
+        table = new_table("Locations", "#id", "name", "active", "fulfils online orders", "")
+        for loc in found:
+            mark = "<- SHOPIFY_LOCATION_ID" if loc.id == configured else ""
+            table.add_row(
+                str(loc.id), loc.name, _yes(loc.active), _yes(loc.fulfills_online_orders), mark
+            )
+        stdout_console().print(table)
+
+    run(work, show)
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+ADDRESS = typer.Option(
+    ..., "--address", help="The service's public base URL, e.g. https://sync.example.com."
+)
+
+
+@webhooks_app.command("register")
+def webhooks_register(address: str = ADDRESS, as_json: bool = JSON) -> None:
+    """Subscribe inventory_levels/update and orders/create to the service (idempotent)."""
+    run(
+        lambda c: setup.register_webhooks(c.store, address),
+        lambda check: _print_webhooks(check, as_json),
+    )
+
+
+@webhooks_app.command("check")
+def webhooks_check(
+    address: str = ADDRESS,
+    repair: bool = typer.Option(False, "--repair", help="Create missing, remove wrong and extra."),
+    as_json: bool = JSON,
+) -> None:
+    """List missing, wrong or extra subscriptions (exit 1 unless all is well)."""
+    run(
+        lambda c: (
+            setup.register_webhooks(c.store, address, repair=True)
+            if repair
+            else setup.check_webhooks(c.store, address)
+        ),
+        lambda check: _print_webhooks(check, as_json),
+    )
+
+
+def _print_webhooks(check: setup.WebhookCheck, as_json: bool) -> None:
+    if as_json:
+        print_json({**plain(check), "healthy": check.healthy})
+    else:
+        table = new_table(
+            f"Webhook subscriptions for {check.address}", "state", "topic", "address", "id"
+        )
+        for state, subs in (
+            ("created", check.created),
+            ("ok", [s for s in check.ok if s not in check.created]),
+            ("wrong address", check.wrong),
+            ("extra", check.extra),
+            ("deleted", check.deleted),
+            ("other (left alone)", check.other),
+        ):
+            for sub in subs:
+                table.add_row(state, sub.topic, sub.uri, sub.id)
+        for topic, uri in check.missing:
+            table.add_row("missing", topic, uri, "")
+        stdout_console().print(table)
+        typer.echo(
+            "all subscriptions are in place"
+            if check.healthy
+            else "not in order: run `shopify-sync webhooks check --repair --address ...`"
+        )
+    if not check.healthy:
+        raise failed()
+
+
+# -- monitoring ----------------------------------------------------------------------------
+
+
+def explain(
+    product_id: str = typer.Argument(..., help="The product."), as_json: bool = JSON
+) -> None:
+    """Why Shopify shows what it shows for a product."""
+
+    def show(result: admin.Explanation) -> None:
+        if as_json:
+            print_json(result)
+            return
+        p, level = result.product, result.level
+        facts = new_table(f"{p.product_id}  {p.sku or ''}  {p.title or ''}".strip(), "", "value")
+        for name, value in (
+            ("B2B stock", num(p.b2b_stock)),
+            ("B2C stock (ours)", num(p.b2c_stock)),
+            (
+                "Shopify available",
+                num(level.available) if level else result.shopify_error or "not read",
+            ),
+            ("agreed base", num(p.shopify_base) if p.shopify_base is not None else "never synced"),
+            (
+                "pending change of ours",
+                num(p.b2c_stock - p.shopify_base) if p.shopify_base is not None else "",
+            ),
+            ("variant / item", f"{p.shopify_variant_id or '-'} / {p.inventory_item_id or '-'}"),
+            ("sync", "on" if p.sync_enabled else "off"),
+            ("last synced", when(p.last_synced_at)),
+            ("last push", _log_fact(result.last_push)),
+            ("last webhook applied", _log_fact(result.last_webhook)),
+            ("error", p.sync_error or ""),
+            ("next attempt", "parked" if p.parked_at else when(p.next_attempt_at)),
+        ):
+            facts.add_row(name, value)
+        stdout_console().print(facts)
+        for line in result.lines:
+            typer.echo(f"- {line}")
+
+    run(
+        lambda c: admin.explain(
+            product_id, c.uow, c.store, initial_source=c.settings.initial_source
+        ),
+        show,
+    )
+
+
+def _log_fact(entry: LogEntry | None) -> str:
+    if entry is None:
+        return ""
+    reference = entry.reference or "-"
+    return f"{entry.old_value} -> {entry.new_value} at {when(entry.created_at)} (ref {reference})"
+
+
+def show_log(
+    product: str | None = typer.Option(None, "--product", help="Only this product."),
+    limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="How many rows."),
+    as_json: bool = JSON,
+) -> None:
+    """The audit trail, newest first (replaces the seed's inventory_sync_log query)."""
+
+    def show(entries: list[LogEntry]) -> None:
+        if as_json:
+            print_json(entries)
+            return
+        table = new_table(
+            "Audit log (newest first)",
+            "when",
+            "product",
+            "direction",
+            "source",
+            "field",
+            "#old",
+            "#new",
+            "delta",
+            "reference",
+            "detail",
+        )
+        for e in entries:
+            table.add_row(
+                when(e.created_at),
+                e.product_id,
+                e.direction,
+                e.source,
+                e.field,
+                num(e.old_value),
+                num(e.new_value),
+                f"{e.delta:+d}",
+                e.reference or "",
+                e.detail or "",
+            )
+        stdout_console().print(table)
+
+    run(lambda c: admin.recent_log(c.uow, product_id=product, limit=limit), show)
+
+
+def errors(as_json: bool = JSON) -> None:
+    """Products whose sync failed (exit 1 when there is any)."""
+
+    def show(found: list[Product]) -> None:
+        if as_json:
+            print_json(found)
+        else:
+            table = new_table(
+                f"{len(found)} product(s) with errors",
+                "product",
+                "SKU",
+                "status",
+                "#attempts",
+                "next attempt",
+                "error",
+            )
+            for p in found:
+                table.add_row(
+                    p.product_id,
+                    p.sku or "",
+                    admin.product_status(p),
+                    str(p.sync_attempts),
+                    "parked" if p.parked_at else when(p.next_attempt_at),
+                    p.sync_error or "",
+                )
+            stdout_console().print(table)
+        if found:
+            raise failed()
+
+    run(lambda c: admin.products_with_errors(c.uow), show)
+
+
+def retry(
+    product_id: str | None = typer.Argument(None, help="The product to retry."),
+    parked: bool = typer.Option(False, "--parked", help="Retry every parked product."),
+    push: bool = PUSH,
+    as_json: bool = JSON,
+) -> None:
+    """Forget a product's failures (or every parked one's) and sync it again now."""
+    if parked == (product_id is not None):
+        raise typer.BadParameter("give a PRODUCT_ID or --parked (not both)")
+    cmd = RetryProducts(None if product_id is None else ProductId(product_id), parked, push)
+
+    def show(report: admin.RetryReport) -> None:
+        if as_json:
+            print_json(report)
+        else:
+            typer.echo(f"retried {len(report.retried)} product(s)")
+        finish_sync(report.results, echo=not as_json)
+
+    run(lambda c: admin.retry(cmd, c.uow, c.engine, c.clock), show)

@@ -1,0 +1,336 @@
+"""Entrypoint: ``shopify-sync products ...``: list, link, allocate, enable, import, export.
+
+Each command builds a command value, calls one use case and prints the answer.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from shopify_sync.bootstrap import Container
+from shopify_sync.domain.commands import (
+    Allocate,
+    AutoLink,
+    Channel,
+    ImportProducts,
+    LinkProduct,
+    SetSyncEnabled,
+)
+from shopify_sync.domain.model import Product
+from shopify_sync.entrypoints.cli_output import (
+    CLI_REFERENCE,
+    JSON,
+    PUSH,
+    bad_input,
+    finish_sync,
+    new_table,
+    num,
+    plain,
+    print_json,
+    progress,
+    run,
+    stdout_console,
+    when,
+)
+from shopify_sync.services import admin, linking, product_csv
+from shopify_sync.types import ProductId, VariantId
+
+products_app = typer.Typer(
+    help="Products: list, link to Shopify variants, allocate, enable, import and export.",
+    no_args_is_help=True,
+)
+
+
+@products_app.command("list")
+def products_list(
+    errors_only: bool = typer.Option(False, "--errors", help="Only products whose sync failed."),
+    unlinked: bool = typer.Option(False, "--unlinked", help="Only products without a variant."),
+    disabled: bool = typer.Option(False, "--disabled", help="Only products with sync off."),
+    parked: bool = typer.Option(False, "--parked", help="Only products parked after failures."),
+    linked: bool = typer.Option(False, "--linked", help="Only products linked to a variant."),
+    search: str | None = typer.Option(None, "--search", help="Part of the id, SKU or title."),
+    limit: int = typer.Option(0, "--limit", min=0, help="At most this many (0: all)."),
+    as_json: bool = JSON,
+) -> None:
+    """List products with their stocks, link and sync status."""
+    filters = admin.ProductFilter(linked, unlinked, errors_only, disabled, parked, search)
+
+    async def work(c: Container) -> list[Product]:
+        unfiltered = filters == admin.ProductFilter()
+        total = (await admin.product_counts(c.uow))["total"] if unfiltered else None
+        found: list[Product] = []
+        with progress("reading products", total) as advance:
+            async for page in admin.walk_products(c.uow, filters):
+                found.extend(page)
+                advance(len(page))
+                if limit and len(found) >= limit:
+                    break
+        return found[:limit] if limit else found
+
+    def show(products: list[Product]) -> None:
+        if as_json:
+            print_json([{**plain(p), "status": admin.product_status(p)} for p in products])
+            return
+        table = new_table(
+            f"{len(products)} product(s)", "product", "SKU", "title", "B2B", "B2C", "base",
+            "variant", "sync", "status", "last synced",
+        )  # fmt: skip
+        for p in products:
+            table.add_row(
+                p.product_id, p.sku or "", p.title or "", num(p.b2b_stock), num(p.b2c_stock),
+                num(p.shopify_base), p.shopify_variant_id or "", "on" if p.sync_enabled else "off",
+                admin.product_status(p), when(p.last_synced_at),
+            )  # fmt: skip
+        stdout_console().print(table)
+
+    run(work, show)
+
+
+@products_app.command("link")
+def products_link(
+    product_id: str | None = typer.Argument(None, help="The product to link."),
+    variant: int | None = typer.Option(None, "--variant", help="Shopify variant id."),
+    sku: str | None = typer.Option(None, "--sku", help="The variant's exact SKU."),
+    auto: bool = typer.Option(False, "--auto", help="Link every unlinked product by SKU."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="With --auto: change nothing."),
+    as_json: bool = JSON,
+) -> None:
+    """Link a product to a Shopify variant, or all unlinked products by SKU (--auto)."""
+    if auto:
+        if product_id is not None or variant is not None or sku is not None:
+            raise typer.BadParameter("--auto takes no PRODUCT_ID, --variant or --sku")
+        _auto_link(dry_run, as_json)
+        return
+    if product_id is None or (variant is None) == (sku is None):
+        raise typer.BadParameter("give PRODUCT_ID with --variant ID or --sku SKU, or --auto")
+    if dry_run:
+        raise typer.BadParameter("--dry-run goes with --auto")
+    cmd = LinkProduct(ProductId(product_id), None if variant is None else VariantId(variant), sku)
+
+    def show(result: linking.LinkResult) -> None:
+        if as_json:
+            print_json(result)
+            return
+        v = result.variant
+        verb = "linked" if result.changed else "already linked"
+        typer.echo(
+            f"{product_id}: {verb} to variant {v.id} ({v.title}, SKU {v.sku or '-'}),"
+            f" item {v.inventory_item_id}"
+        )
+        if result.changed:
+            typer.echo(
+                "  its next sync is a first sync"
+                + (
+                    ""
+                    if result.product.sync_enabled
+                    else "; sync is off: `shopify-sync products enable`"
+                )
+            )
+
+    run(lambda c: linking.link_product(cmd, c.uow, c.store, c.clock), show)
+
+
+def _auto_link(dry_run: bool, as_json: bool) -> None:
+    async def work(c: Container) -> linking.AutoLinkReport:
+        total = await admin.product_counts(c.uow)
+        with progress("matching SKUs", total["total"] - total["linked"]) as advance:
+            return await linking.auto_link(
+                AutoLink(dry_run), c.uow, c.store, c.clock, progress=advance
+            )
+
+    def show(report: linking.AutoLinkReport) -> None:
+        if as_json:
+            print_json({"dry_run": report.dry_run, "items": plain(report.items)})
+            return
+        table = new_table(
+            "Auto-link by SKU" + (" (dry run: nothing changed)" if dry_run else ""),
+            "product",
+            "SKU",
+            "outcome",
+            "detail",
+        )
+        for item in sorted(
+            report.items, key=lambda i: (i.outcome != "linked", i.outcome, i.product_id)
+        ):
+            outcome = (
+                "would link"
+                if dry_run and item.outcome == "linked"
+                else item.outcome.replace("_", " ")
+            )
+            table.add_row(item.product_id, item.sku or "", outcome, item.detail)
+        stdout_console().print(table)
+        counts = {o: len(report.of(o)) for o in sorted({i.outcome for i in report.items})}
+        typer.echo(
+            ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in counts.items())
+            or "no unlinked product"
+        )
+
+    run(work, show)
+
+
+@products_app.command("unlink")
+def products_unlink(product_id: str = typer.Argument(..., help="The product.")) -> None:
+    """Forget a product's Shopify variant; it stops syncing until linked again."""
+
+    def show(_: Product) -> None:
+        typer.echo(f"{product_id}: unlinked")
+
+    run(lambda c: linking.unlink_product(product_id, c.uow, c.clock), show)
+
+
+@products_app.command("allocate")
+def products_allocate(
+    product_id: str = typer.Argument(..., help="The product."),
+    b2c: int | None = typer.Option(None, "--b2c", help="Set the B2C (Shopify) stock."),
+    b2b: int | None = typer.Option(None, "--b2b", help="Set the B2B stock."),
+    move: int | None = typer.Option(None, "--move", help="Move this many units ..."),
+    to: str | None = typer.Option(None, "--to", help="... to b2c or b2b."),
+    push: bool = PUSH,
+    as_json: bool = JSON,
+) -> None:
+    """Set the stock of each channel, or move units between them (logged as admin)."""
+    if to is not None and to not in ("b2c", "b2b"):
+        raise typer.BadParameter("--to takes b2c or b2b")
+    channel: Channel | None = "b2c" if to == "b2c" else "b2b" if to == "b2b" else None
+    cmd = Allocate(ProductId(product_id), b2c, b2b, move, channel, push, CLI_REFERENCE)
+
+    def show(result: admin.ChangeResult) -> None:
+        _print_change(result, as_json)
+
+    run(lambda c: admin.allocate(cmd, c.uow, c.engine, c.clock), show)
+
+
+@products_app.command("enable")
+def products_enable(
+    product_id: str = typer.Argument(..., help="The product."),
+    push: bool = PUSH,
+    as_json: bool = JSON,
+) -> None:
+    """Turn sync on for a product and sync it now."""
+    cmd = SetSyncEnabled(ProductId(product_id), True, push)
+    run(
+        lambda c: admin.set_sync_enabled(cmd, c.uow, c.engine, c.clock),
+        lambda result: _print_change(result, as_json),
+    )
+
+
+@products_app.command("disable")
+def products_disable(
+    product_id: str = typer.Argument(..., help="The product."), as_json: bool = JSON
+) -> None:
+    """Turn sync off for a product: Shopify keeps its own quantity."""
+    cmd = SetSyncEnabled(ProductId(product_id), False, False)
+    run(
+        lambda c: admin.set_sync_enabled(cmd, c.uow, c.engine, c.clock),
+        lambda result: _print_change(result, as_json),
+    )
+
+
+def _print_change(result: admin.ChangeResult, as_json: bool) -> None:
+    if as_json:
+        print_json(result)
+    else:
+        b, a = result.before, result.after
+        typer.echo(
+            f"{a.product_id}: B2B {b.b2b_stock} -> {a.b2b_stock},"
+            f" B2C {b.b2c_stock} -> {a.b2c_stock}, "
+            f"sync {'on' if a.sync_enabled else 'off'}"
+        )
+        if result.sync is None and a.sync_enabled and a.linked and a.pending:
+            typer.echo("  pending: the service pushes it within seconds")
+    finish_sync([] if result.sync is None else [result.sync], echo=not as_json)
+
+
+OUTPUT = typer.Option(None, "--output", "-o", help="File to write (default: stdout).")
+
+
+@products_app.command("export")
+def products_export(
+    output: Path | None = OUTPUT,
+) -> None:
+    """Write every product as CSV: product_id, sku, b2b_stock, b2c_stock, variant, sync_enabled."""
+
+    async def work(c: Container) -> int:
+        total = (await admin.product_counts(c.uow))["total"]
+        written = 0
+        sink = sys.stdout if output is None else output.open("w", encoding="utf-8", newline="")
+        try:
+            with progress("exporting", total) as advance:
+                async for count, text in product_csv.export_products(c.uow):
+                    sink.write(text)
+                    written += count
+                    advance(count)
+        finally:
+            if output is not None:
+                sink.close()
+        return written
+
+    def show(written: int) -> None:
+        if output is not None:
+            typer.echo(f"{written} product(s) written to {output}")
+
+    run(work, show)
+
+
+@products_app.command("import")
+def products_import(
+    file: str = typer.Argument(..., help="CSV file ('-' for stdin)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the diff, change nothing."),
+    push: bool = PUSH,
+    as_json: bool = JSON,
+) -> None:
+    """Apply a product CSV: every row or, when any row is bad, none (exit 2)."""
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {file}: {exc.strerror}") from None
+    cmd = ImportProducts(text, dry_run, push, reference=f"csv:{Path(file).name}")
+
+    def show(report: product_csv.ImportReport) -> None:
+        if as_json:
+            print_json(report)
+        else:
+            _print_import(report)
+        if report.errors:
+            raise bad_input()
+        finish_sync(report.synced, echo=not as_json)
+
+    run(lambda c: product_csv.import_products(cmd, c.uow, c.store, c.engine, c.clock), show)
+
+
+def _print_import(report: product_csv.ImportReport) -> None:
+    table = new_table(
+        "Changes" + (" (dry run: nothing written)" if report.dry_run else ""),
+        "#line",
+        "product",
+        "column",
+        "now",
+        "file",
+    )
+    for change in report.changes:
+        for i, d in enumerate(change.changes):
+            now = "(new product)" if change.created and i == 0 else _cell(d.old)
+            table.add_row(
+                str(change.line) if i == 0 else "",
+                change.product_id if i == 0 else "",
+                d.column,
+                now,
+                _cell(d.new),
+            )
+    stdout_console().print(table)
+    for error in report.errors:
+        typer.echo(f"line {error.line}: {error.message}", err=True)
+    state = (
+        "applied" if report.applied else "NOT applied" if report.errors else "not applied (dry run)"
+    )
+    typer.echo(
+        f"{len(report.changes)} changed, {report.unchanged} unchanged,"
+        f" {len(report.errors)} bad row(s): {state}"
+    )
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
