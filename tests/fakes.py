@@ -86,21 +86,19 @@ class FakeStoreClient:
     events: list[LevelEvent] = field(default_factory=list)
     """Every change of ``available``, as the webhooks Shopify would send for it."""
 
-    def add(
-        self, item: InventoryItemId, available: int | None, *, variant: int | None = None
-    ) -> None:
+    def add(self, item: int, available: int | None, *, variant: int | None = None) -> None:
         """Stock an item at our location."""
-        self.items[item] = FakeItem(
+        self.items[InventoryItemId(item)] = FakeItem(
             available,
             shopify_time(self.clock.now()),
             variant=VariantId(variant) if variant else None,
         )
 
-    def sell(self, item: InventoryItemId, quantity: int) -> None:
+    def sell(self, item: int, quantity: int) -> None:
         """A Shopify sale (or, negative, a merchant's edit): available moves, timestamped."""
-        entry = self.items[item]
+        entry = self.items[InventoryItemId(item)]
         assert entry.available is not None
-        self._set(item, entry.available - quantity)
+        self._set(InventoryItemId(item), entry.available - quantity)
 
     def _set(self, item: InventoryItemId, available: int) -> None:
         entry = self.items[item]
@@ -110,9 +108,9 @@ class FakeStoreClient:
             LevelEvent(f"evt-{len(self.events) + 1}-{item}", item, available, entry.updated_at)
         )
 
-    def available(self, item: InventoryItemId) -> int | None:
+    def available(self, item: int) -> int | None:
         """What Shopify holds now."""
-        return self.items[item].available
+        return self.items[InventoryItemId(item)].available
 
     def _maybe_fail(self) -> None:
         if self.fail_next:

@@ -198,7 +198,11 @@ def test_subscription_removed_after_last_failure(
     shop.http.post("/_simulator/merchant/adjust", json={"sku": "SKU-000001", "delta": 1})
     for attempt in range(1, 9):
         sink.wait_for(attempt)
-        wait_until(lambda n=attempt: len(deliveries(shop)[0]["attempts"]) == n)
+
+        def reached(n: int = attempt) -> bool:
+            return len(deliveries(shop)[0]["attempts"]) == n
+
+        wait_until(reached)
         clock.advance(7200)
 
     wait_until(lambda: deliveries(shop)[0]["status"] == "failed")

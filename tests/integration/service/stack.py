@@ -148,5 +148,5 @@ def running_stack(database_url: str, *, products: int = 4, **env: str) -> Iterat
             },
             env_file=None,
         )
-        with run_app_in_thread(create_app(settings)) as service:  # type: ignore[arg-type]
+        with run_app_in_thread(create_app(settings)) as service:
             yield Stack(shopify, service, settings, int(location))

@@ -28,7 +28,7 @@ def test_two_servers_on_one_database_lose_nothing(postgres_database_url: str) ->
     """Two services share a PostgreSQL; racing syncs, B2B writes and Shopify sales all count."""
     with running_stack(postgres_database_url) as stack:
         stack.subscribe_webhooks()
-        with run_app_in_thread(create_app(stack.settings)) as second:  # type: ignore[arg-type]
+        with run_app_in_thread(create_app(stack.settings)) as second:
             for n in range(3):
                 stack.link(f"p{n}", f"SKU-00000{n + 1}", b2c=40)
             stack.api("POST", "/sync/all")  # the first sync: B2B's 40 is the agreed start

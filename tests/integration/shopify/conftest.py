@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from shopify_sim_harness import PRODUCTS, TOKEN, SimShop
 
 from shopify_sync.simulator import ManualClock, SimulatorConfig
 from shopify_sync.simulator.testing import run_in_thread
+from tests.integration.shopify.shopify_sim_harness import PRODUCTS, TOKEN, SimShop
 
 
 @pytest.fixture(name="anyio_backend", scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from shopify_sim_harness import PRODUCTS, SimShop
 from structlog.testing import capture_logs
 
 from shopify_sync.domain.model import (
@@ -16,6 +15,7 @@ from shopify_sync.domain.model import (
 )
 from shopify_sync.errors import OutcomeUnknown, StoreRejected
 from shopify_sync.types import InventoryItemId, VariantId
+from tests.integration.shopify.shopify_sim_harness import PRODUCTS, SimShop
 
 pytestmark = pytest.mark.anyio
 

@@ -77,7 +77,7 @@ def row(h: Harness, pid: str) -> tuple[int, int | None]:
         assert p is not None
         return p.b2c_stock, p.shopify_base
 
-    return h.client.portal.call(get)  # type: ignore[union-attr,no-any-return]
+    return h.client.portal.call(get)  # type: ignore[union-attr]
 
 
 def test_sync_product_pushes(harness: Harness) -> None:

@@ -9,6 +9,7 @@ import pytest
 from shopify_sync.domain.commands import ReconcileAll, SyncProduct
 from shopify_sync.errors import ProductNotSyncable, StoreRejected, UnknownProduct
 from shopify_sync.services import handlers
+from shopify_sync.services.engine import ProductResult, SyncReport
 from shopify_sync.types import ProductId
 from tests.fakes import unavailable
 from tests.unit.services.conftest import World
@@ -16,7 +17,7 @@ from tests.unit.services.conftest import World
 pytestmark = pytest.mark.anyio
 
 
-async def sync(world: World, pid: str) -> handlers.ProductResult:
+async def sync(world: World, pid: str) -> ProductResult:
     return await handlers.sync_product(SyncProduct(ProductId(pid)), world.uow, world.engine)
 
 
@@ -305,13 +306,15 @@ async def test_snapshot_older_than_a_webhook_is_re_read(world: World) -> None:
     snapshot = [lvl async for lvl in world.store.snapshot_levels()]
     world.clock.advance(2)
     world.store.sell(item, 2)
-    await world.engine.sync((await handlers.products_for(world.uow, [pid])), source="webhook")
+    await world.engine.sync(
+        await handlers.products_for(world.uow, [ProductId(pid)]), source="webhook"
+    )
 
     levels = {lvl.inventory_item_id: lvl for lvl in snapshot}
     async with world.uow() as unit:
         product = await unit.products.get(pid)
     assert product is not None
-    report = handlers.SyncReport()
+    report = SyncReport()
     again = await world.engine._sync_round([product], report, "reconcile", final=False,
                                            levels=levels, read_at=world.clock.now())  # fmt: skip
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from shopify_fakes import FakeClock
+
+from tests.unit.shopify.shopify_fakes import FakeClock
 
 
 @pytest.fixture(name="anyio_backend", scope="session")

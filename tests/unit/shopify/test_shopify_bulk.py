@@ -8,12 +8,20 @@ from typing import Any
 
 import httpx
 import pytest
-from shopify_fakes import BULK_URL, TOKEN, FakeClock, RoutedShop, full_shop, item_node, make_client
 
 from shopify_sync.adapters.shopify.bulk import BulkPolling
 from shopify_sync.domain.model import LevelRead
 from shopify_sync.errors import StoreRejected, StoreUnavailable
 from shopify_sync.types import InventoryItemId
+from tests.unit.shopify.shopify_fakes import (
+    BULK_URL,
+    TOKEN,
+    FakeClock,
+    RoutedShop,
+    full_shop,
+    item_node,
+    make_client,
+)
 
 pytestmark = pytest.mark.anyio
 

@@ -6,19 +6,19 @@ from typing import Any
 
 import pytest
 from graphql import parse
-from shopify_fakes import FakeClock, full_shop, make_client
-from shopify_schema import (
+
+from shopify_sync.adapters.shopify import documents
+from shopify_sync.adapters.shopify.version import features_for
+from shopify_sync.domain.model import QuantityWrite, SetQuantities
+from shopify_sync.types import InventoryItemId, LocationId, VariantId
+from tests.unit.shopify.shopify_fakes import FakeClock, full_shop, make_client
+from tests.unit.shopify.shopify_schema import (
     OLDER_VERSIONS,
     SUPPORTED_VERSIONS,
     fields_named,
     runtime_problems,
     schema_problems,
 )
-
-from shopify_sync.adapters.shopify import documents
-from shopify_sync.adapters.shopify.version import features_for
-from shopify_sync.domain.model import QuantityWrite, SetQuantities
-from shopify_sync.types import InventoryItemId, LocationId, VariantId
 
 pytestmark = pytest.mark.anyio
 

@@ -6,7 +6,6 @@ import random
 from datetime import timedelta
 
 import pytest
-from shopify_fakes import FakeClock
 
 from shopify_sync.adapters.shopify.envelope import Cost, ThrottleStatus
 from shopify_sync.adapters.shopify.pacing import (
@@ -16,6 +15,7 @@ from shopify_sync.adapters.shopify.pacing import (
     CostLimiter,
     retry_after_s,
 )
+from tests.unit.shopify.shopify_fakes import FakeClock
 
 
 def report(

@@ -8,13 +8,21 @@ from typing import Any
 
 import httpx
 import pytest
-from shopify_fakes import FakeClock, RoutedShop, ScriptedShop, gql, item_node, make_client, paged
 
 from shopify_sync.adapters.shopify import ShopifyClient
 from shopify_sync.domain.model import LevelRead, Location, Variant, WebhookSubscription
 from shopify_sync.errors import StoreRejected, StoreUnavailable
 from shopify_sync.services.ports import StoreClient
 from shopify_sync.types import InventoryItemId, LocationId, VariantId
+from tests.unit.shopify.shopify_fakes import (
+    FakeClock,
+    RoutedShop,
+    ScriptedShop,
+    gql,
+    item_node,
+    make_client,
+    paged,
+)
 
 pytestmark = pytest.mark.anyio
 

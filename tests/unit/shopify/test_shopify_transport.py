@@ -6,17 +6,6 @@ import json
 
 import httpx
 import pytest
-from shopify_fakes import (
-    ADMIN_URL,
-    TOKEN,
-    FakeClock,
-    ScriptedShop,
-    fail,
-    gql,
-    item_node,
-    make_client,
-    throttled,
-)
 from structlog.testing import capture_logs
 
 from shopify_sync.domain.model import LevelRead, QuantityWrite, SetQuantities
@@ -28,6 +17,17 @@ from shopify_sync.errors import (
     StoreUnavailable,
 )
 from shopify_sync.types import InventoryItemId
+from tests.unit.shopify.shopify_fakes import (
+    ADMIN_URL,
+    TOKEN,
+    FakeClock,
+    ScriptedShop,
+    fail,
+    gql,
+    item_node,
+    make_client,
+    throttled,
+)
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import httpx
 import pytest
-from shopify_fakes import FakeClock, ScriptedShop, gql, make_client
 
 from shopify_sync.adapters.shopify import documents
 from shopify_sync.adapters.shopify.version import features_for
@@ -20,6 +19,7 @@ from shopify_sync.domain.model import (
 )
 from shopify_sync.errors import OutcomeUnknown, StoreRejected
 from shopify_sync.types import InventoryItemId, LocationId
+from tests.unit.shopify.shopify_fakes import FakeClock, ScriptedShop, gql, make_client
 
 pytestmark = pytest.mark.anyio
 
