@@ -1,0 +1,426 @@
+"""Entrypoint: the admin page under ``/admin``: server-rendered, usable without JavaScript.
+
+Sign-in with ``ADMIN_PASSWORD`` or ``SYNC_API_TOKEN`` gives a signed session cookie; every
+form carries the session's CSRF token and a POST without it is refused (403). Each route
+builds a command, calls one use case, and renders or redirects with a message (Post/Redirect/
+Get). Changes are pushed by the background worker, woken at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from shopify_sync.bootstrap import Container
+from shopify_sync.domain.commands import (
+    Allocate,
+    Channel,
+    LinkProduct,
+    ReconcileAll,
+    RetryProducts,
+    SetSyncEnabled,
+    SyncProduct,
+)
+from shopify_sync.entrypoints.web.session import (
+    Session,
+    SessionCodec,
+    password_matches,
+    valid_zone,
+)
+from shopify_sync.entrypoints.web.state import AppState, state_of
+from shopify_sync.errors import ShopifySyncError, StoreError
+from shopify_sync.services import admin, handlers, linking, product_csv
+from shopify_sync.types import ProductId, VariantId
+
+HERE = Path(__file__).parent
+FILTERS = ("all", "linked", "unlinked", "errors", "disabled", "parked")
+PAGE_SIZE = 50
+COMMON_ZONES = (
+    "UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "America/New_York",
+    "America/Chicago", "America/Los_Angeles", "Asia/Tokyo", "Australia/Sydney",
+)  # fmt: skip
+
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+def register(app: FastAPI) -> None:
+    """Add the admin pages and their stylesheet to ``app``."""
+    app.include_router(router)
+    app.mount("/admin/static", StaticFiles(directory=HERE / "static"), name="admin-static")
+    app.add_exception_handler(SignInRequired, _sign_in_first)
+    app.add_exception_handler(CsrfRefused, _refused)
+
+
+class Page:
+    """One request to the admin page: the app's state and the operator's session."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        self.state: AppState = state_of(request)
+        settings = self.state.container.settings
+        self.codec = SessionCodec(settings.sync_api_token.get_secret_value())
+        self.session = self.codec.load(request)
+
+    @property
+    def c(self) -> Container:
+        """The container (uow, store, engine, clock, settings)."""
+        return self.state.container
+
+    def when(self, moment: datetime | None) -> str:
+        """A time in the operator's zone."""
+        if moment is None:
+            return ""
+        return f"{moment.astimezone(self.session.tz):%Y-%m-%d %H:%M:%S %Z}"
+
+    def render(self, template: str, status: int = 200, **context: Any) -> Response:
+        """The page, with the session written back."""
+        response = templates.TemplateResponse(
+            self.request,
+            template,
+            {
+                "session": self.session,
+                "flashes": self.session.take_flashes(),
+                "when": self.when,
+                "zones": COMMON_ZONES,
+                "num": lambda n: "" if n is None else f"{n:,}",
+                "status_of": admin.product_status,
+                **context,
+            },
+            status_code=status,
+        )
+        return self.codec.save(self.session, self.request, response)
+
+    def redirect(self, url: str) -> Response:
+        """Go to ``url`` (after a POST), with the session written back."""
+        return self.codec.save(self.session, self.request, RedirectResponse(url, status_code=303))
+
+    async def form(self) -> dict[str, str]:
+        """The posted form, once its CSRF token is checked.
+
+        Raises:
+            CsrfRefused: the token is missing or not this session's.
+        """
+        form = await self.request.form()
+        data = {k: v for k, v in form.items() if isinstance(v, str)}
+        if not password_matches(data.get("csrf", ""), [self.session.csrf]):
+            raise CsrfRefused()
+        return data
+
+
+class CsrfRefused(Exception):
+    """Raised when a form comes without this session's CSRF token."""
+
+
+class SignInRequired(Exception):
+    """Raised when a page needs a signed-in operator."""
+
+    def __init__(self, page: Page) -> None:
+        super().__init__("sign in first")
+        self.page = page
+
+
+async def signed_page(request: Request) -> Page:
+    """The request's page, for a signed-in operator only.
+
+    Raises:
+        SignInRequired: nobody is signed in (the handler redirects to the sign-in page).
+    """
+    page = Page(request)
+    if not page.session.signed_in:
+        raise SignInRequired(page)
+    return page
+
+
+SignedPage = Annotated[Page, Depends(signed_page)]
+
+
+async def _sign_in_first(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SignInRequired)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":
+        target = "/admin/products"
+    return exc.page.redirect(f"/admin/login?next={quote(target)}")
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    return Page(request).render("refused.html", status=403)
+
+
+# -- sign-in -------------------------------------------------------------------------------
+
+
+@router.get("")
+async def home() -> Response:
+    return RedirectResponse("/admin/products", status_code=303)
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str = "/admin/products") -> Response:
+    return Page(request).render("login.html", next=_local(next))
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    page = Page(request)
+    form = await page.form()
+    settings = page.c.settings
+    accepted = [settings.sync_api_token.get_secret_value()]
+    if settings.admin_password is not None:
+        accepted.append(settings.admin_password.get_secret_value())
+    if not password_matches(form.get("password", ""), accepted):
+        page.session.flash("error", "Wrong password.")
+        return page.render("login.html", status=401, next=_local(form.get("next", "")))
+    page.session = Session(signed_in=True, zone=valid_zone(form.get("tz", "")))
+    return page.redirect(_local(form.get("next", "")))
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    page = Page(request)
+    await page.form()
+    page.session = Session()
+    return page.redirect("/admin/login")
+
+
+@router.post("/zone")
+async def set_zone(page: SignedPage) -> Response:
+    form = await page.form()
+    page.session.zone = valid_zone(form.get("tz", ""))
+    return page.redirect(_local(form.get("next", "")))
+
+
+def _local(url: str) -> str:
+    """Only a path on this site (never an open redirect)."""
+    return url if url.startswith("/admin") and "//" not in url else "/admin/products"
+
+
+# -- products ------------------------------------------------------------------------------
+
+
+@router.get("/products")
+async def products(page: SignedPage) -> Response:
+    params = page.request.query_params
+    chosen = params.get("filter", "all")
+    chosen = chosen if chosen in FILTERS else "all"
+    search = params.get("q", "").strip()
+    filters = admin.ProductFilter(
+        linked=chosen == "linked", unlinked=chosen == "unlinked", errors=chosen == "errors",
+        disabled=chosen == "disabled", parked=chosen == "parked", search=search or None,
+    )  # fmt: skip
+    found = await admin.list_products(
+        page.c.uow, filters, after=params.get("after") or None, limit=PAGE_SIZE
+    )
+    counts = dict(found.counts)
+    counts["all"] = counts.get("total", 0)
+    counts["unlinked"] = counts["all"] - counts.get("linked", 0)
+    counts["disabled"] = counts["all"] - counts.get("enabled", 0)
+    more = None
+    if found.next_after:
+        more = "/admin/products?" + urlencode(
+            {"filter": chosen, "q": search, "after": found.next_after}
+        )
+    return page.render(
+        "products.html", page_=found, filters=FILTERS, chosen=chosen, q=search, counts=counts,
+        more=more, first=params.get("after") is not None,
+    )  # fmt: skip
+
+
+@router.get("/products.csv")
+async def products_csv(page: SignedPage) -> Response:
+    async def rows() -> AsyncIterator[str]:
+        async for _, text in product_csv.export_products(page.c.uow):
+            yield text
+
+    headers = {"Content-Disposition": 'attachment; filename="products.csv"'}
+    return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.get("/products/{product_id}")
+async def product(page: SignedPage, product_id: str) -> Response:
+    explanation = await admin.explain(
+        product_id, page.c.uow, page.c.store, initial_source=page.c.settings.initial_source
+    )
+    query = page.request.query_params.get("variant_q", "").strip()
+    variants, search_error = [], None
+    if query:
+        try:
+            variants = await linking.search_variants(page.c.store, query)
+        except StoreError as exc:
+            search_error = str(exc)
+    log = await admin.recent_log(page.c.uow, product_id=product_id, limit=25)
+    return page.render(
+        "product.html", x=explanation, p=explanation.product, variant_q=query,
+        variants=variants, search_error=search_error, log=log,
+    )  # fmt: skip
+
+
+async def _act(
+    page: Page, product_id: str, action: Callable[[dict[str, str]], Awaitable[str]]
+) -> Response:
+    """Run one change from a product's page and come back to it with the outcome."""
+    form = await page.form()
+    try:
+        page.session.flash("ok", await action(form))
+        page.state.worker.wake()
+    except (ShopifySyncError, ValueError) as exc:
+        page.session.flash("error", str(exc))
+    return page.redirect(f"/admin/products/{quote(product_id)}")
+
+
+@router.post("/products/{product_id}/link")
+async def link(page: SignedPage, product_id: str) -> Response:
+    async def action(form: dict[str, str]) -> str:
+        cmd = LinkProduct(ProductId(product_id), VariantId(int(form["variant_id"])))
+        result = await linking.link_product(cmd, page.c.uow, page.c.store, page.c.clock)
+        return f"Linked to {result.variant.title} (SKU {result.variant.sku or '-'})."
+
+    return await _act(page, product_id, action)
+
+
+@router.post("/products/{product_id}/unlink")
+async def unlink(page: SignedPage, product_id: str) -> Response:
+    async def action(form: dict[str, str]) -> str:
+        await linking.unlink_product(product_id, page.c.uow, page.c.clock)
+        return "Unlinked."
+
+    return await _act(page, product_id, action)
+
+
+@router.post("/products/{product_id}/allocate")
+async def allocate(page: SignedPage, product_id: str) -> Response:
+    async def action(form: dict[str, str]) -> str:
+        to: Channel | None = "b2b" if form.get("to") == "b2b" else "b2c" if form.get("to") else None
+        cmd = Allocate(
+            ProductId(product_id), _int(form, "b2c"), _int(form, "b2b"), _int(form, "move"),
+            to, push=False, reference="admin page",
+        )  # fmt: skip
+        result = await admin.allocate(cmd, page.c.uow, page.c.engine, page.c.clock)
+        a = result.after
+        return f"Allocation saved: B2B {a.b2b_stock:,}, B2C {a.b2c_stock:,}."
+
+    return await _act(page, product_id, action)
+
+
+def _int(form: dict[str, str], name: str) -> int | None:
+    text = form.get(name, "").strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{name}: {text!r} is not a whole number") from None
+
+
+@router.post("/products/{product_id}/enable")
+async def enable(page: SignedPage, product_id: str) -> Response:
+    return await _enable(page, product_id, True)
+
+
+@router.post("/products/{product_id}/disable")
+async def disable(page: SignedPage, product_id: str) -> Response:
+    return await _enable(page, product_id, False)
+
+
+async def _enable(page: Page, product_id: str, on: bool) -> Response:
+    async def action(form: dict[str, str]) -> str:
+        cmd = SetSyncEnabled(ProductId(product_id), on, push=False)
+        await admin.set_sync_enabled(cmd, page.c.uow, page.c.engine, page.c.clock)
+        return "Sync enabled." if on else "Sync disabled."
+
+    return await _act(page, product_id, action)
+
+
+@router.post("/products/{product_id}/sync")
+async def sync_now(page: SignedPage, product_id: str) -> Response:
+    async def action(form: dict[str, str]) -> str:
+        cmd = SyncProduct(ProductId(product_id), source="admin")
+        r = await handlers.sync_product(cmd, page.c.uow, page.c.engine)
+        if r.error:
+            raise ValueError(f"Sync {r.action}: {r.error}")
+        return f"Synced: {r.action}; ours {r.b2c_stock}, Shopify {r.shopify_available}."
+
+    return await _act(page, product_id, action)
+
+
+@router.post("/products/{product_id}/retry")
+async def retry_one(page: SignedPage, product_id: str) -> Response:
+    async def action(form: dict[str, str]) -> str:
+        cmd = RetryProducts(ProductId(product_id), push=False)
+        await admin.retry(cmd, page.c.uow, page.c.engine, page.c.clock)
+        return "Failures forgotten; syncing again now."
+
+    return await _act(page, product_id, action)
+
+
+# -- reconcile, log, errors ----------------------------------------------------------------
+
+
+@router.get("/reconcile")
+async def reconcile_page(page: SignedPage) -> Response:
+    plan, error = None, None
+    if page.request.query_params.get("preview"):
+        try:
+            plan = await handlers.plan_reconcile(page.c.uow, page.c.engine)
+        except StoreError as exc:
+            error = str(exc)
+    async with page.c.uow() as unit:
+        last = await unit.runs.last("reconcile:api") or await unit.runs.last("reconcile")
+    return page.render("reconcile.html", plan=plan, error=error, last=last)
+
+
+@router.post("/reconcile")
+async def reconcile(page: SignedPage) -> Response:
+    await page.form()
+    try:
+        s = await handlers.reconcile_all(
+            ReconcileAll(source="api:admin"), page.c.uow, page.c.engine, page.c.clock
+        )
+        kind = "error" if s.failed else "ok"
+        page.session.flash(
+            kind, f"Reconciled: {s.checked:,} checked, {s.changed:,} changed, {s.failed:,} failed "
+            f"in {s.duration_s:.2f} s.",
+        )  # fmt: skip
+    except ShopifySyncError as exc:
+        page.session.flash("error", f"Reconcile failed: {exc}")
+    return page.redirect("/admin/reconcile")
+
+
+@router.get("/log")
+async def log_page(page: SignedPage) -> Response:
+    params = page.request.query_params
+    product_id = params.get("product") or None
+    before = params.get("before")
+    entries = await admin.recent_log(
+        page.c.uow, product_id=product_id, limit=PAGE_SIZE,
+        before_id=int(before) if before and before.isdigit() else None,
+    )  # fmt: skip
+    more = None
+    if len(entries) == PAGE_SIZE:
+        more = "/admin/log?" + urlencode({"product": product_id or "", "before": entries[-1].id})
+    return page.render("log.html", entries=entries, product_id=product_id, more=more)
+
+
+@router.get("/errors")
+async def errors_page(page: SignedPage) -> Response:
+    found = await admin.products_with_errors(page.c.uow)
+    return page.render("errors.html", products=found)
+
+
+@router.post("/errors/retry-parked")
+async def retry_parked(page: SignedPage) -> Response:
+    await page.form()
+    report = await admin.retry(
+        RetryProducts(parked=True, push=False), page.c.uow, page.c.engine, page.c.clock
+    )
+    page.state.worker.wake()
+    page.session.flash("ok", f"Retrying {len(report.retried):,} parked product(s).")
+    return page.redirect("/admin/errors")
