@@ -267,7 +267,7 @@ class SyncEngine:
     async def resolve_items(self, limit: int = BATCH_SIZE) -> SyncReport:
         """Store the inventory item of products the Inventory Service linked by variant only."""
         async with self._uow() as uow:
-            products = await uow.products.unresolved(limit=limit)
+            products = await uow.products.unresolved(limit=limit, now=self._clock.now())
         report = SyncReport()
         if products:
             await self._resolve(products, report)

@@ -220,12 +220,12 @@ async def scheduled_reconcile(
 
 
 async def push_pending(uow: UnitOfWorkFactory, engine: SyncEngine, clock: Clock) -> SyncReport:
-    """Find and push what is owed: writes in flight, unresolved links, changed rows, re-reads.
+    """Push what is owed and due: unresolved links, writes in flight, changes, re-reads.
 
     Cheap when nothing is pending (one indexed query); batched when much is.
     """
     total = SyncReport()
-    await engine.resend_in_flight(None, total, "pending")
+    # Writes in flight are resent through their products (due once their backoff passed).
     await engine.resolve_items()
     after: str | None = None
     while True:

@@ -232,8 +232,11 @@ class SqlProductRepository:
             query = query.where(t.c.product_id > after)
         return [_product(r) for r in await self._c.execute(query)]
 
-    async def unresolved(self, *, limit: int = 250) -> list[Product]:
-        """Enabled products that name a variant but whose inventory item is not resolved yet."""
+    async def unresolved(self, *, limit: int = 250, now: datetime | None = None) -> list[Product]:
+        """Enabled products that name a variant but whose inventory item is not resolved yet.
+
+        With ``now``, only those due (not waiting out a backoff after a failed attempt).
+        """
         query = (
             select(t)
             .where(
@@ -246,6 +249,8 @@ class SqlProductRepository:
             .order_by(t.c.product_id)
             .limit(limit)
         )
+        if now is not None:
+            query = query.where(or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now))
         return [_product(r) for r in await self._c.execute(query)]
 
     async def counts(self) -> Mapping[str, int]:
