@@ -1,4 +1,4 @@
-"""The admin page in a real browser against the whole stack: what an operator does, click by click."""
+"""The admin page in a real browser against the whole stack, click by click."""
 
 from __future__ import annotations
 
