@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shopify_sync.adapters.db.engine import create_engine
+from shopify_sync.adapters.db.migrate import upgrade_engine
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.domain.model import (
     Change,
@@ -292,3 +296,26 @@ async def test_unreachable_database_is_a_storage_error(tmp_path: object) -> None
                 pass
     finally:
         await engine.dispose()
+
+
+async def test_sqlite_units_of_work_take_turns(tmp_path: Path) -> None:
+    """On SQLite a second unit of work starts only when the first has finished."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/turns.db")
+    await upgrade_engine(engine)
+    factory = SqlUnitOfWorkFactory(engine)
+    order: list[str] = []
+
+    async def second() -> None:
+        async with factory():
+            order.append("second entered")
+
+    try:
+        async with factory():
+            task = asyncio.create_task(second())
+            await asyncio.sleep(0)
+            order.append("first leaving")
+        await task
+    finally:
+        await engine.dispose()
+
+    assert order == ["first leaving", "second entered"]

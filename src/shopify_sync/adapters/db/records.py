@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, delete, desc, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -116,25 +118,28 @@ class SqlWebhookEventRepository:
         return (await self._c.execute(query)).first() is not None
 
     async def record(self, event: WebhookEvent) -> bool:
-        """Insert the event; False when another transaction recorded it first (a duplicate)."""
-        try:
-            async with self._c.begin_nested():
-                await self._c.execute(
-                    insert(webhook_events).values(
-                        event_id=event.event_id,
-                        webhook_id=event.webhook_id,
-                        topic=event.topic,
-                        shop_domain=event.shop_domain,
-                        triggered_at=event.triggered_at,
-                        received_at=event.received_at,
-                        processed_at=event.processed_at,
-                        status=event.status,
-                        detail=event.detail,
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        """Insert the event; False when another transaction recorded it first (a duplicate).
+
+        ``ON CONFLICT DO NOTHING`` (SQLite and PostgreSQL) instead of a savepoint around a
+        plain insert: the same answer in one statement on the webhook's hot path.
+        """
+        dialect_insert = sqlite_insert if self._c.dialect.name == "sqlite" else pg_insert
+        result = await self._c.execute(
+            dialect_insert(webhook_events)
+            .values(
+                event_id=event.event_id,
+                webhook_id=event.webhook_id,
+                topic=event.topic,
+                shop_domain=event.shop_domain,
+                triggered_at=event.triggered_at,
+                received_at=event.received_at,
+                processed_at=event.processed_at,
+                status=event.status,
+                detail=event.detail,
+            )
+            .on_conflict_do_nothing()
+        )
+        return result.rowcount == 1
 
     async def recent(self, *, limit: int = 50) -> list[WebhookEvent]:
         """The newest events first."""

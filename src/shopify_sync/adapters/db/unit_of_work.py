@@ -1,7 +1,15 @@
-"""Adapter: one database transaction per unit of work; driver errors become StorageError."""
+"""Adapter: one database transaction per unit of work; driver errors become StorageError.
+
+On SQLite the units of work of one process take turns (an asyncio lock per engine): every
+transaction there starts with ``BEGIN IMMEDIATE``, so concurrent ones would otherwise
+wait for each other inside SQLite's busy handler, which sleeps in steps of up to 100 ms.
+Under a burst of webhooks that turned a few milliseconds of work into seconds of waiting.
+Other processes writing the same file still queue in the busy handler.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Self
 
@@ -29,19 +37,29 @@ class SqlUnitOfWork:
     runs: SqlSyncRunRepository
     leases: SqlLeaseRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, turn: asyncio.Lock | None = None) -> None:
         self._engine = engine
+        self._turn = turn
+        self._holding = False
         self._connection: AsyncConnection | None = None
         self._transaction: AsyncTransaction | None = None
 
     async def __aenter__(self) -> Self:
+        if self._turn is not None:
+            await self._turn.acquire()
+            self._holding = True
         try:
             self._connection = await self._engine.connect()
             self._transaction = await self._connection.begin()
         except (OperationalError, DBAPIError, OSError) as exc:
             if self._connection is not None:
                 await self._connection.close()
+                self._connection = None
+            self._release_turn()
             raise StorageError(f"database unavailable: {_brief(exc)}") from exc
+        except BaseException:
+            self._release_turn()
+            raise
         connection = self._connection
         self.products = SqlProductRepository(connection)
         self.log = SqlLogRepository(connection)
@@ -61,10 +79,13 @@ class SqlUnitOfWork:
             if self._transaction is not None and self._transaction.is_active:
                 await self._transaction.rollback()
         finally:
-            if self._connection is not None:
-                await self._connection.close()
-            self._connection = None
-            self._transaction = None
+            try:
+                if self._connection is not None:
+                    await self._connection.close()
+            finally:
+                self._connection = None
+                self._transaction = None
+                self._release_turn()
         if isinstance(exc, DBAPIError):
             raise StorageError(f"database error: {_brief(exc)}") from exc
 
@@ -75,6 +96,11 @@ class SqlUnitOfWork:
             await self._transaction.commit()
         except DBAPIError as exc:
             raise StorageError(f"database error on commit: {_brief(exc)}") from exc
+
+    def _release_turn(self) -> None:
+        if self._turn is not None and self._holding:
+            self._holding = False
+            self._turn.release()
 
     async def rollback(self) -> None:
         """Throw the transaction's writes away."""
@@ -87,9 +113,10 @@ class SqlUnitOfWorkFactory:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self._turn)
 
 
 def _brief(exc: BaseException) -> str:
