@@ -10,8 +10,6 @@ file with bad rows.
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 
 from shopify_sync.bootstrap import Container
@@ -57,7 +55,7 @@ def register(app: typer.Typer) -> None:
 def locations(as_json: bool = JSON) -> None:
     """List the store's locations with their ids (for SHOPIFY_LOCATION_ID)."""
 
-    async def work(c: Container) -> tuple[list[Any], int]:
+    async def work(c: Container) -> tuple[list[Location], int]:
         return await setup.list_locations(c.store), c.settings.shopify_location_id
 
     def show(answer: tuple[list[Location], int]) -> None:

@@ -18,6 +18,7 @@ from shopify_sync.bootstrap import Container
 from shopify_sync.config import Settings
 from shopify_sync.entrypoints.web.app import create_app
 from shopify_sync.services.engine import SyncEngine, SyncPolicy
+from shopify_sync.services.setup import WEBHOOK_PATHS
 from tests.fakes import FakeClock
 from tests.integration.web.conftest import SECRET, TOKEN, make_settings
 from tests.unit.services.shop_fakes import FakeShop
@@ -221,3 +222,10 @@ def test_log_export_and_sign_out(admin: Admin) -> None:
         "p0,S-0,100,1,,true",
     ]
     assert (home.headers["location"], after.status_code) == ("/admin/products", 303)
+
+
+def test_webhook_register_points_at_the_app_routes(admin: Admin) -> None:
+    """The paths `webhooks register` subscribes are the app's webhook routes."""
+    routes = {getattr(route, "path", "") for route in admin.client.app.routes}  # type: ignore[attr-defined]
+
+    assert set(WEBHOOK_PATHS.values()) <= routes
