@@ -175,6 +175,8 @@ def test_failed_delivery_is_retried_with_the_same_ids(
 
     shop.http.post("/_simulator/merchant/adjust", json={"sku": "SKU-000001", "delta": 1})
     sink.wait_for(1)
+    # The retry is scheduled once the simulator has read the 500, a moment after the sink.
+    wait_until(lambda: deliveries(shop)[0]["status"] == "retrying")
     clock.advance(114)
     time.sleep(0.1)
     early = len(sink.received)
