@@ -29,5 +29,27 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/shopify-sync demo $(ARGS)
 
+# `make bench` runs every benchmark at quick sizes (a few minutes on 2 cores) and writes JSON
+# to bench/results/; `make bench FULL=1` runs the full sizes of BENCHMARKS.md. `wrk` (the
+# webhook load generator) comes from Debian and is installed when missing.
+BENCH_OUT := bench/results
+ifdef FULL
+BENCH_RECONCILE := --sizes 10000,100000 --naive 300
+BENCH_WEBHOOKS := --duration 20 --connections 2,8
+BENCH_PROPAGATION := --samples 200 --scan-samples 60
+else
+BENCH_RECONCILE := --sizes 10000 --naive 100
+BENCH_WEBHOOKS := --duration 8
+BENCH_PROPAGATION := --samples 30
+endif
+
+bench: $(STAMP)
+	command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python -m pip install --quiet --require-virtualenv -r bench/requirements.lock
+	mkdir -p $(BENCH_OUT)
+	$(BIN)/python bench/reconcile.py $(BENCH_RECONCILE) --json $(BENCH_OUT)/reconcile.json
+	$(BIN)/python bench/webhooks.py $(BENCH_WEBHOOKS) --json $(BENCH_OUT)/webhooks.json
+	$(BIN)/python bench/propagation.py $(BENCH_PROPAGATION) --json $(BENCH_OUT)/propagation.json
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

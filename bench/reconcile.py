@@ -1,0 +1,165 @@
+"""Benchmark: full reconcile of N SKUs against the simulator at Standard-plan limits.
+
+For each N and each share of products that differ, a fresh database is linked to the
+simulator's whole catalogue (synced, except the differing products, which carry a
+pending change of ours), then ``reconcile_all`` runs in its own process. Baseline in
+the same run: the naive per-product path (one read and one write per product) on a
+smaller N, started with an empty bucket (its steady state), reported per SKU.
+
+    python bench/reconcile.py                       # quick: 10,000 SKUs
+    python bench/reconcile.py --sizes 10000,100000  # full
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import subprocess
+import sys
+import time
+from typing import Any
+
+from harness import (
+    ACCESS_TOKEN,
+    API_VERSION,
+    BENCH,
+    PYTHON,
+    ROOT,
+    Sim,
+    database,
+    seed_products,
+    simulator,
+    table,
+    write_json,
+)
+
+BUCKET = 2000.0
+RESTORE_PER_S = 100.0
+WRITE_COST = 10
+BATCH = 250
+
+
+def floor_s(writes: int) -> float:
+    """Rate-limit floor: the writes' points beyond a full bucket, at the restore rate."""
+    return max(0.0, writes * WRITE_COST - BUCKET) / RESTORE_PER_S
+
+
+def child(sim: Sim, url: str, mode: str, limit: int = 0, profile: str | None = None) -> Any:
+    command = [
+        PYTHON, str(BENCH / "reconcile_child.py"), "--mode", mode, "--database", url,
+        "--shopify", sim.url, "--location", str(sim.location_id), "--limit", str(limit),
+        "--access-token", ACCESS_TOKEN, "--api-version", API_VERSION,
+    ]  # fmt: skip
+    if profile:
+        command = [str(ROOT / ".venv/bin/py-spy"), "record", "-o", profile, "-f", "speedscope",
+                   "--", *command]  # fmt: skip
+    before = sim.cpu_s()
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise RuntimeError(f"{mode} run failed")
+    line = [x for x in done.stdout.splitlines() if x.startswith("{")][-1]
+    result = json.loads(line)
+    result["simulator_cpu_s"] = round(sim.cpu_s() - before, 3)
+    return result
+
+
+def run_size(size: int, shares: list[float], args: argparse.Namespace) -> list[dict[str, Any]]:
+    results = []
+    rng = random.Random(size)
+    with simulator(size) as sim:
+        for share in shares:
+            levels = sim.levels(size)
+            count = round(size * share / 100)
+            chosen = set(rng.sample(range(size), count))
+            with database(args.database) as url:
+                seed_products(url, levels, differ=[i in chosen for i in range(size)])
+                sim.set_bucket(BUCKET)
+                profile = f"{args.profile}-{size}-{share:g}.json" if args.profile else None
+                result = child(sim, url, "reconcile", profile=profile)
+            writes = math.ceil(count / BATCH)
+            result.update(
+                kind="reconcile", skus=size, differ_pct=share, differ=count,
+                floor_s=round(floor_s(writes), 1),
+                points_per_sku=round(result["points"] / size, 4),
+            )  # fmt: skip
+            result["floor_ratio"] = (
+                round(result["wall_s"] / result["floor_s"], 2) if result["floor_s"] else None
+            )
+            results.append(result)
+            print(f"  {size:,} SKUs, {share:g}% differ: {result['wall_s']} s", file=sys.stderr)
+        if args.naive:
+            levels = sim.levels(args.naive)
+            with database(args.database) as url:
+                seed_products(url, levels, differ=[True] * len(levels))
+                sim.set_bucket(0)
+                result = child(sim, url, "naive", limit=args.naive)
+            result.update(
+                kind="naive", skus=args.naive, differ_pct=100.0, differ=args.naive,
+                points_per_sku=round(result["points"] / args.naive, 4),
+                s_per_sku=round(result["wall_s"] / args.naive, 4),
+                floor_s=None, floor_ratio=None,
+            )  # fmt: skip
+            for target in sorted({size, *[r["skus"] for r in results]}):
+                result[f"projected_s_{target}"] = round(result["s_per_sku"] * target, 1)
+            results.append(result)
+            print(f"  naive {args.naive:,} SKUs: {result['wall_s']} s", file=sys.stderr)
+    return results
+
+
+def render(results: list[dict[str, Any]]) -> str:
+    headers = [
+        "path", "SKUs", "differ", "wall s", "calls", "writes", "points", "pts/SKU",
+        "bucket wait s", "floor s", "x floor", "peak RSS MB", "simulator CPU s",
+    ]  # fmt: skip
+    rows = []
+    for r in results:
+        rows.append([
+            "bulk reconcile" if r["kind"] == "reconcile" else "naive per product",
+            r["skus"], f"{r['differ_pct']:g}%", r["wall_s"], r["calls"], r["write_calls"],
+            int(r["points"]), r["points_per_sku"], r["bucket_wait_s"], r["floor_s"],
+            r["floor_ratio"], r["peak_rss_mb"], r["simulator_cpu_s"],
+        ])  # fmt: skip
+    text = table("Reconcile (Standard plan: 2,000-point bucket, 100 points/s)", headers, rows)
+    naive = [r for r in results if r["kind"] == "naive"]
+    for r in naive:
+        text += (
+            f"\n\nNaive baseline: {r['s_per_sku']} s and {r['points_per_sku']} points per SKU "
+            "(steady state, bucket empty at start)"
+        )
+        for key, value in r.items():
+            if key.startswith("projected_s_"):
+                n = int(key.rsplit("_", 1)[1])
+                best = min(
+                    (x for x in results if x["kind"] == "reconcile" and x["skus"] == n
+                     and x["differ_pct"] == 100),
+                    key=lambda x: x["wall_s"], default=None,
+                )  # fmt: skip
+                vs = f"; bulk reconcile, 100% differ: {best['wall_s']} s" if best else ""
+                text += f"\n  {n:,} SKUs projected: {value:,.0f} s ({value / 3600:.1f} h){vs}"
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000", help="comma-separated SKU counts")
+    parser.add_argument("--differ", default="0,1,100", help="comma-separated percentages")
+    parser.add_argument("--naive", type=int, default=100, help="SKUs for the naive baseline")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--profile", help="py-spy speedscope profiles, this path prefix")
+    args = parser.parse_args()
+    shares = [float(x) for x in args.differ.split(",")]
+    started = time.monotonic()
+    results: list[dict[str, Any]] = []
+    for size in (int(x) for x in args.sizes.split(",")):
+        results += run_size(size, shares, args)
+    print(render(results))
+    print(f"\n(database: {args.database}; {time.monotonic() - started:.0f} s in all)")
+    write_json(args.json, "reconcile", results)
+
+
+if __name__ == "__main__":
+    main()

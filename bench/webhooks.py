@@ -1,0 +1,200 @@
+"""Benchmark: webhook ingest under load, on SQLite and on PostgreSQL.
+
+A separate process (``wrk`` with ``bench/webhook.lua``) posts correctly signed
+``inventory_levels/update`` deliveries, each with a unique event id and a newer level of
+one of the linked products, to ``serve``. Baseline in the same run: the same server's bare
+200-OK endpoint, with the same load generator, bodies and headers.
+
+    python bench/webhooks.py                          # quick: 8 s per endpoint
+    python bench/webhooks.py --duration 30            # full
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from harness import (
+    BENCH,
+    ROOT,
+    WEBHOOK_SECRET,
+    database,
+    seed_products,
+    service,
+    service_env,
+    simulator,
+    table,
+    write_json,
+)
+
+from shopify_sync.adapters.shopify.webhooks import sign
+
+
+def write_bodies(path: Path, levels: list[dict[str, Any]], location: int, rounds: int) -> int:
+    """Signed deliveries: ``rounds`` successive levels (one second apart) per product."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+    count = 0
+    with path.open("w") as out:
+        for r in range(1, rounds + 1):
+            at = (start + timedelta(seconds=r)).isoformat().replace("+00:00", "Z")
+            for level in levels:
+                item = int(level["inventory_item_id"])
+                body = json.dumps(
+                    {
+                        "inventory_item_id": item,
+                        "location_id": location,
+                        "available": int(level["available"]) + r % 7,
+                        "updated_at": at,
+                        "admin_graphql_api_id": (
+                            f"gid://shopify/InventoryLevel/{location}?inventory_item_id={item}"
+                        ),
+                    },
+                    separators=(",", ":"),
+                ).encode()
+                out.write(f"{sign(body, WEBHOOK_SECRET)}\t{body.decode()}\n")
+                count += 1
+    return count
+
+
+def wrk(
+    url: str, bodies: Path, run: str, args: argparse.Namespace, duration_s: float,
+    connections: int, first: int = 0,
+) -> Any:  # fmt: skip
+    command = [
+        "wrk", f"-t{args.threads}", f"-c{connections}", f"-d{duration_s:g}s", "--timeout", "5s",
+        "-s", str(BENCH / "webhook.lua"), url, "--", str(bodies), run, str(args.threads), str(first),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stdout}{done.stderr}")
+    line = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")][-1]
+    result = json.loads(line.removeprefix("RESULT "))
+    seconds = result["duration_us"] / 1e6
+    errors = sum(result[k] for k in result if k.endswith("_errors") or k == "timeouts")
+    return {
+        "requests": result["requests"],
+        "rps": round(result["requests"] / seconds, 1),
+        "p50_ms": round(result["p50_us"] / 1000, 2),
+        "p90_ms": round(result["p90_us"] / 1000, 2),
+        "p99_ms": round(result["p99_us"] / 1000, 2),
+        "max_ms": round(result["max_us"] / 1000, 2),
+        "errors": errors,
+        "seconds": round(seconds, 2),
+    }
+
+
+async def statuses(url: str) -> dict[str, int]:
+    from sqlalchemy import text
+
+    from shopify_sync.adapters.db.engine import create_engine
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT status, count(*) FROM webhook_events GROUP BY status")
+            )
+            return {str(status): int(count) for status, count in rows}
+    finally:
+        await engine.dispose()
+
+
+def run_database(kind: str, sim: Any, levels: list[dict[str, Any]], args: argparse.Namespace,
+                 folder: Path) -> list[dict[str, Any]]:  # fmt: skip
+    results = []
+    with database(kind) as url:
+        seed_products(url, levels, differ=[False] * len(levels))
+        bodies = folder / "bodies.tsv"
+        write_bodies(bodies, levels, sim.location_id, args.rounds)
+        env = service_env(url, sim, LOG_LEVEL=args.log_level)
+        with service(env, log=folder / f"server-{kind}.log") as svc:
+            wrk(f"{svc.url}/_bench/ok", bodies, f"warm-{kind}", args, 2, args.connections[0])
+            runs = [
+                (connections, name, path)
+                for connections in args.connections
+                for name, path in (("bare 200 OK", "/_bench/ok"),
+                                   ("inventory webhook", "/webhooks/inventory-update"))
+            ]  # fmt: skip
+            sent = 0
+            for connections, name, path in runs:
+                cpu, sim_cpu = svc.cpu_s(), sim.cpu_s()
+                spy = None
+                if args.profile and path.startswith("/webhooks"):
+                    spy = subprocess.Popen(
+                        [str(ROOT / ".venv/bin/py-spy"), "record", "-p", str(svc.pid), "-o",
+                         f"{args.profile}-{kind}.json", "-f", "speedscope", "-d",
+                         str(int(args.duration))],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    )  # fmt: skip
+                run = f"{kind}-{connections}-{path}"
+                result = wrk(
+                    f"{svc.url}{path}", bodies, run, args, args.duration, connections, sent
+                )
+                if path.startswith("/webhooks"):
+                    sent += result["requests"]
+                if spy is not None:
+                    spy.wait()
+                result.update(
+                    database=kind, endpoint=name, connections=connections,
+                    server_cpu_s=round(svc.cpu_s() - cpu, 2),
+                    simulator_cpu_s=round(sim.cpu_s() - sim_cpu, 2),
+                )  # fmt: skip
+                if path.startswith("/webhooks"):
+                    result["vs_bare"] = round(result["rps"] / results[-1]["rps"], 2)
+                results.append(result)
+                print(f"  {kind} {name} c={connections}: {result['rps']} req/s", file=sys.stderr)
+                time.sleep(1)
+        results[-1]["webhook_events"] = asyncio.run(statuses(url))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per endpoint")
+    parser.add_argument("--connections", default="8", help="comma-separated, one run each")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--products", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=40, help="deliveries per product")
+    parser.add_argument("--log-level", default="INFO", help="the server's LOG_LEVEL")
+    parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--profile", help="py-spy the server during the webhook runs")
+    args = parser.parse_args()
+    args.connections = [int(x) for x in args.connections.split(",")]
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: `make bench` installs it (apt-get install -y wrk)")
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="shopify-sync-webhooks-") as tmp:
+        with simulator(args.products) as sim:
+            levels = sim.levels(args.products)
+            for kind in args.databases.split(","):
+                results += run_database(kind, sim, levels, args, Path(tmp))
+    headers = ["database", "endpoint", "connections", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms",
+               "errors", "vs bare", "server CPU s", "simulator CPU s"]  # fmt: skip
+    rows = [
+        [r["database"], r["endpoint"], r["connections"], r["rps"], r["p50_ms"], r["p90_ms"], r["p99_ms"],
+         r["max_ms"], r["errors"], r.get("vs_bare"), r["server_cpu_s"], r["simulator_cpu_s"]]
+        for r in results
+    ]  # fmt: skip
+    title = (
+        f"Webhook ingest: wrk, {args.threads} thread(s), "
+        f"{args.duration:g} s per endpoint, LOG_LEVEL={args.log_level}"
+    )
+    print(table(title, headers, rows))
+    for r in results:
+        if "webhook_events" in r:
+            print(f"\n{r['database']}: webhook_events by status: {r['webhook_events']}")
+    write_json(args.json, "webhooks", results)
+
+
+if __name__ == "__main__":
+    main()
