@@ -36,6 +36,9 @@ log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 250
 """Shopify's limit for one array argument: entries per write, ids per read."""
+IN_FLIGHT_WAIT_S = 3.0
+"""How long a sync waits for another task's write to the same products to be answered."""
+IN_FLIGHT_POLL_S = 0.05
 SNAPSHOT_CHUNK = 2000
 """Snapshot levels merged per database round trip in a bulk reconcile."""
 
@@ -283,6 +286,7 @@ class SyncEngine:
             await self._resolve(products, report)
             async with self._uow() as uow:
                 products = await uow.products.get_many(ids)
+        products = await self._await_in_flight(products, report)
         ready = []
         for product in products:
             if product.push_key is not None:
@@ -297,6 +301,27 @@ class SyncEngine:
             elif product.inventory_item_id is not None and product.sync_enabled:
                 ready.append(product)
         return ready
+
+    async def _await_in_flight(self, products: list[Product], report: SyncReport) -> list[Product]:
+        """Let a write another task or process started for these products settle first.
+
+        Its answer usually arrives within moments; if it does not, resend it ourselves (the
+        same request and key, so Shopify replays rather than applies twice).
+        """
+        waiting = [p for p in products if p.push_key and p.product_id not in report.results]
+        if not waiting:
+            return products
+        ids = [p.product_id for p in products]
+        for _ in range(int(IN_FLIGHT_WAIT_S / IN_FLIGHT_POLL_S)):
+            await self._clock.sleep(IN_FLIGHT_POLL_S)
+            async with self._uow() as uow:
+                products = await uow.products.get_many(ids)
+            if not any(p.push_key and p.product_id not in report.results for p in products):
+                return products
+        keys = {p.push_key for p in products if p.push_key and p.product_id not in report.results}
+        await self.resend_in_flight(keys, report, "resend")
+        async with self._uow() as uow:
+            return await uow.products.get_many(ids)
 
     async def _resolve(self, products: Sequence[Product], report: SyncReport) -> None:
         variants: dict[VariantId, Product] = {}

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 
 from shopify_sync.domain.commands import ReconcileAll, SyncProduct
+from shopify_sync.domain.model import QuantityWrite, SetQuantities
 from shopify_sync.errors import ProductNotSyncable, StoreRejected, UnknownProduct
 from shopify_sync.services import handlers
 from shopify_sync.services.engine import ProductResult, SyncReport
-from shopify_sync.types import ProductId
+from shopify_sync.types import InventoryItemId, ProductId
 from tests.fakes import unavailable
 from tests.unit.services.conftest import World
 
@@ -333,3 +334,27 @@ async def test_parked_products_are_left_to_the_operator(world: World) -> None:
     summary = await handlers.reconcile_all(ReconcileAll(), world.uow, world.engine, world.clock)
 
     assert summary.checked == 0 and world.store.writes == []
+
+
+async def test_write_started_elsewhere_is_awaited_then_resent(world: World) -> None:
+    """A sync that finds another task's write in flight waits, then resends it (same key)."""
+    pid, item = await world.product(ours=15, base=10, shopify=10)
+    stale = (await handlers.products_for(world.uow, [ProductId(pid)]))[0]
+    write = SetQuantities(
+        "k-elsewhere", "gid://x/1", (QuantityWrite(InventoryItemId(item), 15, 10),)
+    )
+    async with world.uow() as unit:
+        await unit.products.begin_push(
+            pid, key=write.idempotency_key, expected_base=10, quantity=15, expected=10,
+            now=world.clock.now(),
+        )  # fmt: skip
+        await unit.writes.add(write, world.clock.now())
+        await unit.commit()
+    started = world.clock.now()
+
+    report = await world.engine.sync([stale], source="api:sync")
+
+    assert report.results[ProductId(pid)].action in ("pushed", "in_sync")
+    assert [w.idempotency_key for w in world.store.writes] == ["k-elsewhere"]
+    assert (world.store.available(item), await world.row(pid)) == (15, (15, 15))
+    assert (world.clock.now() - started).total_seconds() >= 2.9
