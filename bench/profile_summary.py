@@ -16,7 +16,8 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--filter", default="", help="only frames whose file contains this")
     args = parser.parse_args()
-    data = json.load(open(args.profile))
+    with open(args.profile) as source:
+        data = json.load(source)
     frames = data["shared"]["frames"]
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()

@@ -173,11 +173,13 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: `make bench` installs it (apt-get install -y wrk)")
     results: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="shopify-sync-webhooks-") as tmp:
-        with simulator(args.products) as sim:
-            levels = sim.levels(args.products)
-            for kind in args.databases.split(","):
-                results += run_database(kind, sim, levels, args, Path(tmp))
+    with (
+        tempfile.TemporaryDirectory(prefix="shopify-sync-webhooks-") as tmp,
+        simulator(args.products) as sim,
+    ):
+        levels = sim.levels(args.products)
+        for kind in args.databases.split(","):
+            results += run_database(kind, sim, levels, args, Path(tmp))
     headers = ["database", "endpoint", "connections", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms",
                "errors", "vs bare", "server CPU s", "simulator CPU s"]  # fmt: skip
     rows = [
