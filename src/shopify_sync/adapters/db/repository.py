@@ -301,20 +301,12 @@ class SqlProductRepository:
             **_who(change, now),
         }
         if seen_at is not None:
-            values["shopify_seen_at"] = case(
-                (or_(t.c.shopify_seen_at.is_(None), t.c.shopify_seen_at < seen_at), seen_at),
-                else_=t.c.shopify_seen_at,
-            )
+            values["shopify_seen_at"] = _newer_seen(seen_at)
         if synced:
             values.update(_CLEAR_ERROR, last_synced_at=now)
-        base_matches = (
-            t.c.shopify_base.is_(None)
-            if expected_base is None
-            else t.c.shopify_base == expected_base
-        )
         result = await self._c.execute(
             update(t)
-            .where(t.c.product_id == product_id, base_matches, t.c.push_key.is_(None))
+            .where(t.c.product_id == product_id, _base_is(expected_base), t.c.push_key.is_(None))
             .values(values)
         )
         return result.rowcount == 1
@@ -343,14 +335,9 @@ class SqlProductRepository:
 
         Refused (False) when the base moved or another push is in flight.
         """
-        base_matches = (
-            t.c.shopify_base.is_(None)
-            if expected_base is None
-            else t.c.shopify_base == expected_base
-        )
         result = await self._c.execute(
             update(t)
-            .where(t.c.product_id == product_id, base_matches, t.c.push_key.is_(None))
+            .where(t.c.product_id == product_id, _base_is(expected_base), t.c.push_key.is_(None))
             .values(push_key=key, push_quantity=quantity, push_expected=expected, updated_at=now)
         )
         return result.rowcount == 1
@@ -406,17 +393,7 @@ class SqlProductRepository:
         any change of ours made meanwhile stays pending. Returns the rows as they were.
         """
         products = await self.in_flight(key)
-        seen = (
-            t.c.shopify_seen_at
-            if applied_at is None
-            else case(
-                (
-                    or_(t.c.shopify_seen_at.is_(None), t.c.shopify_seen_at < applied_at),
-                    applied_at,
-                ),
-                else_=t.c.shopify_seen_at,
-            )
-        )
+        seen = t.c.shopify_seen_at if applied_at is None else _newer_seen(applied_at)
         await self._c.execute(
             update(t)
             .where(t.c.push_key == key)
@@ -512,13 +489,7 @@ class SqlProductRepository:
                 .values(
                     {
                         **values,
-                        "shopify_seen_at": case(
-                            (
-                                or_(t.c.shopify_seen_at.is_(None), t.c.shopify_seen_at < seen_at),
-                                seen_at,
-                            ),
-                            else_=t.c.shopify_seen_at,
-                        ),
+                        "shopify_seen_at": _newer_seen(seen_at),
                     }
                 ),
                 newer,
@@ -607,6 +578,21 @@ class SqlProductRepository:
             .where(t.c.product_id == product_id)
             .values(sync_enabled=enabled, updated_at=now)
         )
+
+
+def _base_is(expected_base: int | None) -> Any:
+    """The compare-and-set condition on the agreed base read earlier."""
+    if expected_base is None:
+        return t.c.shopify_base.is_(None)
+    return t.c.shopify_base == expected_base
+
+
+def _newer_seen(seen_at: Any) -> Any:
+    """``shopify_seen_at`` moved forward to ``seen_at``, never back."""
+    return case(
+        (or_(t.c.shopify_seen_at.is_(None), t.c.shopify_seen_at < seen_at), seen_at),
+        else_=t.c.shopify_seen_at,
+    )
 
 
 def _refresh_after(read_at: datetime | None) -> Any:
