@@ -73,6 +73,9 @@ class Settings(BaseModel):
     sync_max_attempts: int = Field(8, ge=1, le=100, alias="SYNC_MAX_ATTEMPTS")
     shopify_max_attempts: int = Field(4, ge=1, le=20, alias="SHOPIFY_MAX_ATTEMPTS")
     sync_retry_base_s: float = Field(5.0, gt=0, le=3600, alias="SYNC_RETRY_BASE_SECONDS")
+    webhook_events_retention_days: int = Field(
+        7, ge=1, le=3650, alias="WEBHOOK_EVENTS_RETENTION_DAYS"
+    )
     webhook_max_body_bytes: int = Field(1_048_576, ge=1024, alias="WEBHOOK_MAX_BODY_BYTES")
     auto_migrate: bool = Field(True, alias="AUTO_MIGRATE")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")

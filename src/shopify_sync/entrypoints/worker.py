@@ -77,9 +77,12 @@ class Worker:
         ttl = timedelta(seconds=max(60, interval))
         while True:
             try:
-                await handlers.scheduled_reconcile(
+                ran = await handlers.scheduled_reconcile(
                     self._c.holder, ttl, self._c.uow, self._c.engine, self._c.clock
                 )
+                if ran is not None:
+                    keep = timedelta(days=self._c.settings.webhook_events_retention_days)
+                    await handlers.prune_webhook_events(self._c.uow, self._c.clock, keep)
             except Exception:  # the loop must survive anything; the next run retries
                 log.exception("scheduled reconcile failed; retrying at the next interval")
             await asyncio.sleep(interval)

@@ -219,6 +219,16 @@ async def scheduled_reconcile(
             await unit.commit()
 
 
+async def prune_webhook_events(uow: UnitOfWorkFactory, clock: Clock, keep: timedelta) -> int:
+    """Forget de-duplication records older than ``keep`` (far past Shopify's 4 h of retries)."""
+    async with uow() as unit:
+        removed = await unit.webhooks.prune(clock.now() - keep)
+        await unit.commit()
+    if removed:
+        log.info("webhook events pruned", removed=removed, older_than_days=keep.days)
+    return removed
+
+
 async def push_pending(uow: UnitOfWorkFactory, engine: SyncEngine, clock: Clock) -> SyncReport:
     """Push what is owed and due: unresolved links, writes in flight, changes, re-reads.
 

@@ -179,3 +179,23 @@ async def test_order_then_re_read_counts_the_sale_once(world: World) -> None:
     assert await world.row(pid) == (8, 8)
     assert late.status in ("processed", "ignored")
     assert await world.b2c_ledger(pid) == 8
+
+
+async def test_old_webhook_events_are_pruned(world: World) -> None:
+    """De-duplication records older than the retention are forgotten; recent ones stay."""
+    _, item = await synced(world, 10)
+    await apply(world, level(world, item, 9, event="old"))
+    world.clock.advance(8 * 86400)
+    await apply(world, level(world, item, 8, event="recent"))
+
+    removed = await handlers.prune_webhook_events(world.uow, world.clock, timedelta(days=7))
+
+    async with world.uow() as unit:
+        assert (
+            await unit.webhooks.seen("old", None),
+            await unit.webhooks.seen("recent", None),
+        ) == (
+            False,
+            True,
+        )
+    assert removed == 1
