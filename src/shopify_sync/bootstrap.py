@@ -13,16 +13,25 @@ from dataclasses import dataclass, field
 
 import httpx
 import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shopify_sync.adapters.clock import SystemClock
 from shopify_sync.adapters.db.engine import create_engine
+from shopify_sync.adapters.db.level_store import create_level_store
 from shopify_sync.adapters.db.migrate import upgrade_engine, upgrade_url
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.adapters.shopify.client import ShopifyClient
 from shopify_sync.adapters.shopify.webhooks import ShopifyWebhookDecoder
 from shopify_sync.config import Settings
 from shopify_sync.services.engine import SyncEngine, SyncPolicy
-from shopify_sync.services.ports import Clock, StoreClient, UnitOfWorkFactory, WebhookDecoder
+from shopify_sync.services.ingest import LevelIngest
+from shopify_sync.services.ports import (
+    Clock,
+    LevelStore,
+    StoreClient,
+    UnitOfWorkFactory,
+    WebhookDecoder,
+)
 
 HTTP_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=10.0)
 HTTP_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
@@ -40,11 +49,16 @@ class Container:
     clock: Clock
     engine: SyncEngine
     webhooks: WebhookDecoder
+    levels: LevelStore
+    """The webhook hot path's store; ``ingest`` batches deliveries onto it."""
+    ingest: LevelIngest
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")
     _closers: list[object] = field(default_factory=list)
 
     async def aclose(self) -> None:
-        """Close connection pools."""
+        """Finish the webhook batches taken, then close connection pools."""
+        await self.ingest.aclose()
+        await self.levels.aclose()
         for closer in reversed(self._closers):
             if isinstance(closer, httpx.AsyncClient):
                 await closer.aclose()
@@ -87,12 +101,27 @@ async def build(
         clock=clock,
         max_attempts=settings.shopify_max_attempts,
     )
-    uow = SqlUnitOfWorkFactory(engine)
     policy = SyncPolicy(
         initial_source=settings.initial_source,
         max_attempts=settings.sync_max_attempts,
         backoff_base_s=settings.sync_retry_base_s,
     )
+    container = assemble(settings, engine, store, clock, policy)
+    container._closers.append(http)
+    return container
+
+
+def assemble(
+    settings: Settings,
+    engine: AsyncEngine,
+    store: StoreClient,
+    clock: Clock,
+    policy: SyncPolicy,
+) -> Container:
+    """Wire the use cases over a database engine and a Shopify client (``build`` makes
+    real ones; tests pass fakes). The container disposes of ``engine`` when closed."""
+    uow = SqlUnitOfWorkFactory(engine)
+    levels = create_level_store(uow, settings.database_url)
     container = Container(
         settings=settings,
         uow=uow,
@@ -100,8 +129,10 @@ async def build(
         clock=clock,
         engine=SyncEngine(uow, store, clock, policy),
         webhooks=ShopifyWebhookDecoder([settings.shopify_webhook_secret.get_secret_value()]),
+        levels=levels,
+        ingest=LevelIngest(levels, clock, settings.shopify_location_id),
     )
-    container._closers.extend([engine, http])
+    container._closers.append(engine)
     return container
 
 

@@ -127,3 +127,8 @@ class WebhookTooLarge(WebhookRejected):
 
 class StorageError(ShopifySyncError):
     """Raised when the database fails or cannot be reached."""
+
+
+class WriteConflict(StorageError):
+    """Raised when a batched write did not land as planned (a row moved, an event was
+    recorded by another process); the transaction was rolled back and may be retried."""

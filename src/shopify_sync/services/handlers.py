@@ -6,9 +6,10 @@ about HTTP, SQL or Shopify's wire format.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
@@ -20,20 +21,27 @@ from shopify_sync.domain.commands import (
     SyncProduct,
     WebhookMeta,
 )
-from shopify_sync.domain.model import (
-    Change,
-    InboundOutcome,
-    LogRecord,
-    Product,
-    ShopifyLevel,
-    SyncRun,
-    WebhookEvent,
-    WebhookStatus,
+from shopify_sync.domain.inbound import (
+    DUPLICATE,
+    plan_levels,
+    webhook_event,
 )
-from shopify_sync.domain.reconcile import classify_inbound
-from shopify_sync.errors import ProductNotSyncable, StorageError, StoreError, UnknownProduct
+from shopify_sync.domain.inbound import (
+    INVENTORY_TOPIC as INVENTORY_TOPIC,
+)
+from shopify_sync.domain.inbound import (
+    WebhookOutcome as WebhookOutcome,
+)
+from shopify_sync.domain.model import LogRecord, Product, SyncRun, WebhookStatus
+from shopify_sync.errors import (
+    ProductNotSyncable,
+    StorageError,
+    StoreError,
+    UnknownProduct,
+    WriteConflict,
+)
 from shopify_sync.services.engine import ProductResult, SyncEngine, SyncReport, SyncTotals
-from shopify_sync.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from shopify_sync.services.ports import Clock, LevelStore, UnitOfWorkFactory
 from shopify_sync.types import LocationId, ProductId
 
 log = structlog.get_logger(__name__)
@@ -42,7 +50,6 @@ PAGE_SIZE = 1000
 BULK_THRESHOLD = 2000
 """From this many syncable products on, a full reconcile reads one bulk snapshot."""
 RECONCILE_LEASE = "reconcile"
-INVENTORY_TOPIC = "inventory_levels/update"
 ORDERS_TOPIC = "orders/create"
 
 
@@ -252,99 +259,58 @@ async def push_pending(uow: UnitOfWorkFactory, engine: SyncEngine, clock: Clock)
 # -- inbound -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class WebhookOutcome:
-    """What a webhook did: recorded status, or a duplicate; products owed a re-read."""
+MAX_CONFLICT_RETRIES = 3
 
-    status: WebhookStatus | None
-    detail: str
-    duplicate: bool = False
-    refresh: tuple[ProductId, ...] = field(default_factory=tuple)
+
+async def apply_inventory_levels(
+    cmds: Sequence[ApplyInventoryLevel], store: LevelStore, clock: Clock, location_id: LocationId
+) -> list[WebhookOutcome]:
+    """Apply ``inventory_levels/update`` deliveries: move each product's ``b2c_stock`` by
+    ``available - shopify_base``.
+
+    One short transaction for the whole batch: de-duplication, the changes and their log
+    rows commit together. A batch whose writes did not land as planned (another process
+    moved a row) is re-read and re-planned.
+    """
+    for attempt in range(1, MAX_CONFLICT_RETRIES + 1):
+        now = clock.now()
+        try:
+            plan = await store.apply_levels(
+                cmds, functools.partial(plan_levels, cmds, now=now, location_id=location_id)
+            )
+            break
+        except WriteConflict as exc:
+            if attempt == MAX_CONFLICT_RETRIES:
+                raise
+            log.info("webhook batch re-planned", deliveries=len(cmds), reason=str(exc))
+    _log_levels(cmds, plan.outcomes)
+    return list(plan.outcomes)
+
+
+def _log_levels(cmds: Sequence[ApplyInventoryLevel], outcomes: Sequence[WebhookOutcome]) -> None:
+    """One line per batch; one per delivery at DEBUG, and at INFO for those ignored (a
+    level for an item or location we do not sync is worth an operator's look)."""
+    counts = {"processed": 0, "ignored": 0, "duplicate": 0}
+    for cmd, outcome in zip(cmds, outcomes, strict=True):
+        status = outcome.status or "duplicate"
+        counts[status] = counts.get(status, 0) + 1
+        (log.info if status == "ignored" else log.debug)(
+            "webhook applied",
+            topic=cmd.meta.topic,
+            event_id=cmd.meta.event_id,
+            inventory_item_id=cmd.inventory_item_id,
+            status=status,
+            detail=outcome.detail,
+        )
+    log.info("webhook batch committed", topic=INVENTORY_TOPIC, deliveries=len(cmds), **counts)
 
 
 async def apply_inventory_level(
-    cmd: ApplyInventoryLevel, uow: UnitOfWorkFactory, clock: Clock, location_id: LocationId
+    cmd: ApplyInventoryLevel, store: LevelStore, clock: Clock, location_id: LocationId
 ) -> WebhookOutcome:
-    """Apply ``inventory_levels/update``: move ``b2c_stock`` by ``available - shopify_base``.
-
-    One short transaction: de-duplication, the change and its log rows commit together.
-    """
-    now = clock.now()
-    async with uow() as unit:
-        if await unit.webhooks.seen(cmd.meta.event_id, cmd.meta.webhook_id):
-            return WebhookOutcome(None, "duplicate delivery", duplicate=True)
-        status, detail, refresh = await _apply_level(unit, cmd, now, location_id)
-        if not await unit.webhooks.record(_event(cmd.meta, now, status, detail)):
-            await unit.rollback()
-            return WebhookOutcome(None, "duplicate delivery", duplicate=True)
-        await unit.commit()
-    log.info(
-        "webhook applied",
-        topic=cmd.meta.topic,
-        event_id=cmd.meta.event_id,
-        inventory_item_id=cmd.inventory_item_id,
-        status=status,
-        detail=detail,
-    )
-    return WebhookOutcome(status, detail, refresh=refresh)
-
-
-async def _apply_level(
-    unit: UnitOfWork, cmd: ApplyInventoryLevel, now: datetime, location_id: LocationId
-) -> tuple[WebhookStatus, str, tuple[ProductId, ...]]:
-    if cmd.location_id != location_id:
-        return "ignored", f"location {cmd.location_id} is not the synced location {location_id}", ()
-    products = await unit.products.by_inventory_item(cmd.inventory_item_id, lock=True)
-    if not products:
-        return "ignored", f"no product is linked to inventory item {cmd.inventory_item_id}", ()
-    if cmd.available is None:
-        return "ignored", "the level has no available quantity (untracked or disconnected)", ()
-    details: list[str] = []
-    refresh: list[ProductId] = []
-    status: WebhookStatus = "ignored"
-    for product in products:
-        outcome, text = await _apply_to_product(unit, product, cmd, now)
-        details.append(f"{product.product_id}: {text}")
-        if outcome == "refresh":
-            refresh.append(product.product_id)
-        if outcome in ("applied", "refresh"):
-            status = "processed"
-    if refresh:
-        await unit.products.request_refresh(refresh, now)
-    return status, "; ".join(details), tuple(refresh)
-
-
-async def _apply_to_product(
-    unit: UnitOfWork, product: Product, cmd: ApplyInventoryLevel, now: datetime
-) -> tuple[str, str]:
-    assert cmd.available is not None
-    if not product.sync_enabled:
-        return "ignored", "sync disabled"
-    if product.push_key is not None:
-        return "refresh", "a write of ours is in flight; re-reading the level afterwards"
-    stock = product.stock
-    level = ShopifyLevel(cmd.inventory_item_id, cmd.available, cmd.updated_at)
-    outcome = classify_inbound(stock, level)
-    if outcome is InboundOutcome.STALE:
-        return "ignored", f"stale: updated_at {cmd.updated_at} is older than the last applied"
-    if outcome is InboundOutcome.AMBIGUOUS:
-        return "refresh", "same second as the last applied change; re-reading the level"
-    if outcome is InboundOutcome.FIRST_SYNC:
-        return "refresh", "not synced yet; running the first sync"
-    assert stock.base is not None
-    delta = cmd.available - stock.base
-    applied = await unit.products.apply_inbound(
-        product.product_id,
-        expected_base=stock.base,
-        delta=delta,
-        new_base=cmd.available,
-        seen_at=cmd.updated_at,
-        change=Change("inbound", f"webhook:{INVENTORY_TOPIC}", cmd.meta.event_id),
-        now=now,
-    )
-    if not applied:
-        return "refresh", "the row moved meanwhile; re-reading the level"
-    return "applied", f"available {cmd.available}, b2c_stock {delta:+d}"
+    """Apply one ``inventory_levels/update`` delivery (a batch of one)."""
+    [outcome] = await apply_inventory_levels([cmd], store, clock, location_id)
+    return outcome
 
 
 async def record_order(cmd: RecordOrder, uow: UnitOfWorkFactory, clock: Clock) -> WebhookOutcome:
@@ -356,7 +322,7 @@ async def record_order(cmd: RecordOrder, uow: UnitOfWorkFactory, clock: Clock) -
     now = clock.now()
     async with uow() as unit:
         if await unit.webhooks.seen(cmd.meta.event_id, cmd.meta.webhook_id):
-            return WebhookOutcome(None, "duplicate delivery", duplicate=True)
+            return WebhookOutcome(None, DUPLICATE, duplicate=True)
         variants = [line.variant_id for line in cmd.lines if line.variant_id is not None]
         products = await unit.products.by_variants(variants)
         by_variant: dict[int, list[Product]] = {}
@@ -388,9 +354,9 @@ async def record_order(cmd: RecordOrder, uow: UnitOfWorkFactory, clock: Clock) -
             if records
             else f"order {cmd.name} has no line for a linked product"
         )
-        if not await unit.webhooks.record(_event(cmd.meta, now, status, detail)):
+        if not await unit.webhooks.record(webhook_event(cmd.meta, now, status, detail)):
             await unit.rollback()
-            return WebhookOutcome(None, "duplicate delivery", duplicate=True)
+            return WebhookOutcome(None, DUPLICATE, duplicate=True)
         await unit.commit()
     log.info("order recorded", order=cmd.name, lines=len(records), event_id=cmd.meta.event_id)
     return WebhookOutcome(status, detail, refresh=tuple(refresh))
@@ -402,22 +368,8 @@ async def record_rejected_webhook(
     """Keep a trace of a signed delivery whose payload we could not use."""
     now = clock.now()
     async with uow() as unit:
-        if await unit.webhooks.record(_event(meta, now, "failed", detail)):
+        if await unit.webhooks.record(webhook_event(meta, now, "failed", detail)):
             await unit.commit()
-
-
-def _event(meta: WebhookMeta, now: datetime, status: WebhookStatus, detail: str) -> WebhookEvent:
-    return WebhookEvent(
-        event_id=meta.event_id,
-        webhook_id=meta.webhook_id,
-        topic=meta.topic,
-        shop_domain=meta.shop_domain,
-        triggered_at=meta.triggered_at,
-        received_at=now,
-        processed_at=now,
-        status=status,
-        detail=detail[:2000],
-    )
 
 
 def _variant_number(value: str | None) -> int:

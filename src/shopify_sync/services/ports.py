@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from shopify_sync.domain.commands import ApplyInventoryLevel, RecordOrder, WebhookMeta
+from shopify_sync.domain.inbound import LevelPlan, LevelView
 from shopify_sync.domain.model import (
     Change,
     LevelRead,
@@ -295,3 +296,30 @@ class UnitOfWorkFactory(Protocol):
     """Makes a fresh unit of work per use."""
 
     def __call__(self) -> UnitOfWork: ...
+
+
+class LevelStore(Protocol):
+    """Applies batches of ``inventory_levels/update`` deliveries, one transaction each.
+
+    The webhook hot path: reading, planning and writing a whole batch costs a few
+    statements, not a few per delivery.
+    """
+
+    parallel_batches: int
+    """How many batches may be in flight at once (1 where transactions take turns)."""
+
+    async def apply_levels(
+        self, cmds: Sequence[ApplyInventoryLevel], plan: Callable[[LevelView], LevelPlan]
+    ) -> LevelPlan:
+        """In one transaction: read the :class:`LevelView` of ``cmds`` (their products
+        locked until the commit), call ``plan`` on it, write the plan and commit.
+
+        Raises:
+            WriteConflict: a write did not land as planned; nothing was committed.
+            StorageError: the database failed; nothing was committed.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections and threads."""
+        ...

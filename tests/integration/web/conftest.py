@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from shopify_sync import bootstrap
 from shopify_sync.adapters.db.engine import create_engine
 from shopify_sync.adapters.db.migrate import upgrade_engine
-from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
-from shopify_sync.adapters.shopify.webhooks import ShopifyWebhookDecoder
 from shopify_sync.bootstrap import Container
 from shopify_sync.config import Settings, load_settings
 from shopify_sync.entrypoints.web.app import create_app
-from shopify_sync.services.engine import SyncEngine, SyncPolicy
+from shopify_sync.services.engine import SyncPolicy
 from tests.fakes import FakeClock, FakeStoreClient
 
 TOKEN = "test-api-token-1"
@@ -59,17 +58,7 @@ def _harness(tmp_path: Path) -> Iterator[Harness]:
     async def build(config: Settings) -> Container:
         engine = create_engine(config.database_url)
         await upgrade_engine(engine)
-        uow = SqlUnitOfWorkFactory(engine)
-        container = Container(
-            settings=config,
-            uow=uow,
-            store=store,
-            clock=clock,
-            engine=SyncEngine(uow, store, clock, SyncPolicy(max_attempts=3)),
-            webhooks=ShopifyWebhookDecoder([SECRET]),
-        )
-        container._closers.append(engine)
-        return container
+        return bootstrap.assemble(config, engine, store, clock, SyncPolicy(max_attempts=3))
 
     with TestClient(create_app(settings, builder=build, run_worker=False)) as client:
         yield Harness(client, store, clock)

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from shopify_sync.adapters.db.engine import create_engine
+from shopify_sync.adapters.db.level_store import create_level_store
 from shopify_sync.adapters.db.migrate import upgrade_engine
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.services.engine import SyncEngine, SyncPolicy
@@ -21,6 +22,7 @@ class World:
 
     def __init__(self, uow: SqlUnitOfWorkFactory, clock: FakeClock, store: FakeStoreClient) -> None:
         self.uow = uow
+        self.levels = create_level_store(uow, str(uow.engine.url))
         self.clock = clock
         self.store = store
         self.engine = SyncEngine(uow, store, clock, SyncPolicy(max_attempts=3))
@@ -92,6 +94,8 @@ async def _world(tmp_path: Path) -> AsyncIterator[World]:
     await upgrade_engine(engine)
     clock = FakeClock()
     try:
-        yield World(SqlUnitOfWorkFactory(engine), clock, FakeStoreClient(clock))
+        world = World(SqlUnitOfWorkFactory(engine), clock, FakeStoreClient(clock))
+        yield world
+        await world.levels.aclose()
     finally:
         await engine.dispose()

@@ -34,7 +34,7 @@ def level(world: World, item: int, available: int | None, *, event: str, age_s: 
 
 
 async def apply(world: World, cmd: ApplyInventoryLevel) -> handlers.WebhookOutcome:
-    return await handlers.apply_inventory_level(cmd, world.uow, world.clock, LOCATION)
+    return await handlers.apply_inventory_level(cmd, world.levels, world.clock, LOCATION)
 
 
 async def synced(world: World, ours: int) -> tuple[str, int]:

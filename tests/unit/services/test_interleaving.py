@@ -130,7 +130,7 @@ class Schedule:
             ApplyInventoryLevel(
                 meta, event.inventory_item_id, LOCATION, event.available, event.updated_at
             ),
-            self.world.uow,
+            self.world.levels,
             self.world.clock,
             LOCATION,
         )

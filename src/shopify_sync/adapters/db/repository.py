@@ -12,9 +12,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Row, and_, bindparam, case, false, func, insert, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Row,
+    Text,
+    Update,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shopify_sync.adapters.db.tables import UtcDateTime
 from shopify_sync.adapters.db.tables import product_inventory as t
 from shopify_sync.domain.model import Change, Product, PushStart
 from shopify_sync.types import InventoryItemId, ProductId
@@ -59,13 +74,60 @@ def _product(row: Row[Any]) -> Product:
 
 
 def _who(change: Change, now: datetime) -> dict[str, Any]:
+    return _who_values(change.direction, change.source, change.reference, now)
+
+
+def _who_values(direction: Any, source: Any, reference: Any, now: Any) -> dict[str, Any]:
     return {
         "change_seq": t.c.change_seq + 1,
-        "change_direction": change.direction,
-        "change_source": change.source,
-        "change_reference": change.reference,
+        "change_direction": direction,
+        "change_source": source,
+        "change_reference": reference,
         "updated_at": now,
     }
+
+
+def _inbound_values(
+    delta: Any, new_base: Any, seen_at: Any, refresh: Any, who: dict[str, Any]
+) -> dict[str, Any]:
+    """What moving ``b2c_stock`` by Shopify's change and agreeing on a new base writes."""
+    values: dict[str, Any] = {
+        "b2c_stock": t.c.b2c_stock + delta,
+        "shopify_base": new_base,
+        "refresh_requested": refresh,
+        **who,
+    }
+    if seen_at is not None:
+        values["shopify_seen_at"] = _newer_seen(seen_at)
+    return values
+
+
+def inbound_cas() -> Update:
+    """``apply_inbound`` of a webhook's change as one statement with bind parameters, for
+    batches: ``product_id``, ``expected_base``, ``delta``, ``new_base``, ``seen_at``
+    (may be NULL), ``direction``, ``source``, ``reference`` and ``now``."""
+    who = _who_values(
+        bindparam("direction", type_=Text),
+        bindparam("source", type_=Text),
+        bindparam("reference", type_=Text),
+        bindparam("now", type_=UtcDateTime),
+    )
+    values = _inbound_values(
+        bindparam("delta", type_=Integer),
+        bindparam("new_base", type_=Integer),
+        bindparam("seen_at", type_=UtcDateTime),
+        false(),
+        who,
+    )
+    return (
+        update(t)
+        .where(
+            t.c.product_id == bindparam("product_id", type_=Text),
+            t.c.shopify_base == bindparam("expected_base", type_=Integer),
+            t.c.push_key.is_(None),
+        )
+        .values(values)
+    )
 
 
 _CLEAR_ERROR: dict[str, Any] = {
@@ -294,14 +356,9 @@ class SqlProductRepository:
         Compare-and-set: refused (False) when the base moved or a push is in flight
         since the caller read the row. ``synced`` also records a successful sync.
         """
-        values: dict[str, Any] = {
-            "b2c_stock": t.c.b2c_stock + delta,
-            "shopify_base": new_base,
-            "refresh_requested": _refresh_after(read_at),
-            **_who(change, now),
-        }
-        if seen_at is not None:
-            values["shopify_seen_at"] = _newer_seen(seen_at)
+        values = _inbound_values(
+            delta, new_base, seen_at, _refresh_after(read_at), _who(change, now)
+        )
         if synced:
             values.update(_CLEAR_ERROR, last_synced_at=now)
         result = await self._c.execute(

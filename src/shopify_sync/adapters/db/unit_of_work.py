@@ -113,10 +113,11 @@ class SqlUnitOfWorkFactory:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self.turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        """On SQLite, held by whichever transaction of this process has its turn."""
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self._turn)
+        return SqlUnitOfWork(self.engine, self.turn)
 
 
 def _brief(exc: BaseException) -> str:

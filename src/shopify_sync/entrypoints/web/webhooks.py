@@ -1,16 +1,20 @@
 """Entrypoint: Shopify's webhook routes.
 
 Order of checks, cheapest and safest first: body size (413), HMAC over the raw body
-(401), headers and JSON (400); then one short transaction that de-duplicates and applies.
+(401), headers and JSON (400); then one short transaction that de-duplicates and applies,
+shared with the deliveries arriving at the same time (``LevelIngest``: group commit).
 Re-reads that a webhook asks for run in the background worker, off the request path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from shopify_sync.domain.commands import WebhookMeta
 from shopify_sync.entrypoints.web.state import AppState, state_of
@@ -64,8 +68,7 @@ async def _inventory_level(
     state: AppState, body: bytes, meta: WebhookMeta
 ) -> handlers.WebhookOutcome:
     c = state.container
-    cmd = c.webhooks.inventory_level(meta, body)
-    return await handlers.apply_inventory_level(cmd, c.uow, c.clock, c.settings.shopify_location_id)
+    return await c.ingest.apply(c.webhooks.inventory_level(meta, body))
 
 
 async def _order(state: AppState, body: bytes, meta: WebhookMeta) -> handlers.WebhookOutcome:
@@ -73,18 +76,124 @@ async def _order(state: AppState, body: bytes, meta: WebhookMeta) -> handlers.We
     return await handlers.record_order(c.webhooks.order(meta, body), c.uow, c.clock)
 
 
+async def inventory_update(request: Request) -> Response:
+    """Shopify ``inventory_levels/update``: apply the new ``available`` to ``b2c_stock``."""
+    return await _receive(request, handlers.INVENTORY_TOPIC, _inventory_level)
+
+
+async def orders_create(request: Request) -> Response:
+    """Shopify ``orders/create``: log the sales and re-read the items (never subtract)."""
+    return await _receive(request, handlers.ORDERS_TOPIC, _order)
+
+
 def register(app: FastAPI) -> None:
-    """Add the two webhook routes to ``app``."""
+    """Add the two webhook routes to ``app``, first in its routing table.
 
-    @app.post(INVENTORY_PATH, tags=["webhooks"])
-    async def inventory_update(request: Request) -> JSONResponse:
-        """Shopify ``inventory_levels/update``: apply the new ``available`` to ``b2c_stock``."""
-        return await _receive(request, handlers.INVENTORY_TOPIC, _inventory_level)
+    They are the hot path, so they are plain Starlette routes matched before any other:
+    FastAPI's per-request dependency solving and the scan past the other routes cost
+    about 35 µs a delivery, a third of what the rest of a delivery costs. The OpenAPI
+    document still describes them (``_OPENAPI``).
+    """
+    app.router.routes[0:0] = [
+        Route(INVENTORY_PATH, inventory_update, methods=["POST"]),
+        Route(ORDERS_PATH, orders_create, methods=["POST"]),
+    ]
+    generate = app.openapi
 
-    @app.post(ORDERS_PATH, tags=["webhooks"])
-    async def orders_create(request: Request) -> JSONResponse:
-        """Shopify ``orders/create``: log the sales and re-read the items (never subtract)."""
-        return await _receive(request, handlers.ORDERS_TOPIC, _order)
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema["paths"].update(_OPENAPI)
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(_SCHEMAS)
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
+
+
+def _operation(summary: str, description: str, topic: str) -> dict[str, Any]:
+    headers = [
+        ("X-Shopify-Hmac-Sha256", True, "Base64 HMAC-SHA256 of the raw body, app secret"),
+        ("X-Shopify-Topic", False, f"`{topic}`"),
+        ("X-Shopify-Event-Id", True, "The event; repeated deliveries carry the same id"),
+        ("X-Shopify-Webhook-Id", False, "The delivery attempt"),
+        ("X-Shopify-Shop-Domain", False, "The shop's myshopify.com domain"),
+        ("X-Shopify-Triggered-At", False, "When Shopify emitted the event"),
+        ("X-Shopify-API-Version", False, "The payload's Admin API version"),
+    ]
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookError"}}}
+    return {
+        "post": {
+            "tags": ["webhooks"],
+            "summary": summary,
+            "description": description,
+            "operationId": topic.replace("/", "_"),
+            "parameters": [
+                {
+                    "name": name,
+                    "in": "header",
+                    "required": required,
+                    "description": text,
+                    "schema": {"type": "string"},
+                }
+                for name, required, text in headers
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+            "responses": {
+                "200": {
+                    "description": "Recorded (processed, ignored) or a duplicate delivery",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/WebhookAnswer"}
+                        }
+                    },
+                },
+                "400": {
+                    "description": "Missing headers or a body that is not the topic's JSON",
+                    "content": error,
+                },
+                "401": {"description": "Missing or wrong HMAC signature", "content": error},
+                "413": {"description": "Body over WEBHOOK_MAX_BODY_BYTES", "content": error},
+                "503": {"description": "Database unavailable; Shopify retries", "content": error},
+            },
+        }
+    }
+
+
+_SCHEMAS: dict[str, Any] = {
+    "WebhookAnswer": {
+        "type": "object",
+        "required": ["status", "detail"],
+        "properties": {
+            "status": {"type": "string", "enum": ["processed", "ignored", "duplicate"]},
+            "detail": {"type": "string"},
+        },
+    },
+    "WebhookError": {
+        "type": "object",
+        "required": ["error", "detail"],
+        "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+    },
+}
+
+_OPENAPI: dict[str, Any] = {
+    INVENTORY_PATH: _operation(
+        "Inventory Update",
+        "Shopify `inventory_levels/update`: moves `b2c_stock` by `available - shopify_base` "
+        "(three-way merge), de-duplicated by event id, in one transaction shared with the "
+        "deliveries arriving at the same time.",
+        handlers.INVENTORY_TOPIC,
+    ),
+    ORDERS_PATH: _operation(
+        "Orders Create",
+        "Shopify `orders/create`: logs each line for a linked product and asks for a re-read "
+        "of its items; never subtracts (the inventory update carries the decrement).",
+        handlers.ORDERS_TOPIC,
+    ),
+}
 
 
 def _answer(outcome: handlers.WebhookOutcome) -> JSONResponse:

@@ -1,0 +1,534 @@
+"""Adapter: the webhook hot path, a batch of ``inventory_levels/update`` per transaction.
+
+The statements are SQLAlchemy Core, compiled once per dialect (the compare-and-set is the
+repository's own, :func:`inbound_cas`), and run on the driver's connection. Going through
+SQLAlchemy's async execution costs 140 µs (asyncpg) to 250 µs (aiosqlite) of CPU per
+statement against 5 to 50 µs on the driver (measured with this schema), which bounded
+webhook ingest at a few hundred deliveries a second.
+
+- SQLite: the whole batch (``BEGIN IMMEDIATE``, reads, plan, writes, ``COMMIT``) runs in
+  one call on a connection of its own, on the event loop unless another process holds
+  the write lock (:class:`SqliteLevelStore`); the process's turn lock keeps it in line
+  with the other transactions.
+- PostgreSQL: a pooled asyncpg connection, one statement per step whatever the batch
+  size (arrays for reads, ``fetchmany`` for writes). The products are read ``FOR UPDATE``
+  in id order before the de-duplication read, so a delivery racing its own duplicate in
+  another process waits for it and then sees it recorded.
+
+Every write is checked: a compare-and-set or event insert that did not land raises
+:class:`WriteConflict` after a rollback, and the caller re-plans the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import structlog
+from sqlalchemy import BigInteger, Dialect, Text, any_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement, Select
+
+from shopify_sync.adapters.db.engine import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    asyncpg_connect_args,
+    configure_sqlite,
+)
+from shopify_sync.adapters.db.repository import inbound_cas
+from shopify_sync.adapters.db.tables import UtcDateTime, webhook_events
+from shopify_sync.adapters.db.tables import product_inventory as t
+from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from shopify_sync.domain.commands import ApplyInventoryLevel
+from shopify_sync.domain.inbound import (
+    SOURCE,
+    InboundTarget,
+    InboundWrite,
+    LevelPlan,
+    LevelView,
+)
+from shopify_sync.domain.model import ProductStock, WebhookEvent
+from shopify_sync.errors import StorageError, WriteConflict
+from shopify_sync.services.ports import LevelStore
+from shopify_sync.types import InventoryItemId, ProductId
+
+log = structlog.get_logger(__name__)
+
+Plan = Callable[[LevelView], LevelPlan]
+
+_REFRESH = (
+    update(t)
+    .where(t.c.product_id == bindparam("product_id", type_=Text))
+    .values(refresh_requested=True, updated_at=bindparam("now", type_=UtcDateTime))
+)
+_EVENT_VALUES = {c.name: bindparam(c.name, type_=c.type) for c in webhook_events.columns}
+
+
+def create_level_store(uow: SqlUnitOfWorkFactory, database_url: str) -> LevelStore:
+    """The level store for the database at ``database_url``, which ``uow`` works on."""
+    engine = uow.engine
+    if engine.dialect.name == "sqlite":
+        path = engine.url.database
+        if not path or path == ":memory:":
+            raise StorageError("SQLite needs a database file (an in-memory database is private)")
+        assert uow.turn is not None
+        return SqliteLevelStore(path, engine.dialect, uow.turn)
+    return PostgresLevelStore(database_url, engine.dialect)
+
+
+class _Compiled:
+    """A Core statement compiled once for a dialect, with its bind and result processing."""
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = compiled.string
+        self._spec: list[tuple[str, Callable[[Any], Any] | None, Any]] = []
+        for name in compiled.positiontup or ():
+            bind = compiled.binds[name]
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if bind.required:
+                self._spec.append((name, _last_one(process), _GIVEN))
+            else:  # a literal of the statement, such as the 1 of ``change_seq + 1``
+                value = bind.effective_value
+                self._spec.append((name, None, value if process is None else process(value)))
+        self._columns: tuple[str, ...] = ()
+        self._results: tuple[Callable[[Any], Any] | None, ...] = ()
+        if isinstance(statement, Select):
+            columns = list(statement.selected_columns)
+            self._columns = tuple(c.name for c in columns)
+            self._results = tuple(
+                c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+            )
+
+    def params(self, values: Mapping[str, Any]) -> list[Any]:
+        """The positional parameters for ``values`` (by bind name), converted for the driver."""
+        out: list[Any] = []
+        for name, process, fixed in self._spec:
+            if fixed is not _GIVEN:
+                out.append(fixed)
+                continue
+            value = values[name]
+            out.append(value if process is None or value is None else process(value))
+        return out
+
+    def rows(self, rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
+        """Driver rows as column name to Python value."""
+        return [
+            {
+                name: value if process is None or value is None else process(value)
+                for name, process, value in zip(self._columns, self._results, row, strict=True)
+            }
+            for row in rows
+        ]
+
+
+_GIVEN = object()
+
+
+def _last_one(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """``process`` remembering its last value: a batch binds the same ``now`` many times."""
+    if process is None:
+        return None
+    last: list[Any] = [_GIVEN, None]
+
+    def remembered(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, process(value)
+        return last[1]
+
+    return remembered
+
+
+_TARGET_COLUMNS = (
+    t.c.product_id,
+    t.c.shopify_inventory_item_id,
+    t.c.b2c_stock,
+    t.c.shopify_base,
+    t.c.shopify_seen_at,
+    t.c.sync_enabled,
+    t.c.push_key,
+)
+
+
+def _target(m: Mapping[str, Any]) -> tuple[InventoryItemId, InboundTarget]:
+    item = InventoryItemId(int(m["shopify_inventory_item_id"]))
+    stock = ProductStock(
+        ProductId(m["product_id"]), item, m["b2c_stock"], m["shopify_base"], m["shopify_seen_at"]
+    )
+    return item, InboundTarget(stock, bool(m["sync_enabled"]), m["push_key"] is not None)
+
+
+def _write_params(write: InboundWrite, now: Any) -> dict[str, Any]:
+    return {
+        "product_id": write.product_id,
+        "expected_base": write.expected_base,
+        "delta": write.delta,
+        "new_base": write.new_base,
+        "seen_at": write.seen_at,
+        "direction": "inbound",
+        "source": SOURCE,
+        "reference": write.reference,
+        "now": now,
+    }
+
+
+def _event_params(event: WebhookEvent) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in _EVENT_VALUES}
+
+
+def _view(
+    seen: Iterable[Sequence[Any]], targets: Iterable[tuple[InventoryItemId, InboundTarget]]
+) -> LevelView:
+    ids: set[str] = set()
+    for event_id, webhook_id in seen:
+        ids.add(event_id)
+        if webhook_id:
+            ids.add(webhook_id)
+    by_item: dict[InventoryItemId, list[InboundTarget]] = {}
+    for item, target in sorted(targets, key=lambda pair: pair[1].stock.product_id):
+        by_item.setdefault(item, []).append(target)
+    return LevelView(frozenset(ids), by_item)
+
+
+def _conflict(what: str, landed: int, planned: int) -> WriteConflict:
+    return WriteConflict(f"{landed} of {planned} {what} landed; re-planning the batch")
+
+
+def _json_values(name: str) -> Select[Any]:
+    """The values of a JSON array parameter, as a subquery (SQLite's ``json_each``)."""
+    values = func.json_each(bindparam(name, type_=Text)).table_valued("value")
+    return select(values.c.value)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The batch's statements: read the targets and the events seen, write the plan."""
+
+    by_items: _Compiled
+    seen: _Compiled
+    apply: _Compiled
+    refresh: _Compiled
+    record: _Compiled
+
+    @classmethod
+    def for_sqlite(cls, dialect: Dialect) -> _Statements:
+        """JSON arrays for the reads (one statement each); writes checked by row count."""
+        w = webhook_events
+        return cls(
+            by_items=_Compiled(
+                select(*_TARGET_COLUMNS).where(
+                    t.c.shopify_inventory_item_id.in_(_json_values("items"))
+                ),
+                dialect,
+            ),
+            seen=_Compiled(
+                select(w.c.event_id, w.c.webhook_id).where(
+                    or_(
+                        w.c.event_id.in_(_json_values("event_ids")),
+                        w.c.webhook_id.in_(_json_values("webhook_ids")),
+                    )
+                ),
+                dialect,
+            ),
+            apply=_Compiled(inbound_cas(), dialect),
+            refresh=_Compiled(_REFRESH, dialect),
+            record=_Compiled(
+                sqlite_insert(w).values(_EVENT_VALUES).on_conflict_do_nothing(), dialect
+            ),
+        )
+
+    @classmethod
+    def for_postgres(cls, dialect: Dialect) -> _Statements:
+        """Arrays for the reads, the targets locked in id order; writes return their rows."""
+        w = webhook_events
+        apply = inbound_cas().returning(t.c.product_id)
+        return cls(
+            by_items=_Compiled(
+                select(*_TARGET_COLUMNS)
+                .where(
+                    t.c.shopify_inventory_item_id
+                    == any_(bindparam("items", type_=ARRAY(BigInteger)))
+                )
+                .order_by(t.c.product_id)
+                .with_for_update(),
+                dialect,
+            ),
+            seen=_Compiled(
+                select(w.c.event_id, w.c.webhook_id).where(
+                    or_(
+                        w.c.event_id == any_(bindparam("event_ids", type_=ARRAY(Text))),
+                        w.c.webhook_id == any_(bindparam("webhook_ids", type_=ARRAY(Text))),
+                    )
+                ),
+                dialect,
+            ),
+            apply=_Compiled(apply, dialect),
+            refresh=_Compiled(_REFRESH, dialect),
+            record=_Compiled(
+                pg_insert(w).values(_EVENT_VALUES).on_conflict_do_nothing().returning(w.c.event_id),
+                dialect,
+            ),
+        )
+
+
+CHECKPOINT_EVERY = 64
+"""Batches between two WAL checkpoints, which the thread runs (the loop never does)."""
+
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+class _Busy(Exception):
+    """The write lock is held by another process; wait for it on the thread."""
+
+
+class SqliteLevelStore:
+    """Batches on connections of their own (see the module docstring).
+
+    A batch runs on the event loop itself: it costs 0.1 to 0.3 ms of CPU and never waits
+    (its connection's busy timeout is 0 and it never checkpoints), so the loop is held
+    no longer than by any other handler, and the hand-over to a thread (a third of the
+    cost of a delivery) is saved. When another process holds the write lock, the batch
+    goes to a thread whose connection waits for it, and that thread also runs the WAL
+    checkpoints, in the background, every ``CHECKPOINT_EVERY`` batches.
+    """
+
+    parallel_batches = 1
+    """SQLite has one writer at a time."""
+
+    def __init__(self, path: str, dialect: Dialect, turn: asyncio.Lock) -> None:
+        self._path = path
+        self._turn = turn
+        self._sql = _Statements.for_sqlite(dialect)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-levels")
+        self._on_loop: sqlite3.Connection | None = None
+        self._waiting: sqlite3.Connection | None = None
+        self._batches = 0
+        self._checkpoint: asyncio.Future[None] | None = None
+
+    async def apply_levels(self, cmds: Sequence[ApplyInventoryLevel], plan: Plan) -> LevelPlan:
+        """See :class:`LevelStore`."""
+        loop = asyncio.get_running_loop()
+        async with self._turn:
+            try:
+                result = self._apply(self._loop_connection(), cmds, plan, busy=_Busy)
+            except _Busy:
+                result = await loop.run_in_executor(self._thread, self._apply_waiting, cmds, plan)
+        self._batches += 1
+        if self._batches % CHECKPOINT_EVERY == 0 and (
+            self._checkpoint is None or self._checkpoint.done()
+        ):
+            self._checkpoint = loop.run_in_executor(self._thread, self._checkpoint_wal)
+        return result
+
+    async def aclose(self) -> None:
+        """Close both connections, each on its own thread, then the thread."""
+        if self._checkpoint is not None:
+            await self._checkpoint
+        if self._on_loop is not None:
+            self._on_loop.close()
+            self._on_loop = None
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._close_waiting)
+        self._thread.shutdown(wait=True)
+
+    def _loop_connection(self) -> sqlite3.Connection:
+        if self._on_loop is None:
+            try:
+                connection = sqlite3.connect(self._path, timeout=0)
+                configure_sqlite(connection)
+                connection.execute("PRAGMA busy_timeout=0")
+                connection.execute("PRAGMA wal_autocheckpoint=0")
+            except sqlite3.Error as exc:
+                raise StorageError(f"database unavailable: {exc}") from exc
+            self._on_loop = connection
+        return self._on_loop
+
+    def _apply_waiting(self, cmds: Sequence[ApplyInventoryLevel], plan: Plan) -> LevelPlan:
+        if self._waiting is None:
+            try:
+                connection = sqlite3.connect(self._path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+                configure_sqlite(connection)
+            except sqlite3.Error as exc:
+                raise StorageError(f"database unavailable: {exc}") from exc
+            self._waiting = connection
+        return self._apply(self._waiting, cmds, plan, busy=StorageError)
+
+    def _checkpoint_wal(self) -> None:
+        try:
+            if self._waiting is None:
+                connection = sqlite3.connect(self._path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+                configure_sqlite(connection)
+                self._waiting = connection
+            self._waiting.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:
+            log.warning("WAL checkpoint failed; the next one retries", error=str(exc))
+
+    def _close_waiting(self) -> None:
+        if self._waiting is not None:
+            self._waiting.close()
+            self._waiting = None
+
+    def _apply(
+        self,
+        connection: sqlite3.Connection,
+        cmds: Sequence[ApplyInventoryLevel],
+        plan: Plan,
+        *,
+        busy: type[Exception],
+    ) -> LevelPlan:
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            result = self._write(connection, plan(self._read(connection, cmds)))
+            connection.execute("COMMIT")
+            return result
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode in _BUSY:
+                raise busy(f"database is locked: {exc}") from exc
+            raise StorageError(f"database error: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise StorageError(f"database error: {exc}") from exc
+        finally:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+
+    def _read(
+        self, connection: sqlite3.Connection, cmds: Sequence[ApplyInventoryLevel]
+    ) -> LevelView:
+        sql = self._sql
+        items = json.dumps(sorted({int(cmd.inventory_item_id) for cmd in cmds}))
+        rows = connection.execute(sql.by_items.sql, sql.by_items.params({"items": items}))
+        targets = [_target(m) for m in sql.by_items.rows(rows)]
+        params = {
+            "event_ids": json.dumps([cmd.meta.event_id for cmd in cmds]),
+            "webhook_ids": json.dumps([c.meta.webhook_id for c in cmds if c.meta.webhook_id]),
+        }
+        seen = connection.execute(sql.seen.sql, sql.seen.params(params))
+        return _view(seen, targets)
+
+    def _write(self, connection: sqlite3.Connection, result: LevelPlan) -> LevelPlan:
+        sql = self._sql
+        if result.writes:
+            rows = [sql.apply.params(_write_params(w, result.now)) for w in result.writes]
+            landed = connection.executemany(sql.apply.sql, rows).rowcount
+            if landed != len(rows):
+                raise _conflict("stock changes", landed, len(rows))
+        if result.refresh:
+            connection.executemany(
+                sql.refresh.sql,
+                [sql.refresh.params({"product_id": p, "now": result.now}) for p in result.refresh],
+            )
+        if result.events:
+            rows = [sql.record.params(_event_params(e)) for e in result.events]
+            landed = connection.executemany(sql.record.sql, rows).rowcount
+            if landed != len(rows):
+                raise _conflict("event records", landed, len(rows))
+        return result
+
+
+PARALLEL_BATCHES = 4
+"""Batches in flight at once on PostgreSQL: while one waits for its commit to reach the
+disk the next ones run, and their commits share the flush. Their products are locked in
+id order, so they queue behind each other on a shared product instead of deadlocking."""
+
+
+class PostgresLevelStore:
+    """Batches on asyncpg connections of their own, one per batch in flight, kept open
+    between batches (see the module docstring)."""
+
+    parallel_batches = PARALLEL_BATCHES
+
+    def __init__(self, url: str, dialect: Dialect) -> None:
+        self._connect_args = asyncpg_connect_args(url)
+        self._sql = _Statements.for_postgres(dialect)
+        self._idle: list[asyncpg.Connection] = []
+
+    async def apply_levels(self, cmds: Sequence[ApplyInventoryLevel], plan: Plan) -> LevelPlan:
+        """See :class:`LevelStore`."""
+        connection = await self._checkout()
+        healthy = False
+        try:
+            async with connection.transaction():
+                view = await self._read(connection, cmds)
+                result = await self._write(connection, plan(view))
+            healthy = True
+            return result
+        except WriteConflict:
+            healthy = True
+            raise
+        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
+            healthy = True
+            raise WriteConflict(f"transaction conflict: {_first_line(exc)}") from exc
+        except asyncpg.PostgresError as exc:
+            healthy = True
+            raise StorageError(f"database error: {_first_line(exc)}") from exc
+        except (asyncpg.InterfaceError, OSError) as exc:
+            raise StorageError(f"database connection lost: {_first_line(exc)}") from exc
+        finally:
+            if healthy and not connection.is_closed():
+                self._idle.append(connection)
+            else:
+                connection.terminate()
+
+    async def aclose(self) -> None:
+        """Close the idle connections."""
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            with contextlib.suppress(asyncpg.InterfaceError, OSError):
+                await connection.close(timeout=5)
+
+    async def _checkout(self) -> asyncpg.Connection:
+        while self._idle:
+            connection = self._idle.pop()
+            if not connection.is_closed():
+                return connection
+        try:
+            return await asyncpg.connect(**self._connect_args)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            raise StorageError(f"database unavailable: {_first_line(exc)}") from exc
+
+    async def _read(
+        self, connection: asyncpg.Connection, cmds: Sequence[ApplyInventoryLevel]
+    ) -> LevelView:
+        sql = self._sql
+        items = sorted({int(cmd.inventory_item_id) for cmd in cmds})
+        rows = await connection.fetch(sql.by_items.sql, *sql.by_items.params({"items": items}))
+        targets = [_target(m) for m in sql.by_items.rows(rows)]
+        params = {
+            "event_ids": [cmd.meta.event_id for cmd in cmds],
+            "webhook_ids": [cmd.meta.webhook_id for cmd in cmds if cmd.meta.webhook_id],
+        }
+        seen = await connection.fetch(sql.seen.sql, *sql.seen.params(params))
+        return _view(seen, targets)
+
+    async def _write(self, connection: asyncpg.Connection, result: LevelPlan) -> LevelPlan:
+        sql = self._sql
+        if result.writes:
+            rows = [sql.apply.params(_write_params(w, result.now)) for w in result.writes]
+            landed = len(await connection.fetchmany(sql.apply.sql, rows))
+            if landed != len(rows):
+                raise _conflict("stock changes", landed, len(rows))
+        if result.refresh:
+            await connection.executemany(
+                sql.refresh.sql,
+                [sql.refresh.params({"product_id": p, "now": result.now}) for p in result.refresh],
+            )
+        if result.events:
+            rows = [sql.record.params(_event_params(e)) for e in result.events]
+            landed = len(await connection.fetchmany(sql.record.sql, rows))
+            if landed != len(rows):
+                raise _conflict("event records", landed, len(rows))
+        return result
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc) or type(exc).__name__
+    return text.splitlines()[0][:300]

@@ -1,0 +1,208 @@
+"""Inbound levels: what a batch of ``inventory_levels/update`` deliveries does to our rows.
+
+Pure: the store reads the products the deliveries name (locked) and the event ids it has
+already recorded, ``plan_levels`` decides, and the store writes the plan in the same
+transaction. Deliveries are planned in arrival order against the rows as the earlier ones
+left them, so a batch gives the same result as applying its deliveries one by one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from shopify_sync.domain.commands import ApplyInventoryLevel, WebhookMeta
+from shopify_sync.domain.model import (
+    InboundOutcome,
+    Product,
+    ProductStock,
+    ShopifyLevel,
+    WebhookEvent,
+    WebhookStatus,
+)
+from shopify_sync.domain.reconcile import classify_inbound, newest
+from shopify_sync.types import InventoryItemId, LocationId, ProductId
+
+INVENTORY_TOPIC = "inventory_levels/update"
+SOURCE = f"webhook:{INVENTORY_TOPIC}"
+DUPLICATE = "duplicate delivery"
+
+
+@dataclass(frozen=True, slots=True)
+class InboundTarget:
+    """A product linked to an inventory item, as far as an inbound level needs it."""
+
+    stock: ProductStock
+    sync_enabled: bool
+    in_flight: bool
+    """A write of ours is in flight (``push_key`` is set)."""
+
+    @classmethod
+    def of(cls, product: Product) -> InboundTarget:
+        """The target a full product row makes."""
+        return cls(product.stock, product.sync_enabled, product.push_key is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class LevelView:
+    """What the store read for a batch, in its transaction."""
+
+    seen: frozenset[str]
+    """Event ids and webhook (delivery) ids already recorded among the batch's."""
+    products: Mapping[InventoryItemId, Sequence[InboundTarget]]
+    """The products linked to each inventory item the batch names, in id order."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundWrite:
+    """Move ``b2c_stock`` by ``delta`` and agree on ``new_base``; compare-and-set on
+    ``expected_base`` and on no write of ours being in flight."""
+
+    product_id: ProductId
+    expected_base: int
+    delta: int
+    new_base: int
+    seen_at: datetime | None
+    reference: str
+    """The event id, recorded with the change in the log."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookOutcome:
+    """What a webhook did: recorded status, or a duplicate; products owed a re-read."""
+
+    status: WebhookStatus | None
+    detail: str
+    duplicate: bool = False
+    refresh: tuple[ProductId, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class LevelPlan:
+    """The batch's writes, in delivery order, and one outcome per delivery."""
+
+    now: datetime
+    outcomes: tuple[WebhookOutcome, ...]
+    writes: tuple[InboundWrite, ...]
+    refresh: tuple[ProductId, ...]
+    events: tuple[WebhookEvent, ...]
+
+
+def plan_levels(
+    cmds: Sequence[ApplyInventoryLevel],
+    view: LevelView,
+    *,
+    now: datetime,
+    location_id: LocationId,
+) -> LevelPlan:
+    """Plan a batch of deliveries; a delivery seen before (or earlier in the batch) is a
+    duplicate and changes nothing."""
+    rows = {p.stock.product_id: p for targets in view.products.values() for p in targets}
+    items = Counter(cmd.inventory_item_id for cmd in cmds)
+    taken = set(view.seen)
+    outcomes: list[WebhookOutcome] = []
+    writes: list[InboundWrite] = []
+    refresh: dict[ProductId, None] = {}
+    events: list[WebhookEvent] = []
+    for cmd in cmds:
+        meta = cmd.meta
+        if meta.event_id in taken or (meta.webhook_id and meta.webhook_id in taken):
+            outcomes.append(WebhookOutcome(None, DUPLICATE, duplicate=True))
+            continue
+        taken.add(meta.event_id)
+        if meta.webhook_id:
+            taken.add(meta.webhook_id)
+        linked = [rows[p.stock.product_id] for p in view.products.get(cmd.inventory_item_id, ())]
+        before = len(writes)
+        status, detail, wanted = _plan_level(cmd, linked, location_id, writes)
+        if items[cmd.inventory_item_id] > 1:  # a later delivery of the batch sees the change
+            for write in writes[before:]:
+                rows[write.product_id] = _after(rows[write.product_id], write)
+        refresh.update(dict.fromkeys(wanted))
+        outcomes.append(WebhookOutcome(status, detail, refresh=wanted))
+        events.append(webhook_event(meta, now, status, detail))
+    return LevelPlan(now, tuple(outcomes), tuple(writes), tuple(refresh), tuple(events))
+
+
+def webhook_event(
+    meta: WebhookMeta, now: datetime, status: WebhookStatus, detail: str
+) -> WebhookEvent:
+    """The ``webhook_events`` row of a delivery handled now."""
+    return WebhookEvent(
+        event_id=meta.event_id,
+        webhook_id=meta.webhook_id,
+        topic=meta.topic,
+        shop_domain=meta.shop_domain,
+        triggered_at=meta.triggered_at,
+        received_at=now,
+        processed_at=now,
+        status=status,
+        detail=detail[:2000],
+    )
+
+
+def _plan_level(
+    cmd: ApplyInventoryLevel,
+    products: Sequence[InboundTarget],
+    location_id: LocationId,
+    writes: list[InboundWrite],
+) -> tuple[WebhookStatus, str, tuple[ProductId, ...]]:
+    if cmd.location_id != location_id:
+        return "ignored", f"location {cmd.location_id} is not the synced location {location_id}", ()
+    if not products:
+        return "ignored", f"no product is linked to inventory item {cmd.inventory_item_id}", ()
+    if cmd.available is None:
+        return "ignored", "the level has no available quantity (untracked or disconnected)", ()
+    details: list[str] = []
+    refresh: list[ProductId] = []
+    status: WebhookStatus = "ignored"
+    for target in products:
+        outcome, text = _plan_product(target, cmd, cmd.available, writes)
+        details.append(f"{target.stock.product_id}: {text}")
+        if outcome == "refresh":
+            refresh.append(target.stock.product_id)
+        if outcome in ("applied", "refresh"):
+            status = "processed"
+    return status, "; ".join(details), tuple(refresh)
+
+
+def _plan_product(
+    target: InboundTarget, cmd: ApplyInventoryLevel, available: int, writes: list[InboundWrite]
+) -> tuple[str, str]:
+    if not target.sync_enabled:
+        return "ignored", "sync disabled"
+    if target.in_flight:
+        return "refresh", "a write of ours is in flight; re-reading the level afterwards"
+    stock = target.stock
+    outcome = classify_inbound(
+        stock, ShopifyLevel(cmd.inventory_item_id, available, cmd.updated_at)
+    )
+    if outcome is InboundOutcome.STALE:
+        return "ignored", f"stale: updated_at {cmd.updated_at} is older than the last applied"
+    if outcome is InboundOutcome.AMBIGUOUS:
+        return "refresh", "same second as the last applied change; re-reading the level"
+    if outcome is InboundOutcome.FIRST_SYNC:
+        return "refresh", "not synced yet; running the first sync"
+    assert stock.base is not None
+    delta = available - stock.base
+    writes.append(
+        InboundWrite(
+            stock.product_id, stock.base, delta, available, cmd.updated_at, cmd.meta.event_id
+        )
+    )
+    return "applied", f"available {available}, b2c_stock {delta:+d}"
+
+
+def _after(target: InboundTarget, write: InboundWrite) -> InboundTarget:
+    """The row as ``write`` leaves it, for the deliveries after it in the same batch."""
+    stock = target.stock
+    moved = dataclasses.replace(
+        stock,
+        ours=stock.ours + write.delta,
+        base=write.new_base,
+        seen_at=newest(stock.seen_at, write.seen_at),
+    )
+    return dataclasses.replace(target, stock=moved)
