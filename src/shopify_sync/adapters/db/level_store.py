@@ -10,10 +10,12 @@ webhook ingest at a few hundred deliveries a second.
   one call on a connection of its own, on the event loop unless another process holds
   the write lock (:class:`SqliteLevelStore`); the process's turn lock keeps it in line
   with the other transactions.
-- PostgreSQL: a pooled asyncpg connection, one statement per step whatever the batch
-  size (arrays for reads, ``fetchmany`` for writes). The products are read ``FOR UPDATE``
-  in id order before the de-duplication read, so a delivery racing its own duplicate in
-  another process waits for it and then sees it recorded.
+- PostgreSQL: asyncpg connections of the store's own, one per batch in flight, and two
+  statements per batch whatever its size: one reads the products (locked ``FOR UPDATE``
+  in id order) and the events already recorded, one writes every change (``UPDATE ...
+  FROM unnest``) and every event record. A delivery racing its own duplicate in another
+  process is caught by the event insert (``ON CONFLICT DO NOTHING`` returns fewer rows):
+  the batch rolls back and is re-planned, and then sees it recorded.
 
 Every write is checked: a compare-and-set or event insert that did not land raises
 :class:`WriteConflict` after a rollback, and the caller re-plans the batch.
@@ -32,12 +34,29 @@ from typing import Any
 
 import asyncpg
 import structlog
-from sqlalchemy import BigInteger, Dialect, Text, any_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Dialect,
+    Integer,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import ClauseElement, Select
+from sqlalchemy.sql.expression import ClauseElement, CompoundSelect, Select
+from sqlalchemy.types import TypeEngine
 
 from shopify_sync.adapters.db.engine import (
     SQLITE_BUSY_TIMEOUT_MS,
@@ -103,7 +122,7 @@ class _Compiled:
                 self._spec.append((name, None, value if process is None else process(value)))
         self._columns: tuple[str, ...] = ()
         self._results: tuple[Callable[[Any], Any] | None, ...] = ()
-        if isinstance(statement, Select):
+        if isinstance(statement, Select | CompoundSelect):
             columns = list(statement.selected_columns)
             self._columns = tuple(c.name for c in columns)
             self._results = tuple(
@@ -212,20 +231,26 @@ def _json_values(name: str) -> Select[Any]:
 
 @dataclass(frozen=True)
 class _Statements:
-    """The batch's statements: read the targets and the events seen, write the plan."""
+    """The batch's statements, per dialect."""
 
-    by_items: _Compiled
-    seen: _Compiled
+    read: _Compiled
+    """SQLite: the targets of some items. PostgreSQL: the targets, locked, and the events seen."""
+    seen: _Compiled | None
+    """SQLite: the events seen among some ids (PostgreSQL reads them with the targets)."""
     apply: _Compiled
+    """One compare-and-set stock change."""
     refresh: _Compiled
+    """Ask for one product's re-read."""
     record: _Compiled
+    """SQLite: one event record. PostgreSQL: every change and event record of the batch,
+    answering how many of each landed."""
 
     @classmethod
     def for_sqlite(cls, dialect: Dialect) -> _Statements:
         """JSON arrays for the reads (one statement each); writes checked by row count."""
         w = webhook_events
         return cls(
-            by_items=_Compiled(
+            read=_Compiled(
                 select(*_TARGET_COLUMNS).where(
                     t.c.shopify_inventory_item_id.in_(_json_values("items"))
                 ),
@@ -249,36 +274,84 @@ class _Statements:
 
     @classmethod
     def for_postgres(cls, dialect: Dialect) -> _Statements:
-        """Arrays for the reads, the targets locked in id order; writes return their rows."""
+        """One round trip to read (the targets locked in id order, then the events seen)
+        and one to write (every change and event record), whatever the batch size."""
         w = webhook_events
-        apply = inbound_cas().returning(t.c.product_id)
+        locked = (
+            select(*_TARGET_COLUMNS)
+            .where(t.c.shopify_inventory_item_id == any_(_array("items", BigInteger())))
+            .order_by(t.c.product_id)
+            .with_for_update()
+            .cte("locked")
+        )
+        # The events seen, shaped like the targets: event id as product_id, delivery id
+        # as push_key.
+        seen = select(
+            literal("e", Text()).label("kind"),
+            w.c.event_id.label("product_id"),
+            cast(null(), BigInteger).label("shopify_inventory_item_id"),
+            cast(null(), Integer).label("b2c_stock"),
+            cast(null(), Integer).label("shopify_base"),
+            cast(null(), UtcDateTime).label("shopify_seen_at"),
+            cast(null(), Boolean).label("sync_enabled"),
+            w.c.webhook_id.label("push_key"),
+        ).where(
+            or_(
+                w.c.event_id == any_(_array("event_ids", Text())),
+                w.c.webhook_id == any_(_array("webhook_ids", Text())),
+            )
+        )
+        changes = _unnest("w_", _WRITE_COLUMNS, "w")
+        applied = inbound_cas(changes).returning(t.c.product_id).cte("applied")
+        events = _unnest("e_", [(c.name, c.type) for c in w.columns], "ev")
+        recorded = (
+            pg_insert(w)
+            .from_select([c.name for c in w.columns], select(*events.c))
+            .on_conflict_do_nothing()
+            .returning(w.c.event_id)
+            .cte("recorded")
+        )
         return cls(
-            by_items=_Compiled(
-                select(*_TARGET_COLUMNS)
-                .where(
-                    t.c.shopify_inventory_item_id
-                    == any_(bindparam("items", type_=ARRAY(BigInteger)))
-                )
-                .order_by(t.c.product_id)
-                .with_for_update(),
-                dialect,
+            read=_Compiled(
+                union_all(select(literal("p", Text()).label("kind"), *locked.c), seen), dialect
             ),
-            seen=_Compiled(
-                select(w.c.event_id, w.c.webhook_id).where(
-                    or_(
-                        w.c.event_id == any_(bindparam("event_ids", type_=ARRAY(Text))),
-                        w.c.webhook_id == any_(bindparam("webhook_ids", type_=ARRAY(Text))),
-                    )
+            seen=None,
+            apply=_Compiled(inbound_cas().returning(t.c.product_id), dialect),
+            refresh=_Compiled(_REFRESH, dialect),
+            record=_Compiled(
+                select(
+                    select(func.count()).select_from(applied).scalar_subquery().label("applied"),
+                    select(func.count()).select_from(recorded).scalar_subquery().label("recorded"),
                 ),
                 dialect,
             ),
-            apply=_Compiled(apply, dialect),
-            refresh=_Compiled(_REFRESH, dialect),
-            record=_Compiled(
-                pg_insert(w).values(_EVENT_VALUES).on_conflict_do_nothing().returning(w.c.event_id),
-                dialect,
-            ),
         )
+
+
+_WRITE_COLUMNS: list[tuple[str, TypeEngine[Any]]] = [
+    ("product_id", Text()),
+    ("expected_base", Integer()),
+    ("delta", Integer()),
+    ("new_base", Integer()),
+    ("seen_at", UtcDateTime()),
+    ("direction", Text()),
+    ("source", Text()),
+    ("reference", Text()),
+]
+
+
+def _array(name: str, item: TypeEngine[Any]) -> Any:
+    return bindparam(name, type_=ARRAY(item))
+
+
+def _unnest(prefix: str, columns: Sequence[tuple[str, TypeEngine[Any]]], name: str) -> Any:
+    """Rows from parallel array parameters ``prefix + column`` (PostgreSQL's ``unnest``)."""
+    arrays = [_array(f"{prefix}{column}", type_) for column, type_ in columns]
+    return (
+        func.unnest(*arrays)
+        .table_valued(*(column for column, _ in columns))
+        .render_derived(name=name)
+    )
 
 
 CHECKPOINT_EVERY = 64
@@ -405,12 +478,13 @@ class SqliteLevelStore:
     ) -> LevelView:
         sql = self._sql
         items = json.dumps(sorted({int(cmd.inventory_item_id) for cmd in cmds}))
-        rows = connection.execute(sql.by_items.sql, sql.by_items.params({"items": items}))
-        targets = [_target(m) for m in sql.by_items.rows(rows)]
+        rows = connection.execute(sql.read.sql, sql.read.params({"items": items}))
+        targets = [_target(m) for m in sql.read.rows(rows)]
         params = {
             "event_ids": json.dumps([cmd.meta.event_id for cmd in cmds]),
             "webhook_ids": json.dumps([c.meta.webhook_id for c in cmds if c.meta.webhook_id]),
         }
+        assert sql.seen is not None
         seen = connection.execute(sql.seen.sql, sql.seen.params(params))
         return _view(seen, targets)
 
@@ -503,34 +577,43 @@ class PostgresLevelStore:
     async def _read(
         self, connection: asyncpg.Connection, cmds: Sequence[ApplyInventoryLevel]
     ) -> LevelView:
-        sql = self._sql
-        items = sorted({int(cmd.inventory_item_id) for cmd in cmds})
-        rows = await connection.fetch(sql.by_items.sql, *sql.by_items.params({"items": items}))
-        targets = [_target(m) for m in sql.by_items.rows(rows)]
+        sql = self._sql.read
         params = {
+            "items": sorted({int(cmd.inventory_item_id) for cmd in cmds}),
             "event_ids": [cmd.meta.event_id for cmd in cmds],
             "webhook_ids": [cmd.meta.webhook_id for cmd in cmds if cmd.meta.webhook_id],
         }
-        seen = await connection.fetch(sql.seen.sql, *sql.seen.params(params))
+        rows = sql.rows(await connection.fetch(sql.sql, *sql.params(params)))
+        targets = [_target(m) for m in rows if m["kind"] == "p"]
+        # Event rows carry the event id in product_id and the delivery id in push_key.
+        seen = [(m["product_id"], m["push_key"]) for m in rows if m["kind"] == "e"]
         return _view(seen, targets)
 
     async def _write(self, connection: asyncpg.Connection, result: LevelPlan) -> LevelPlan:
         sql = self._sql
-        if result.writes:
-            rows = [sql.apply.params(_write_params(w, result.now)) for w in result.writes]
+        writes: Sequence[InboundWrite] = result.writes
+        if len({w.product_id for w in writes}) < len(writes):
+            # A product changed twice: one UPDATE ... FROM moves a row once, so in order.
+            rows = [sql.apply.params(_write_params(w, result.now)) for w in writes]
             landed = len(await connection.fetchmany(sql.apply.sql, rows))
             if landed != len(rows):
                 raise _conflict("stock changes", landed, len(rows))
-        if result.refresh:
+            writes = ()
+        params: dict[str, Any] = {"now": result.now}
+        for column, _ in _WRITE_COLUMNS:
+            params[f"w_{column}"] = [_write_params(w, result.now)[column] for w in writes]
+        for column in _EVENT_VALUES:
+            params[f"e_{column}"] = [getattr(e, column) for e in result.events]
+        applied, recorded = await connection.fetchrow(sql.record.sql, *sql.record.params(params))
+        if applied != len(writes):
+            raise _conflict("stock changes", applied, len(writes))
+        if recorded != len(result.events):
+            raise _conflict("event records", recorded, len(result.events))
+        if result.refresh:  # after the changes, which clear the flag
             await connection.executemany(
                 sql.refresh.sql,
                 [sql.refresh.params({"product_id": p, "now": result.now}) for p in result.refresh],
             )
-        if result.events:
-            rows = [sql.record.params(_event_params(e)) for e in result.events]
-            landed = len(await connection.fetchmany(sql.record.sql, rows))
-            if landed != len(rows):
-                raise _conflict("event records", landed, len(rows))
         return result
 
 

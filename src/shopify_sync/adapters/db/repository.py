@@ -28,6 +28,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.selectable import NamedFromClause
+from sqlalchemy.types import TypeEngine
 
 from shopify_sync.adapters.db.tables import UtcDateTime
 from shopify_sync.adapters.db.tables import product_inventory as t
@@ -102,28 +104,36 @@ def _inbound_values(
     return values
 
 
-def inbound_cas() -> Update:
-    """``apply_inbound`` of a webhook's change as one statement with bind parameters, for
-    batches: ``product_id``, ``expected_base``, ``delta``, ``new_base``, ``seen_at``
-    (may be NULL), ``direction``, ``source``, ``reference`` and ``now``."""
+def inbound_cas(rows: NamedFromClause | None = None) -> Update:
+    """``apply_inbound`` of a webhook's change as one statement, for batches.
+
+    Its values are bind parameters ``product_id``, ``expected_base``, ``delta``,
+    ``new_base``, ``seen_at`` (may be NULL), ``direction``, ``source``, ``reference`` and
+    ``now``; or, given ``rows`` (a FROM with those columns but ``now``, each product at
+    most once), the columns of ``rows``: one ``UPDATE ... FROM`` moves many products.
+    """
+
+    def value(name: str, type_: TypeEngine[Any]) -> Any:
+        return bindparam(name, type_=type_) if rows is None else rows.c[name]
+
     who = _who_values(
-        bindparam("direction", type_=Text),
-        bindparam("source", type_=Text),
-        bindparam("reference", type_=Text),
+        value("direction", Text()),
+        value("source", Text()),
+        value("reference", Text()),
         bindparam("now", type_=UtcDateTime),
     )
     values = _inbound_values(
-        bindparam("delta", type_=Integer),
-        bindparam("new_base", type_=Integer),
-        bindparam("seen_at", type_=UtcDateTime),
+        value("delta", Integer()),
+        value("new_base", Integer()),
+        value("seen_at", UtcDateTime()),
         false(),
         who,
     )
     return (
         update(t)
         .where(
-            t.c.product_id == bindparam("product_id", type_=Text),
-            t.c.shopify_base == bindparam("expected_base", type_=Integer),
+            t.c.product_id == value("product_id", Text()),
+            t.c.shopify_base == value("expected_base", Integer()),
             t.c.push_key.is_(None),
         )
         .values(values)
