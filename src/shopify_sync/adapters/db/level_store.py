@@ -14,8 +14,8 @@ webhook ingest at a few hundred deliveries a second.
   statements per batch whatever its size: one reads the products (locked ``FOR UPDATE``
   in id order) and the events already recorded, one writes every change (``UPDATE ...
   FROM unnest``) and every event record. A delivery racing its own duplicate in another
-  process is caught by the event insert (``ON CONFLICT DO NOTHING`` returns fewer rows):
-  the batch rolls back and is re-planned, and then sees it recorded.
+  process is caught when writing (the event insert returns fewer rows, or the delivery
+  id is already there): the batch rolls back and is re-planned, and then sees it recorded.
 
 Every write is checked: a compare-and-set or event insert that did not land raises
 :class:`WriteConflict` after a rollback, and the caller re-plans the batch.
@@ -311,6 +311,16 @@ class _Statements:
             .returning(w.c.event_id)
             .cte("recorded")
         )
+        # The read saw the events as of its start, before any wait for a lock; this
+        # statement starts later. A delivery id recorded meanwhile by another process (the
+        # event insert only catches event ids) means a duplicate slipped through.
+        clashes = (
+            select(func.count())
+            .select_from(w)
+            .where(w.c.webhook_id == any_(_array("e_webhook_id", Text())))
+            .scalar_subquery()
+            .label("clashes")
+        )
         return cls(
             read=_Compiled(
                 union_all(select(literal("p", Text()).label("kind"), *locked.c), seen), dialect
@@ -322,6 +332,7 @@ class _Statements:
                 select(
                     select(func.count()).select_from(applied).scalar_subquery().label("applied"),
                     select(func.count()).select_from(recorded).scalar_subquery().label("recorded"),
+                    clashes,
                 ),
                 dialect,
             ),
@@ -604,7 +615,13 @@ class PostgresLevelStore:
             params[f"w_{column}"] = [_write_params(w, result.now)[column] for w in writes]
         for column in _EVENT_VALUES:
             params[f"e_{column}"] = [getattr(e, column) for e in result.events]
-        applied, recorded = await connection.fetchrow(sql.record.sql, *sql.record.params(params))
+        applied, recorded, clashes = await connection.fetchrow(
+            sql.record.sql, *sql.record.params(params)
+        )
+        if clashes:
+            raise WriteConflict(
+                f"{clashes} delivery id(s) recorded by another process meanwhile; re-planning"
+            )
         if applied != len(writes):
             raise _conflict("stock changes", applied, len(writes))
         if recorded != len(result.events):
