@@ -288,12 +288,10 @@ async def apply_inventory_levels(
 
 
 def _log_levels(cmds: Sequence[ApplyInventoryLevel], outcomes: Sequence[WebhookOutcome]) -> None:
-    """One line per batch; one per delivery at DEBUG, and at INFO for those ignored (a
-    level for an item or location we do not sync is worth an operator's look)."""
-    counts = {"processed": 0, "ignored": 0, "duplicate": 0}
+    """Each delivery at DEBUG, and at INFO those ignored (a level for an item or location
+    we do not sync is worth an operator's look); ``LevelIngest`` sums up the rest."""
     for cmd, outcome in zip(cmds, outcomes, strict=True):
         status = outcome.status or "duplicate"
-        counts[status] = counts.get(status, 0) + 1
         (log.info if status == "ignored" else log.debug)(
             "webhook applied",
             topic=cmd.meta.topic,
@@ -302,7 +300,6 @@ def _log_levels(cmds: Sequence[ApplyInventoryLevel], outcomes: Sequence[WebhookO
             status=status,
             detail=outcome.detail,
         )
-    log.info("webhook batch committed", topic=INVENTORY_TOPIC, deliveries=len(cmds), **counts)
 
 
 async def apply_inventory_level(

@@ -15,6 +15,8 @@ waits for the disk, and the next batches' commits share that flush.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -30,6 +32,10 @@ MAX_BATCH = 250
 """Deliveries per transaction at most (bounded statement size and lock time)."""
 GATHER_ROUNDS = 4
 """Event-loop rounds a batch waits at most for deliveries still arriving."""
+SUMMARY_INTERVAL = timedelta(seconds=10)
+"""At most one INFO line per this interval sums up the deliveries committed."""
+
+_SUMMARY_KEYS = ("deliveries", "batches", "processed", "ignored", "duplicate")
 
 _Waiting = tuple[ApplyInventoryLevel, asyncio.Future[WebhookOutcome]]
 
@@ -53,6 +59,8 @@ class LevelIngest:
         self._gathering = False
         self._running = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._committed: Counter[str] = Counter()
+        self._since: datetime | None = None
 
     async def apply(self, cmd: ApplyInventoryLevel) -> WebhookOutcome:
         """Apply one delivery with whatever else is waiting; returns after the commit.
@@ -71,6 +79,31 @@ class LevelIngest:
         """Finish every delivery already handed over (at shutdown)."""
         while self._tasks:
             await asyncio.gather(*self._tasks)
+        self._summarise(force=True)
+
+    def _count(self, outcomes: list[WebhookOutcome]) -> None:
+        self._committed["batches"] += 1
+        for outcome in outcomes:
+            self._committed["deliveries"] += 1
+            self._committed[outcome.status or "duplicate"] += 1
+        self._summarise()
+
+    def _summarise(self, *, force: bool = False) -> None:
+        """One line for what was committed since the previous line (``since``), at most
+        once per ``SUMMARY_INTERVAL``, and at shutdown."""
+        now = self._clock.now()
+        if not self._committed or (
+            not force and self._since is not None and now - self._since < SUMMARY_INTERVAL
+        ):
+            return
+        log.info(
+            "webhooks committed",
+            topic=handlers.INVENTORY_TOPIC,
+            since=self._since.isoformat() if self._since else None,
+            **{key: self._committed[key] for key in _SUMMARY_KEYS},
+        )
+        self._committed.clear()
+        self._since = now
 
     def _start_batch(self) -> None:
         """Start gathering the next batch, unless one is gathering or enough are in flight."""
@@ -130,6 +163,7 @@ class LevelIngest:
             return
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             _settle(future, outcome)
+        self._count(outcomes)
 
 
 def _settle(future: asyncio.Future[WebhookOutcome], result: WebhookOutcome | Exception) -> None:

@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 import pytest
+import structlog
 
 from shopify_sync.domain.commands import ApplyInventoryLevel, WebhookMeta
 from shopify_sync.domain.inbound import LevelPlan, LevelView
 from shopify_sync.errors import StorageError
-from shopify_sync.services.ingest import LevelIngest
+from shopify_sync.services.ingest import SUMMARY_INTERVAL, LevelIngest
 from shopify_sync.types import InventoryItemId, LocationId
 from tests.fakes import FakeClock
 
@@ -172,3 +173,29 @@ async def test_shutdown_waits_for_every_delivery_handed_over() -> None:
     await closing
     assert sum(len(b) for b in store.batches) == 5
     assert all(t.done() for t in tasks)
+
+
+async def test_one_summary_line_per_interval() -> None:
+    """The first batch is summed up at once; later ones once ``SUMMARY_INTERVAL`` passed."""
+    store = RecordingLevelStore()
+    clock = FakeClock()
+    subject = LevelIngest(store, clock, LOCATION)
+
+    with structlog.testing.capture_logs() as logs:
+        await subject.apply(level("e1"))
+        await asyncio.gather(subject.apply(level("e2")), subject.apply(level("e2")))
+        clock.advance(SUMMARY_INTERVAL.total_seconds())
+        await subject.apply(level("e3"))
+        await subject.apply(level("e4"))
+        await subject.aclose()
+
+    summaries = [
+        {k: entry[k] for k in ("deliveries", "batches", "ignored", "duplicate")}
+        for entry in logs
+        if entry["event"] == "webhooks committed"
+    ]
+    assert summaries == [
+        {"deliveries": 1, "batches": 1, "ignored": 1, "duplicate": 0},
+        {"deliveries": 3, "batches": 2, "ignored": 2, "duplicate": 1},
+        {"deliveries": 1, "batches": 1, "ignored": 1, "duplicate": 0},
+    ]
