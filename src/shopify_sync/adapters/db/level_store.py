@@ -1,10 +1,10 @@
 """Adapter: the webhook hot path, a batch of ``inventory_levels/update`` per transaction.
 
-The statements are SQLAlchemy Core, compiled once per dialect (the compare-and-set is the
-repository's own, :func:`inbound_cas`), and run on the driver's connection. Going through
-SQLAlchemy's async execution costs 140 µs (asyncpg) to 250 µs (aiosqlite) of CPU per
-statement against 5 to 50 µs on the driver (measured with this schema), which bounded
-webhook ingest at a few hundred deliveries a second.
+The statements (``level_statements``) are SQLAlchemy Core, compiled once per dialect (the
+compare-and-set is the repository's own, ``inbound_cas``), and run on the driver's
+connection. Going through SQLAlchemy's async execution costs 140 µs (asyncpg) to 250 µs
+(aiosqlite) of CPU per statement against 5 to 50 µs on the driver (measured with this
+schema), which bounded webhook ingest at a few hundred deliveries a second.
 
 - SQLite: the whole batch (``BEGIN IMMEDIATE``, reads, plan, writes, ``COMMIT``) runs in
   one call on a connection of its own, on the event loop unless another process holds
@@ -27,69 +27,38 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import structlog
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Dialect,
-    Integer,
-    Text,
-    any_,
-    bindparam,
-    cast,
-    func,
-    literal,
-    null,
-    or_,
-    select,
-    union_all,
-    update,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import ClauseElement, CompoundSelect, Select
-from sqlalchemy.types import TypeEngine
+from sqlalchemy import Dialect
 
 from shopify_sync.adapters.db.engine import (
     SQLITE_BUSY_TIMEOUT_MS,
     asyncpg_connect_args,
     configure_sqlite,
 )
-from shopify_sync.adapters.db.repository import inbound_cas
-from shopify_sync.adapters.db.tables import UtcDateTime, webhook_events
-from shopify_sync.adapters.db.tables import product_inventory as t
+from shopify_sync.adapters.db.level_statements import (
+    EVENT_VALUES,
+    WRITE_COLUMNS,
+    LevelStatements,
+    conflict,
+    event_params,
+    level_view,
+    target_of,
+    write_params,
+)
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.domain.commands import ApplyInventoryLevel
-from shopify_sync.domain.inbound import (
-    SOURCE,
-    InboundTarget,
-    InboundWrite,
-    LevelPlan,
-    LevelView,
-)
-from shopify_sync.domain.model import ProductStock, WebhookEvent
+from shopify_sync.domain.inbound import InboundWrite, LevelPlan, LevelView
 from shopify_sync.errors import StorageError, WriteConflict
 from shopify_sync.services.ports import LevelStore
-from shopify_sync.types import InventoryItemId, ProductId
 
 log = structlog.get_logger(__name__)
 
 Plan = Callable[[LevelView], LevelPlan]
-
-_REFRESH = (
-    update(t)
-    .where(t.c.product_id == bindparam("product_id", type_=Text))
-    .values(refresh_requested=True, updated_at=bindparam("now", type_=UtcDateTime))
-)
-_EVENT_VALUES = {c.name: bindparam(c.name, type_=c.type) for c in webhook_events.columns}
 
 
 def create_level_store(uow: SqlUnitOfWorkFactory, database_url: str) -> LevelStore:
@@ -102,267 +71,6 @@ def create_level_store(uow: SqlUnitOfWorkFactory, database_url: str) -> LevelSto
         assert uow.turn is not None
         return SqliteLevelStore(path, engine.dialect, uow.turn)
     return PostgresLevelStore(database_url, engine.dialect)
-
-
-class _Compiled:
-    """A Core statement compiled once for a dialect, with its bind and result processing."""
-
-    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
-        assert isinstance(compiled, SQLCompiler)
-        self.sql = compiled.string
-        self._spec: list[tuple[str, Callable[[Any], Any] | None, Any]] = []
-        for name in compiled.positiontup or ():
-            bind = compiled.binds[name]
-            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if bind.required:
-                self._spec.append((name, _last_one(process), _GIVEN))
-            else:  # a literal of the statement, such as the 1 of ``change_seq + 1``
-                value = bind.effective_value
-                self._spec.append((name, None, value if process is None else process(value)))
-        self._columns: tuple[str, ...] = ()
-        self._results: tuple[Callable[[Any], Any] | None, ...] = ()
-        if isinstance(statement, Select | CompoundSelect):
-            columns = list(statement.selected_columns)
-            self._columns = tuple(c.name for c in columns)
-            self._results = tuple(
-                c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
-            )
-
-    def params(self, values: Mapping[str, Any]) -> list[Any]:
-        """The positional parameters for ``values`` (by bind name), converted for the driver."""
-        out: list[Any] = []
-        for name, process, fixed in self._spec:
-            if fixed is not _GIVEN:
-                out.append(fixed)
-                continue
-            value = values[name]
-            out.append(value if process is None or value is None else process(value))
-        return out
-
-    def rows(self, rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
-        """Driver rows as column name to Python value."""
-        return [
-            {
-                name: value if process is None or value is None else process(value)
-                for name, process, value in zip(self._columns, self._results, row, strict=True)
-            }
-            for row in rows
-        ]
-
-
-_GIVEN = object()
-
-
-def _last_one(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
-    """``process`` remembering its last value: a batch binds the same ``now`` many times."""
-    if process is None:
-        return None
-    last: list[Any] = [_GIVEN, None]
-
-    def remembered(value: Any) -> Any:
-        if value is not last[0]:
-            last[0], last[1] = value, process(value)
-        return last[1]
-
-    return remembered
-
-
-_TARGET_COLUMNS = (
-    t.c.product_id,
-    t.c.shopify_inventory_item_id,
-    t.c.b2c_stock,
-    t.c.shopify_base,
-    t.c.shopify_seen_at,
-    t.c.sync_enabled,
-    t.c.push_key,
-)
-
-
-def _target(m: Mapping[str, Any]) -> tuple[InventoryItemId, InboundTarget]:
-    item = InventoryItemId(int(m["shopify_inventory_item_id"]))
-    stock = ProductStock(
-        ProductId(m["product_id"]), item, m["b2c_stock"], m["shopify_base"], m["shopify_seen_at"]
-    )
-    return item, InboundTarget(stock, bool(m["sync_enabled"]), m["push_key"] is not None)
-
-
-def _write_params(write: InboundWrite, now: Any) -> dict[str, Any]:
-    return {
-        "product_id": write.product_id,
-        "expected_base": write.expected_base,
-        "delta": write.delta,
-        "new_base": write.new_base,
-        "seen_at": write.seen_at,
-        "direction": "inbound",
-        "source": SOURCE,
-        "reference": write.reference,
-        "now": now,
-    }
-
-
-def _event_params(event: WebhookEvent) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in _EVENT_VALUES}
-
-
-def _view(
-    seen: Iterable[Sequence[Any]], targets: Iterable[tuple[InventoryItemId, InboundTarget]]
-) -> LevelView:
-    ids: set[str] = set()
-    for event_id, webhook_id in seen:
-        ids.add(event_id)
-        if webhook_id:
-            ids.add(webhook_id)
-    by_item: dict[InventoryItemId, list[InboundTarget]] = {}
-    for item, target in sorted(targets, key=lambda pair: pair[1].stock.product_id):
-        by_item.setdefault(item, []).append(target)
-    return LevelView(frozenset(ids), by_item)
-
-
-def _conflict(what: str, landed: int, planned: int) -> WriteConflict:
-    return WriteConflict(f"{landed} of {planned} {what} landed; re-planning the batch")
-
-
-def _json_values(name: str) -> Select[Any]:
-    """The values of a JSON array parameter, as a subquery (SQLite's ``json_each``)."""
-    values = func.json_each(bindparam(name, type_=Text)).table_valued("value")
-    return select(values.c.value)
-
-
-@dataclass(frozen=True)
-class _Statements:
-    """The batch's statements, per dialect."""
-
-    read: _Compiled
-    """SQLite: the targets of some items. PostgreSQL: the targets, locked, and the events seen."""
-    seen: _Compiled | None
-    """SQLite: the events seen among some ids (PostgreSQL reads them with the targets)."""
-    apply: _Compiled
-    """One compare-and-set stock change."""
-    refresh: _Compiled
-    """Ask for one product's re-read."""
-    record: _Compiled
-    """SQLite: one event record. PostgreSQL: every change and event record of the batch,
-    answering how many of each landed."""
-
-    @classmethod
-    def for_sqlite(cls, dialect: Dialect) -> _Statements:
-        """JSON arrays for the reads (one statement each); writes checked by row count."""
-        w = webhook_events
-        return cls(
-            read=_Compiled(
-                select(*_TARGET_COLUMNS).where(
-                    t.c.shopify_inventory_item_id.in_(_json_values("items"))
-                ),
-                dialect,
-            ),
-            seen=_Compiled(
-                select(w.c.event_id, w.c.webhook_id).where(
-                    or_(
-                        w.c.event_id.in_(_json_values("event_ids")),
-                        w.c.webhook_id.in_(_json_values("webhook_ids")),
-                    )
-                ),
-                dialect,
-            ),
-            apply=_Compiled(inbound_cas(), dialect),
-            refresh=_Compiled(_REFRESH, dialect),
-            record=_Compiled(
-                sqlite_insert(w).values(_EVENT_VALUES).on_conflict_do_nothing(), dialect
-            ),
-        )
-
-    @classmethod
-    def for_postgres(cls, dialect: Dialect) -> _Statements:
-        """One round trip to read (the targets locked in id order, then the events seen)
-        and one to write (every change and event record), whatever the batch size."""
-        w = webhook_events
-        locked = (
-            select(*_TARGET_COLUMNS)
-            .where(t.c.shopify_inventory_item_id == any_(_array("items", BigInteger())))
-            .order_by(t.c.product_id)
-            .with_for_update()
-            .cte("locked")
-        )
-        # The events seen, shaped like the targets: event id as product_id, delivery id
-        # as push_key.
-        seen = select(
-            literal("e", Text()).label("kind"),
-            w.c.event_id.label("product_id"),
-            cast(null(), BigInteger).label("shopify_inventory_item_id"),
-            cast(null(), Integer).label("b2c_stock"),
-            cast(null(), Integer).label("shopify_base"),
-            cast(null(), UtcDateTime).label("shopify_seen_at"),
-            cast(null(), Boolean).label("sync_enabled"),
-            w.c.webhook_id.label("push_key"),
-        ).where(
-            or_(
-                w.c.event_id == any_(_array("event_ids", Text())),
-                w.c.webhook_id == any_(_array("webhook_ids", Text())),
-            )
-        )
-        changes = _unnest("w_", _WRITE_COLUMNS, "w")
-        applied = inbound_cas(changes).returning(t.c.product_id).cte("applied")
-        events = _unnest("e_", [(c.name, c.type) for c in w.columns], "ev")
-        recorded = (
-            pg_insert(w)
-            .from_select([c.name for c in w.columns], select(*events.c))
-            .on_conflict_do_nothing()
-            .returning(w.c.event_id)
-            .cte("recorded")
-        )
-        # The read saw the events as of its start, before any wait for a lock; this
-        # statement starts later. A delivery id recorded meanwhile by another process (the
-        # event insert only catches event ids) means a duplicate slipped through.
-        clashes = (
-            select(func.count())
-            .select_from(w)
-            .where(w.c.webhook_id == any_(_array("e_webhook_id", Text())))
-            .scalar_subquery()
-            .label("clashes")
-        )
-        return cls(
-            read=_Compiled(
-                union_all(select(literal("p", Text()).label("kind"), *locked.c), seen), dialect
-            ),
-            seen=None,
-            apply=_Compiled(inbound_cas().returning(t.c.product_id), dialect),
-            refresh=_Compiled(_REFRESH, dialect),
-            record=_Compiled(
-                select(
-                    select(func.count()).select_from(applied).scalar_subquery().label("applied"),
-                    select(func.count()).select_from(recorded).scalar_subquery().label("recorded"),
-                    clashes,
-                ),
-                dialect,
-            ),
-        )
-
-
-_WRITE_COLUMNS: list[tuple[str, TypeEngine[Any]]] = [
-    ("product_id", Text()),
-    ("expected_base", Integer()),
-    ("delta", Integer()),
-    ("new_base", Integer()),
-    ("seen_at", UtcDateTime()),
-    ("direction", Text()),
-    ("source", Text()),
-    ("reference", Text()),
-]
-
-
-def _array(name: str, item: TypeEngine[Any]) -> Any:
-    return bindparam(name, type_=ARRAY(item))
-
-
-def _unnest(prefix: str, columns: Sequence[tuple[str, TypeEngine[Any]]], name: str) -> Any:
-    """Rows from parallel array parameters ``prefix + column`` (PostgreSQL's ``unnest``)."""
-    arrays = [_array(f"{prefix}{column}", type_) for column, type_ in columns]
-    return (
-        func.unnest(*arrays)
-        .table_valued(*(column for column, _ in columns))
-        .render_derived(name=name)
-    )
 
 
 CHECKPOINT_EVERY = 128
@@ -395,7 +103,7 @@ class SqliteLevelStore:
     def __init__(self, path: str, dialect: Dialect, turn: asyncio.Lock) -> None:
         self._path = path
         self._turn = turn
-        self._sql = _Statements.for_sqlite(dialect)
+        self._sql = LevelStatements.for_sqlite(dialect)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-levels")
         self._on_loop: sqlite3.Connection | None = None
         self._waiting: sqlite3.Connection | None = None
@@ -499,32 +207,32 @@ class SqliteLevelStore:
         sql = self._sql
         items = json.dumps(sorted({int(cmd.inventory_item_id) for cmd in cmds}))
         rows = connection.execute(sql.read.sql, sql.read.params({"items": items}))
-        targets = [_target(m) for m in sql.read.rows(rows)]
+        targets = [target_of(m) for m in sql.read.rows(rows)]
         params = {
             "event_ids": json.dumps([cmd.meta.event_id for cmd in cmds]),
             "webhook_ids": json.dumps([c.meta.webhook_id for c in cmds if c.meta.webhook_id]),
         }
         assert sql.seen is not None
         seen = connection.execute(sql.seen.sql, sql.seen.params(params))
-        return _view(seen, targets)
+        return level_view(seen, targets)
 
     def _write(self, connection: sqlite3.Connection, result: LevelPlan) -> LevelPlan:
         sql = self._sql
         if result.writes:
-            rows = [sql.apply.params(_write_params(w, result.now)) for w in result.writes]
+            rows = [sql.apply.params(write_params(w, result.now)) for w in result.writes]
             landed = connection.executemany(sql.apply.sql, rows).rowcount
             if landed != len(rows):
-                raise _conflict("stock changes", landed, len(rows))
+                raise conflict("stock changes", landed, len(rows))
         if result.refresh:
             connection.executemany(
                 sql.refresh.sql,
                 [sql.refresh.params({"product_id": p, "now": result.now}) for p in result.refresh],
             )
         if result.events:
-            rows = [sql.record.params(_event_params(e)) for e in result.events]
+            rows = [sql.record.params(event_params(e)) for e in result.events]
             landed = connection.executemany(sql.record.sql, rows).rowcount
             if landed != len(rows):
-                raise _conflict("event records", landed, len(rows))
+                raise conflict("event records", landed, len(rows))
         return result
 
 
@@ -547,7 +255,7 @@ class PostgresLevelStore:
         # scan, 0.7 ms at 3,000 events and growing; these connections never want one.
         args["server_settings"] = {**args.get("server_settings", {}), "enable_seqscan": "off"}
         self._connect_args = args
-        self._sql = _Statements.for_postgres(dialect)
+        self._sql = LevelStatements.for_postgres(dialect)
         self._idle: list[asyncpg.Connection] = []
 
     async def apply_levels(self, cmds: Sequence[ApplyInventoryLevel], plan: Plan) -> LevelPlan:
@@ -604,25 +312,25 @@ class PostgresLevelStore:
             "webhook_ids": [cmd.meta.webhook_id for cmd in cmds if cmd.meta.webhook_id],
         }
         rows = sql.rows(await connection.fetch(sql.sql, *sql.params(params)))
-        targets = [_target(m) for m in rows if m["kind"] == "p"]
+        targets = [target_of(m) for m in rows if m["kind"] == "p"]
         # Event rows carry the event id in product_id and the delivery id in push_key.
         seen = [(m["product_id"], m["push_key"]) for m in rows if m["kind"] == "e"]
-        return _view(seen, targets)
+        return level_view(seen, targets)
 
     async def _write(self, connection: asyncpg.Connection, result: LevelPlan) -> LevelPlan:
         sql = self._sql
         writes: Sequence[InboundWrite] = result.writes
         if len({w.product_id for w in writes}) < len(writes):
             # A product changed twice: one UPDATE ... FROM moves a row once, so in order.
-            rows = [sql.apply.params(_write_params(w, result.now)) for w in writes]
+            rows = [sql.apply.params(write_params(w, result.now)) for w in writes]
             landed = len(await connection.fetchmany(sql.apply.sql, rows))
             if landed != len(rows):
-                raise _conflict("stock changes", landed, len(rows))
+                raise conflict("stock changes", landed, len(rows))
             writes = ()
         params: dict[str, Any] = {"now": result.now}
-        for column, _ in _WRITE_COLUMNS:
-            params[f"w_{column}"] = [_write_params(w, result.now)[column] for w in writes]
-        for column in _EVENT_VALUES:
+        for column, _ in WRITE_COLUMNS:
+            params[f"w_{column}"] = [write_params(w, result.now)[column] for w in writes]
+        for column in EVENT_VALUES:
             params[f"e_{column}"] = [getattr(e, column) for e in result.events]
         applied, recorded, clashes = await connection.fetchrow(
             sql.record.sql, *sql.record.params(params)
@@ -632,9 +340,9 @@ class PostgresLevelStore:
                 f"{clashes} delivery id(s) recorded by another process meanwhile; re-planning"
             )
         if applied != len(writes):
-            raise _conflict("stock changes", applied, len(writes))
+            raise conflict("stock changes", applied, len(writes))
         if recorded != len(result.events):
-            raise _conflict("event records", recorded, len(result.events))
+            raise conflict("event records", recorded, len(result.events))
         if result.refresh:  # after the changes, which clear the flag
             await connection.executemany(
                 sql.refresh.sql,
