@@ -484,6 +484,32 @@ async def test_postgres_racing_duplicates_apply_once(
 
 
 @pytest.mark.postgres
+async def test_postgres_batch_survives_the_server_dropping_its_connection(
+    pg_engine: AsyncEngine, open_store: Callable[[], LevelStore]
+) -> None:
+    """A kept connection the server dropped (a restart, an administrator) is replaced
+    without failing the batch: the next delivery applies on a new connection."""
+    store = open_store()
+    assert isinstance(store, level_store.PostgresLevelStore)
+    pid, item = await insert_product(pg_engine, b2c=20, base=10)
+    clock = FakeClock()
+    await handlers.apply_inventory_levels([level("e-1", item, 9, at(1))], store, clock, LOCATION)
+    [kept] = store._idle
+    dropped = kept.get_server_pid()
+    async with pg_engine.connect() as c:
+        await c.execute(select(func.pg_terminate_backend(dropped)))
+
+    outcomes = await handlers.apply_inventory_levels(
+        [level("e-2", item, 7, at(2))], store, clock, LOCATION
+    )
+
+    assert outcomes == [applied(pid, 7, -2)]
+    assert await row(pg_engine, pid) == (17, 7, at(2))
+    assert kept.is_closed()
+    assert dropped not in [c.get_server_pid() for c in store._idle]
+
+
+@pytest.mark.postgres
 async def test_postgres_racing_redelivery_with_the_same_delivery_id_applies_once(
     pg_engine: AsyncEngine, open_store: Callable[[], LevelStore]
 ) -> None:

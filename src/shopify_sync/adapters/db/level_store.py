@@ -236,6 +236,20 @@ class SqliteLevelStore:
         return result
 
 
+_CONNECTION_ERRORS = (
+    asyncpg.PostgresConnectionError,  # the connection is gone
+    asyncpg.OperatorInterventionError,  # the server shuts down or restarts
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,  # a dropped connection's protocol state, seen on the next use
+    OSError,
+)
+
+
+class _ConnectionLost(Exception):
+    """The batch's connection died; the batch may run again (de-duplication covers a
+    commit whose answer was lost)."""
+
+
 PARALLEL_BATCHES = 4
 """Batches in flight at once on PostgreSQL: while one waits for its commit to reach the
 disk the next ones run, and their commits share the flush. Their products are locked in
@@ -259,31 +273,56 @@ class PostgresLevelStore:
         self._idle: list[asyncpg.Connection] = []
 
     async def apply_levels(self, cmds: Sequence[ApplyInventoryLevel], plan: Plan) -> LevelPlan:
-        """See :class:`LevelStore`."""
-        connection = await self._checkout()
-        healthy = False
+        """See :class:`LevelStore`. A kept connection found dead (the server restarted)
+        is dropped with the other idle ones and the batch runs once more on a new one;
+        nothing of it was committed, or if the commit's answer was lost the re-read sees
+        its events recorded."""
+        connection, kept = await self._checkout()
+        try:
+            return await self._apply(connection, cmds, plan)
+        except _ConnectionLost as lost:
+            self._drop_idle()
+            if not kept:
+                raise StorageError(f"database connection lost: {lost}") from lost.__cause__
+        connection, _ = await self._checkout()
+        try:
+            return await self._apply(connection, cmds, plan)
+        except _ConnectionLost as lost:
+            raise StorageError(f"database connection lost: {lost}") from lost.__cause__
+
+    async def _apply(
+        self, connection: asyncpg.Connection, cmds: Sequence[ApplyInventoryLevel], plan: Plan
+    ) -> LevelPlan:
         try:
             async with connection.transaction():
                 view = await self._read(connection, cmds)
                 result = await self._write(connection, plan(view))
-            healthy = True
-            return result
-        except WriteConflict:
-            healthy = True
+        except _CONNECTION_ERRORS as exc:
+            connection.terminate()
+            raise _ConnectionLost(_first_line(exc)) from exc
+        except asyncio.CancelledError:
+            connection.terminate()  # cancelled mid-statement: its state is unknown
             raise
-        except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
-            healthy = True
-            raise WriteConflict(f"transaction conflict: {_first_line(exc)}") from exc
-        except asyncpg.PostgresError as exc:
-            healthy = True
-            raise StorageError(f"database error: {_first_line(exc)}") from exc
-        except (asyncpg.InterfaceError, OSError) as exc:
-            raise StorageError(f"database connection lost: {_first_line(exc)}") from exc
-        finally:
-            if healthy and not connection.is_closed():
-                self._idle.append(connection)
-            else:
-                connection.terminate()
+        except BaseException as exc:
+            self._check_in(connection)
+            if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
+                raise WriteConflict(f"transaction conflict: {_first_line(exc)}") from exc
+            if isinstance(exc, asyncpg.PostgresError):
+                raise StorageError(f"database error: {_first_line(exc)}") from exc
+            raise
+        self._check_in(connection)
+        return result
+
+    def _check_in(self, connection: asyncpg.Connection) -> None:
+        if connection.is_closed():
+            connection.terminate()
+        else:
+            self._idle.append(connection)
+
+    def _drop_idle(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.terminate()
 
     async def aclose(self) -> None:
         """Close the idle connections."""
@@ -292,13 +331,14 @@ class PostgresLevelStore:
             with contextlib.suppress(asyncpg.InterfaceError, OSError):
                 await connection.close(timeout=5)
 
-    async def _checkout(self) -> asyncpg.Connection:
+    async def _checkout(self) -> tuple[asyncpg.Connection, bool]:
+        """A kept connection (True) or a new one (False)."""
         while self._idle:
             connection = self._idle.pop()
             if not connection.is_closed():
-                return connection
+                return connection, True
         try:
-            return await asyncpg.connect(**self._connect_args)
+            return await asyncpg.connect(**self._connect_args), False
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             raise StorageError(f"database unavailable: {_first_line(exc)}") from exc
 
