@@ -73,7 +73,11 @@ class LevelIngest:
         self._start_batch()
         # A request that goes away (client disconnect) leaves its delivery in the batch:
         # it is applied and recorded, and Shopify's retry is then a duplicate.
-        return await asyncio.shield(future)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            future.add_done_callback(_consume)  # nobody reads it: no "never retrieved"
+            raise
 
     async def aclose(self) -> None:
         """Finish every delivery already handed over (at shutdown)."""
@@ -164,6 +168,11 @@ class LevelIngest:
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             _settle(future, outcome)
         self._count(outcomes)
+
+
+def _consume(future: asyncio.Future[WebhookOutcome]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _settle(future: asyncio.Future[WebhookOutcome], result: WebhookOutcome | Exception) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Sequence
 
 import pytest
@@ -199,3 +200,25 @@ async def test_one_summary_line_per_interval() -> None:
         {"deliveries": 3, "batches": 2, "ignored": 2, "duplicate": 1},
         {"deliveries": 1, "batches": 1, "ignored": 1, "duplicate": 0},
     ]
+
+
+async def test_a_failure_nobody_waits_for_is_not_reported_as_unretrieved() -> None:
+    """A request gone away whose delivery then fails leaves no stray asyncio error."""
+    store = RecordingLevelStore()
+    store.gate = asyncio.Event()
+    store.poison = {"e1"}
+    subject = ingest(store)
+    reported: list[str] = []
+    asyncio.get_running_loop().set_exception_handler(
+        lambda loop, context: reported.append(context["message"])
+    )
+    task = asyncio.create_task(subject.apply(level("e1")))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    store.gate.set()
+    await subject.aclose()
+    del task
+    gc.collect()
+    await asyncio.sleep(0)
+
+    assert reported == []
