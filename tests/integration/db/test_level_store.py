@@ -436,23 +436,6 @@ async def test_sqlite_in_memory_database_is_refused() -> None:
         await engine.dispose()
 
 
-async def test_sqlite_unopenable_file_is_a_storage_error(tmp_path: Path) -> None:
-    """A SQLite file that cannot be opened raises StorageError, not a driver exception."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'levels.db'}"
-    engine = create_engine(url)
-    store = create_level_store(SqlUnitOfWorkFactory(engine), url)
-    cmds = [level("e-1", 1, 8, at(1))]
-    try:
-        with pytest.raises(StorageError, match="database unavailable") as raised:
-            await store.apply_levels(cmds, planner(cmds))
-    finally:
-        await store.aclose()
-        await engine.dispose()
-
-    assert type(raised.value) is StorageError
-    assert isinstance(raised.value.__cause__, sqlite3.Error)
-
-
 # -- PostgreSQL --------------------------------------------------------------------------
 
 
@@ -614,11 +597,22 @@ async def test_postgres_opposite_orders_do_not_deadlock(
     assert (await row(pg_engine, a), await row(pg_engine, b)) == ((41, 31, at(21)),) * 2
 
 
-async def test_unreachable_postgres_is_a_storage_error() -> None:
-    """A level store whose PostgreSQL cannot be reached raises StorageError, not a driver
+@pytest.mark.parametrize(
+    ("url", "cause"),
+    [
+        pytest.param("sqlite:MISSING", sqlite3.Error, id="sqlite-unopenable-file"),
+        pytest.param(UNREACHABLE, OSError, id="postgresql-unreachable"),
+    ],
+)
+async def test_unavailable_database_is_a_storage_error(
+    url: str, cause: type[BaseException], tmp_path: Path
+) -> None:
+    """A database that cannot be opened or reached raises StorageError, not a driver
     exception."""
-    engine = create_engine(UNREACHABLE)
-    store = create_level_store(SqlUnitOfWorkFactory(engine), UNREACHABLE)
+    if url == "sqlite:MISSING":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'levels.db'}"
+    engine = create_engine(url)
+    store = create_level_store(SqlUnitOfWorkFactory(engine), url)
     cmds = [level("e-1", 1, 8, at(1))]
     try:
         with pytest.raises(StorageError, match="database unavailable") as raised:
@@ -628,3 +622,4 @@ async def test_unreachable_postgres_is_a_storage_error() -> None:
         await engine.dispose()
 
     assert type(raised.value) is StorageError
+    assert isinstance(raised.value.__cause__, cause)

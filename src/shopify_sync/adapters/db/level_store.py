@@ -143,34 +143,32 @@ class SqliteLevelStore:
 
     def _loop_connection(self) -> sqlite3.Connection:
         if self._on_loop is None:
-            try:
-                connection = sqlite3.connect(self._path, timeout=0)
-                configure_sqlite(connection)
-                connection.execute("PRAGMA busy_timeout=0")
-                connection.execute("PRAGMA wal_autocheckpoint=0")
-            except sqlite3.Error as exc:
-                raise StorageError(f"database unavailable: {exc}") from exc
+            connection = self._open(timeout_s=0)
+            connection.execute("PRAGMA busy_timeout=0")
+            connection.execute("PRAGMA wal_autocheckpoint=0")
             self._on_loop = connection
         return self._on_loop
 
-    def _apply_waiting(self, cmds: Sequence[ApplyInventoryLevel], plan: Plan) -> LevelPlan:
+    def _waiting_connection(self) -> sqlite3.Connection:
         if self._waiting is None:
-            try:
-                connection = sqlite3.connect(self._path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-                configure_sqlite(connection)
-            except sqlite3.Error as exc:
-                raise StorageError(f"database unavailable: {exc}") from exc
-            self._waiting = connection
-        return self._apply(self._waiting, cmds, plan, busy=StorageError)
+            self._waiting = self._open(timeout_s=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        return self._waiting
+
+    def _open(self, *, timeout_s: float) -> sqlite3.Connection:
+        try:
+            connection = sqlite3.connect(self._path, timeout=timeout_s)
+            configure_sqlite(connection)
+        except sqlite3.Error as exc:
+            raise StorageError(f"database unavailable: {exc}") from exc
+        return connection
+
+    def _apply_waiting(self, cmds: Sequence[ApplyInventoryLevel], plan: Plan) -> LevelPlan:
+        return self._apply(self._waiting_connection(), cmds, plan, busy=StorageError)
 
     def _checkpoint_wal(self) -> None:
         try:
-            if self._waiting is None:
-                connection = sqlite3.connect(self._path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-                configure_sqlite(connection)
-                self._waiting = connection
-            self._waiting.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.Error as exc:
+            self._waiting_connection().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except (sqlite3.Error, StorageError) as exc:
             log.warning("WAL checkpoint failed; the next one retries", error=str(exc))
 
     def _close_waiting(self) -> None:
@@ -368,8 +366,9 @@ class PostgresLevelStore:
                 raise conflict("stock changes", landed, len(rows))
             writes = ()
         params: dict[str, Any] = {"now": result.now}
+        changes = [write_params(w, result.now) for w in writes]
         for column, _ in WRITE_COLUMNS:
-            params[f"w_{column}"] = [write_params(w, result.now)[column] for w in writes]
+            params[f"w_{column}"] = [change[column] for change in changes]
         for column in EVENT_VALUES:
             params[f"e_{column}"] = [getattr(e, column) for e in result.events]
         applied, recorded, clashes = await connection.fetchrow(
