@@ -183,21 +183,32 @@ def test_webhook_bad_signature_is_401(harness: Harness) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw",
+    ("raw", "reason"),
     [
-        b"{not json",
-        b"[]",
-        b'{"inventory_item_id": 1}',
-        b'{"inventory_item_id": "1", "location_id": 1, "available": 3}',
+        (b"{not json", "body is not valid JSON: "),
+        (b"\xff\xfe", "body is not valid JSON: "),
+        (b"[]", "body is not a JSON object"),
+        (b"null", "body is not a JSON object"),
+        (b'{"inventory_item_id": 1}', "invalid payload: location_id: Field required"),
+        (
+            b'{"inventory_item_id": "1", "location_id": 1, "available": 3}',
+            "invalid payload: inventory_item_id: Input should be a valid integer",
+        ),
+        (
+            b'{"inventory_item_id": 1, "location_id": 1, "available": 3, '
+            b'"updated_at": "2026-01-01T00:00:00"}',
+            "invalid payload: updated_at: Value error, updated_at must carry a UTC offset",
+        ),
     ],
 )
-def test_webhook_malformed_payload_is_400(harness: Harness, raw: bytes) -> None:
+def test_webhook_malformed_payload_is_400(harness: Harness, raw: bytes, reason: str) -> None:
     """Malformed JSON or missing / mistyped fields are a 400 with the reason."""
     response = webhook(
         harness, "/webhooks/inventory-update", None, topic="inventory_levels/update", raw=raw
     )
 
     assert response.status_code == 400  # type: ignore[attr-defined]
+    assert response.json()["detail"].startswith(reason)  # type: ignore[attr-defined]
 
 
 def test_webhook_wrong_topic_is_400(harness: Harness) -> None:

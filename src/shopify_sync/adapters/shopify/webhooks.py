@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -141,16 +140,15 @@ class ShopifyWebhookDecoder:
 
 
 def _parse(model: type[_M], body: bytes) -> _M:
+    """``body`` parsed and validated in one pass (pydantic's JSON parser)."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WebhookRejected(f"body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise WebhookRejected("body is not a JSON object")
-    try:
-        return model.model_validate(data)
+        return model.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        first = exc.errors(include_url=False)[0]
+        if first["type"] == "json_invalid":
+            raise WebhookRejected(f"body is not valid JSON: {first['msg']}") from None
+        if first["type"] == "model_type" and not first["loc"]:
+            raise WebhookRejected("body is not a JSON object") from None
         where = ".".join(str(p) for p in first["loc"]) or "body"
         raise WebhookRejected(f"invalid payload: {where}: {first['msg']}") from None
 

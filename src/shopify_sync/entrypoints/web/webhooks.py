@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from fastapi import FastAPI
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from shopify_sync.domain.commands import WebhookMeta
@@ -47,7 +48,7 @@ async def _receive(
     request: Request,
     topic: str,
     apply: Callable[[AppState, bytes, WebhookMeta], Awaitable[handlers.WebhookOutcome]],
-) -> JSONResponse:
+) -> Response:
     """Size cap, signature, headers, then ``apply``; a signed but unusable body is recorded."""
     state = state_of(request)
     c = state.container
@@ -196,6 +197,8 @@ _OPENAPI: dict[str, Any] = {
 }
 
 
-def _answer(outcome: handlers.WebhookOutcome) -> JSONResponse:
+def _answer(outcome: handlers.WebhookOutcome) -> Response:
     status = "duplicate" if outcome.duplicate else outcome.status
-    return JSONResponse({"status": status, "detail": outcome.detail})
+    # orjson: a third of the cost of JSONResponse's json.dumps, on every delivery.
+    body = orjson.dumps({"status": status, "detail": outcome.detail})
+    return Response(body, media_type="application/json")
