@@ -5,8 +5,8 @@ A separate process (``wrk`` with ``bench/webhook.lua``) posts correctly signed
 one of the linked products, to ``serve``. Baseline in the same run: the same server's bare
 200-OK endpoint, with the same load generator, bodies and headers.
 
-    python bench/webhooks.py                          # quick: 8 s per endpoint
-    python bench/webhooks.py --duration 30            # full
+    python bench/webhooks.py                          # quick: 12 s per endpoint, 8 connections
+    python bench/webhooks.py --duration 30 --connections 2,8   # full
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import asyncio
 import json
 import math
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -72,7 +73,8 @@ def wrk(
 ) -> Any:  # fmt: skip
     command = [
         "wrk", f"-t{args.threads}", f"-c{connections}", f"-d{duration_s:g}s", "--timeout", "5s",
-        "-s", str(BENCH / "webhook.lua"), url, "--", str(bodies), run, str(args.threads), str(first),
+        "-s", str(BENCH / "webhook.lua"), url,
+        "--", str(bodies), run, str(args.threads), str(first),
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -109,8 +111,14 @@ async def statuses(url: str) -> dict[str, int]:
         await engine.dispose()
 
 
+BARE = ("bare 200 OK", "/_bench/ok")
+WEBHOOK = ("inventory webhook", "/webhooks/inventory-update")
+
+
 def run_database(kind: str, sim: Any, levels: list[dict[str, Any]], args: argparse.Namespace,
                  folder: Path) -> list[dict[str, Any]]:  # fmt: skip
+    """For each connection count, ``--repeats`` rounds of bare then webhook: the machine's
+    drift (a neighbour, the clock) hits both endpoints alike, and each round gives a ratio."""
     results = []
     with database(kind) as url:
         seed_products(url, levels, differ=[False] * len(levels))
@@ -119,56 +127,91 @@ def run_database(kind: str, sim: Any, levels: list[dict[str, Any]], args: argpar
         env = service_env(url, sim, LOG_LEVEL=args.log_level)
         with service(env, log=folder / f"server-{kind}.log") as svc:
             wrk(f"{svc.url}/_bench/ok", bodies, f"warm-{kind}", args, 2, args.connections[0])
-            runs = [
-                (connections, name, path)
-                for connections in args.connections
-                for name, path in (("bare 200 OK", "/_bench/ok"),
-                                   ("inventory webhook", "/webhooks/inventory-update"))
-            ]  # fmt: skip
             sent = 0
-            for connections, name, path in runs:
-                cpu, sim_cpu = svc.cpu_s(), sim.cpu_s()
-                spy = None
-                if args.profile and path.startswith("/webhooks"):
-                    spy = subprocess.Popen(
-                        [str(ROOT / ".venv/bin/py-spy"), "record", "-p", str(svc.pid), "-o",
-                         f"{args.profile}-{kind}.json", "-f", "speedscope", "-d",
-                         str(int(args.duration))],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                    )  # fmt: skip
-                run = f"{kind}-{connections}-{path}"
-                result = wrk(
-                    f"{svc.url}{path}", bodies, run, args, args.duration, connections, sent
+            for connections in args.connections:
+                rounds: dict[str, list[dict[str, Any]]] = {BARE[0]: [], WEBHOOK[0]: []}
+                for repeat in range(args.repeats):
+                    for name, path in (BARE, WEBHOOK):
+                        result = _round(kind, svc, sim, args, bodies, connections, path, sent,
+                                        profile=repeat == 0)  # fmt: skip
+                        if path == WEBHOOK[1]:
+                            sent += result["requests"]
+                            if sent > total:
+                                # Past the last body wrk starts over with old levels, which
+                                # are stale (ignored, no write) and would flatter the figures.
+                                raise RuntimeError(
+                                    f"{sent} deliveries sent but only {total} bodies written: "
+                                    "raise --rounds"
+                                )
+                        rounds[name].append(result)
+                        print(f"  {kind} {name} c={connections} round {repeat + 1}: "
+                              f"{result['rps']} req/s", file=sys.stderr)  # fmt: skip
+                bare = _combine(rounds[BARE[0]])
+                hook = _combine(rounds[WEBHOOK[0]])
+                ratios = sorted(
+                    w["rps"] / b["rps"]
+                    for b, w in zip(rounds[BARE[0]], rounds[WEBHOOK[0]], strict=True)
                 )
-                if path.startswith("/webhooks"):
-                    sent += result["requests"]
-                    if sent > total:
-                        # Past the last body wrk starts over with old levels, which are
-                        # stale (ignored, no write) and would flatter the figures.
-                        raise RuntimeError(
-                            f"{sent} deliveries sent but only {total} bodies written: "
-                            "raise --rounds"
-                        )
-                if spy is not None:
-                    spy.wait()
-                result.update(
-                    database=kind, endpoint=name, connections=connections,
-                    server_cpu_s=round(svc.cpu_s() - cpu, 2),
-                    simulator_cpu_s=round(sim.cpu_s() - sim_cpu, 2),
-                )  # fmt: skip
-                if path.startswith("/webhooks"):
-                    result["vs_bare"] = round(result["rps"] / results[-1]["rps"], 2)
-                results.append(result)
-                print(f"  {kind} {name} c={connections}: {result['rps']} req/s", file=sys.stderr)
-                time.sleep(1)
+                hook["vs_bare"] = round(statistics.median(ratios), 2)
+                hook["vs_bare_range"] = f"{ratios[0]:.2f}-{ratios[-1]:.2f}"
+                for name, row in ((BARE[0], bare), (WEBHOOK[0], hook)):
+                    row.update(database=kind, endpoint=name, connections=connections,
+                               rounds=rounds[name])  # fmt: skip
+                    results.append(row)
         results[-1]["webhook_events"] = asyncio.run(statuses(url))
     return results
+
+
+def _round(kind: str, svc: Any, sim: Any, args: argparse.Namespace, bodies: Path,
+           connections: int, path: str, sent: int, *, profile: bool) -> dict[str, Any]:  # fmt: skip
+    """One wrk run of ``duration / repeats`` seconds (whole seconds) against ``path``."""
+    seconds = max(1, round(args.duration / args.repeats))
+    cpu, sim_cpu = svc.cpu_s(), sim.cpu_s()
+    spy = None
+    if args.profile and profile and path == WEBHOOK[1]:
+        spy = subprocess.Popen(
+            [str(ROOT / ".venv/bin/py-spy"), "record", "-p", str(svc.pid), "-o",
+             f"{args.profile}-{kind}-{connections}.json", "-f", "speedscope", "-d",
+             str(max(1, int(seconds)))],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+    run = f"{kind}-{connections}-{path}-{sent}"
+    result: dict[str, Any] = wrk(f"{svc.url}{path}", bodies, run, args, seconds, connections, sent)
+    if spy is not None:
+        spy.wait()
+    result["server_cpu_s"] = round(svc.cpu_s() - cpu, 2)
+    result["simulator_cpu_s"] = round(sim.cpu_s() - sim_cpu, 2)
+    time.sleep(1)
+    return result
+
+
+def _combine(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row for an endpoint's rounds: throughput over all of them, the median round's
+    p50 and p90, the worst round's p99 and maximum."""
+    seconds = sum(r["seconds"] for r in rounds)
+    requests = sum(r["requests"] for r in rounds)
+    return {
+        "requests": requests,
+        "seconds": round(seconds, 2),
+        "rps": round(requests / seconds, 1),
+        "p50_ms": statistics.median(r["p50_ms"] for r in rounds),
+        "p90_ms": statistics.median(r["p90_ms"] for r in rounds),
+        "p99_ms": max(r["p99_ms"] for r in rounds),
+        "max_ms": max(r["max_ms"] for r in rounds),
+        "errors": sum(r["errors"] for r in rounds),
+        "server_cpu_s": round(sum(r["server_cpu_s"] for r in rounds), 2),
+        "simulator_cpu_s": round(sum(r["simulator_cpu_s"] for r in rounds), 2),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--databases", default="sqlite,postgres")
-    parser.add_argument("--duration", type=float, default=8.0, help="seconds per endpoint")
+    parser.add_argument("--duration", type=float, default=12.0, help="seconds per endpoint")
+    parser.add_argument(
+        "--repeats", type=int, default=3,
+        help="alternating bare/webhook rounds the duration is split into",
+    )  # fmt: skip
     parser.add_argument("--connections", default="8", help="comma-separated, one run each")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--products", type=int, default=2000)
@@ -194,16 +237,19 @@ def main() -> None:
         levels = sim.levels(args.products)
         for kind in args.databases.split(","):
             results += run_database(kind, sim, levels, args, Path(tmp))
-    headers = ["database", "endpoint", "connections", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms",
-               "errors", "vs bare", "server CPU s", "simulator CPU s"]  # fmt: skip
+    headers = ["database", "endpoint", "connections", "req/s", "p50 ms", "p90 ms", "p99 ms",
+               "max ms", "errors", "vs bare", "rounds' ratios", "server CPU s",
+               "simulator CPU s"]  # fmt: skip
     rows = [
-        [r["database"], r["endpoint"], r["connections"], r["rps"], r["p50_ms"], r["p90_ms"], r["p99_ms"],
-         r["max_ms"], r["errors"], r.get("vs_bare"), r["server_cpu_s"], r["simulator_cpu_s"]]
+        [r["database"], r["endpoint"], r["connections"], r["rps"], r["p50_ms"], r["p90_ms"],
+         r["p99_ms"], r["max_ms"], r["errors"], r.get("vs_bare"), r.get("vs_bare_range"),
+         r["server_cpu_s"], r["simulator_cpu_s"]]
         for r in results
     ]  # fmt: skip
     title = (
-        f"Webhook ingest: wrk, {args.threads} thread(s), "
-        f"{args.duration:g} s per endpoint, LOG_LEVEL={args.log_level}"
+        f"Webhook ingest: wrk, {args.threads} thread(s), {args.duration:g} s per endpoint "
+        f"in {args.repeats} alternating rounds, LOG_LEVEL={args.log_level}; vs bare is the "
+        "median round's ratio, p99 and max the worst round's"
     )
     print(table(title, headers, rows))
     for r in results:
