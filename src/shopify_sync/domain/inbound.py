@@ -59,7 +59,9 @@ class LevelView:
 @dataclass(frozen=True, slots=True)
 class InboundWrite:
     """Move ``b2c_stock`` by ``delta`` and agree on ``new_base``; compare-and-set on
-    ``expected_base`` and on no write of ours being in flight."""
+    ``expected_base`` and on no write of ours being in flight, and, for a store that
+    reads without locking, on the rest of what the plan read (``expected_seen_at``,
+    the link to ``inventory_item_id``, sync enabled)."""
 
     product_id: ProductId
     expected_base: int
@@ -68,6 +70,10 @@ class InboundWrite:
     seen_at: datetime | None
     reference: str
     """The event id, recorded with the change in the log."""
+    inventory_item_id: InventoryItemId
+    expected_seen_at: datetime | None
+    """``shopify_seen_at`` as the plan read it: a newer level applied meanwhile with the
+    same quantity moves only this, and makes this delivery's level stale."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +196,14 @@ def _plan_product(
     delta = available - stock.base
     writes.append(
         InboundWrite(
-            stock.product_id, stock.base, delta, available, cmd.updated_at, cmd.meta.event_id
+            stock.product_id,
+            stock.base,
+            delta,
+            available,
+            cmd.updated_at,
+            cmd.meta.event_id,
+            stock.inventory_item_id,
+            stock.seen_at,
         )
     )
     return "applied", f"available {available}, b2c_stock {delta:+d}"

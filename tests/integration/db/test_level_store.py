@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -574,6 +574,102 @@ async def test_postgres_burst_loses_and_doubles_nothing(
         )
         assert 50 + n + sum(r[5] for r in logs[pid]) == 50 + n + latest.available - 100
         assert latest.meta.event_id in moved
+
+
+_MEANWHILE: dict[str, tuple[dict[str, Any], str | None]] = {
+    # A newer level with the same quantity, applied by another process: only the
+    # timestamp moves, and this delivery's older level becomes stale.
+    "newer-level-same-quantity": (
+        {"shopify_seen_at": at(3)},
+        "stale: updated_at 2026-05-01 09:00:02+00:00 is older than the last applied",
+    ),
+    "sync-disabled": ({"sync_enabled": False}, "sync disabled"),
+    "relinked": ({"shopify_inventory_item_id": 1}, None),
+}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("meanwhile", list(_MEANWHILE))
+async def test_postgres_change_between_read_and_write_is_planned_again(
+    pg_engine: AsyncEngine,
+    open_store: Callable[[], LevelStore],
+    monkeypatch: pytest.MonkeyPatch,
+    meanwhile: str,
+) -> None:
+    """A batch reads without locks, then writes in one statement that compare-and-sets
+    on everything the plan read. A row another process changes in between (a newer level
+    of the same quantity, sync disabled, a relink) fails that statement as a whole, and
+    the batch is read again under locks and planned on the new row."""
+    store = open_store()
+    assert isinstance(store, level_store.PostgresLevelStore)
+    pid, item = await insert_product(pg_engine, b2c=20, base=10, seen_at=at(1))
+    other, other_item = await insert_product(pg_engine, b2c=5, base=5, seen_at=at(1))
+    values, detail = _MEANWHILE[meanwhile]
+    reads: list[bool] = []
+    read = store._read
+
+    async def read_then_change(connection: Any, sql: Any, cmds: Any) -> LevelView:
+        view = await read(connection, sql, cmds)
+        reads.append(sql is store._sql.read)
+        if len(reads) == 1:
+            async with pg_engine.begin() as c:
+                # A locked read would make this wait for ever: fail instead.
+                await c.execute(text("SET LOCAL lock_timeout = '5s'"))
+                await c.execute(
+                    product_inventory.update()
+                    .where(product_inventory.c.product_id == pid)
+                    .values(**values)
+                )
+        return view
+
+    monkeypatch.setattr(store, "_read", read_then_change)
+    cmds = [level("e-old", item, 8, at(2)), level("e-other", other_item, 7, at(2))]
+
+    outcomes = await handlers.apply_inventory_levels(cmds, store, FakeClock(), LOCATION)
+
+    if detail is None:
+        detail = f"no product is linked to inventory item {item}"
+    else:
+        detail = f"{pid}: {detail}"
+    assert reads == [False, True]  # unlocked, then locked
+    assert outcomes == [WebhookOutcome("ignored", detail), applied(other, 7, 2)]
+    assert (await row(pg_engine, pid))[:2] == (20, 10)
+    assert await inbound_log(pg_engine, pid) == []
+    assert await row(pg_engine, other) == (7, 7, at(2))
+    assert [e[0] for e in await recorded(pg_engine)] == ["e-old", "e-other"]
+
+
+@pytest.mark.postgres
+async def test_postgres_batch_locks_only_what_it_writes(
+    pg_engine: AsyncEngine, open_store: Callable[[], LevelStore]
+) -> None:
+    """The common case reads without locks: a product that another transaction holds
+    locked delays only a batch that writes it, not one that merely reads it (here a
+    stale level for it, ignored)."""
+    store = open_store()
+    pid, item = await insert_product(pg_engine, b2c=20, base=10, seen_at=at(1))
+    locked, locked_item = await insert_product(pg_engine, b2c=5, base=5, seen_at=at(1))
+    cmds = [level("e-1", item, 9, at(2)), level("e-stale", locked_item, 4, at(0))]
+    async with pg_engine.connect() as holder:
+        await holder.begin()
+        await holder.execute(
+            select(product_inventory.c.product_id)
+            .where(product_inventory.c.product_id == locked)
+            .with_for_update()
+        )
+        batch = asyncio.create_task(
+            handlers.apply_inventory_levels(cmds, store, FakeClock(), LOCATION)
+        )
+        # Not a speed check: a batch waiting for the lock would wait for ever.
+        done, _ = await asyncio.wait({batch}, timeout=5)
+        await holder.rollback()
+    outcomes = await batch
+
+    assert done, "the batch waited for a lock on a product it does not write"
+    assert outcomes[0] == applied(pid, 9, -1)
+    assert (outcomes[1].status, outcomes[1].detail.split(": ")[1]) == ("ignored", "stale")
+    assert await row(pg_engine, pid) == (19, 9, at(2))
+    assert await row(pg_engine, locked) == (5, 5, at(1))
 
 
 @pytest.mark.postgres

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     any_,
     bindparam,
+    case,
     cast,
     func,
     literal,
@@ -143,6 +144,8 @@ def write_params(write: InboundWrite, now: Any) -> dict[str, Any]:
         "direction": "inbound",
         "source": SOURCE,
         "reference": write.reference,
+        "inventory_item_id": int(write.inventory_item_id),
+        "expected_seen_at": write.expected_seen_at,
         "now": now,
     }
 
@@ -181,6 +184,8 @@ class LevelStatements:
 
     read: CompiledStatement
     """SQLite: the targets of some items. PostgreSQL: the targets, locked, and the events seen."""
+    peek: CompiledStatement | None
+    """PostgreSQL: ``read`` without locks."""
     seen: CompiledStatement | None
     """SQLite: the events seen among some ids (PostgreSQL reads them with the targets)."""
     apply: CompiledStatement
@@ -188,8 +193,8 @@ class LevelStatements:
     refresh: CompiledStatement
     """Ask for one product's re-read."""
     record: CompiledStatement
-    """SQLite: one event record. PostgreSQL: every change and event record of the batch,
-    answering how many of each landed."""
+    """SQLite: one event record. PostgreSQL: every change, event record and re-read
+    request of the batch, failing as a whole unless all landed (``_record_batch``)."""
 
     @classmethod
     def for_sqlite(cls, dialect: Dialect) -> LevelStatements:
@@ -202,6 +207,7 @@ class LevelStatements:
                 ),
                 dialect,
             ),
+            peek=None,
             seen=CompiledStatement(
                 select(w.c.event_id, w.c.webhook_id).where(
                     or_(
@@ -220,16 +226,22 @@ class LevelStatements:
 
     @classmethod
     def for_postgres(cls, dialect: Dialect) -> LevelStatements:
-        """One round trip to read (the targets locked in id order, then the events seen)
-        and one to write (every change and event record), whatever the batch size."""
+        """One round trip to read (the targets, locked in id order or not at all, and the
+        events seen) and one to write (every change, event record and re-read request),
+        whatever the batch size."""
         w = webhook_events
-        locked = (
-            select(*TARGET_COLUMNS)
-            .where(t.c.shopify_inventory_item_id == any_(_array("items", BigInteger())))
-            .order_by(t.c.product_id)
-            .with_for_update()
-            .cte("locked")
-        )
+
+        def targets(*, locked: bool) -> CompoundSelect[Any]:
+            rows = (
+                select(*TARGET_COLUMNS)
+                .where(t.c.shopify_inventory_item_id == any_(_array("items", BigInteger())))
+                .order_by(t.c.product_id)
+            )
+            if locked:
+                rows = rows.with_for_update()
+            products = rows.cte("products")
+            return union_all(select(literal("p", Text()).label("kind"), *products.c), seen)
+
         # The events seen, shaped like the targets: event id as product_id, delivery id
         # as push_key.
         seen = select(
@@ -247,42 +259,83 @@ class LevelStatements:
                 w.c.webhook_id == any_(_array("webhook_ids", Text())),
             )
         )
-        changes = _unnest("w_", WRITE_COLUMNS, "w")
-        applied = inbound_cas(changes).returning(t.c.product_id).cte("applied")
-        events = _unnest("e_", [(c.name, c.type) for c in w.columns], "ev")
-        recorded = (
-            pg_insert(w)
-            .from_select([c.name for c in w.columns], select(*events.c))
-            .on_conflict_do_nothing()
-            .returning(w.c.event_id)
-            .cte("recorded")
-        )
-        # The read saw the events as of its start, before any wait for a lock; this
-        # statement starts later. A delivery id recorded meanwhile by another process (the
-        # event insert only catches event ids) means a duplicate slipped through.
-        clashes = (
-            select(func.count())
-            .select_from(w)
-            .where(w.c.webhook_id == any_(_array("e_webhook_id", Text())))
-            .scalar_subquery()
-            .label("clashes")
-        )
         return cls(
-            read=CompiledStatement(
-                union_all(select(literal("p", Text()).label("kind"), *locked.c), seen), dialect
-            ),
+            read=CompiledStatement(targets(locked=True), dialect),
+            peek=CompiledStatement(targets(locked=False), dialect),
             seen=None,
             apply=CompiledStatement(inbound_cas().returning(t.c.product_id), dialect),
             refresh=CompiledStatement(_REFRESH, dialect),
-            record=CompiledStatement(
-                select(
-                    select(func.count()).select_from(applied).scalar_subquery().label("applied"),
-                    select(func.count()).select_from(recorded).scalar_subquery().label("recorded"),
-                    clashes,
-                ),
-                dialect,
-            ),
+            record=CompiledStatement(_record_batch(), dialect),
         )
+
+
+def _record_batch() -> Select[Any]:
+    """PostgreSQL: every change (``UPDATE ... FROM unnest``), event record and re-read
+    request of a batch in one statement, which fails as a whole (SQLSTATE 40001, from
+    ``shopify_sync_write_conflict``) unless every one of them landed.
+
+    The changes compare-and-set on all the plan read (``inbound_cas(unlocked=True)``), so
+    the statement is right on its own, after a read that locked nothing; inside the
+    locked transaction those checks always pass. Every product appears at most once among
+    the changes and the re-read requests: one statement changes a row once.
+    """
+    w = webhook_events
+    changes = _unnest("w_", WRITE_COLUMNS, "w")
+    applied = inbound_cas(changes, unlocked=True).returning(t.c.product_id).cte("applied")
+    events = _unnest("e_", [(c.name, c.type) for c in w.columns], "ev")
+    recorded = (
+        pg_insert(w)
+        .from_select([c.name for c in w.columns], select(*events.c))
+        .on_conflict_do_nothing()
+        .returning(w.c.event_id)
+        .cte("recorded")
+    )
+    refreshed = (
+        update(t)
+        .where(t.c.product_id == any_(_array("refresh", Text())))
+        .values(refresh_requested=True, updated_at=bindparam("now", type_=UtcDateTime))
+        .returning(t.c.product_id)
+        .cte("refreshed")
+    )
+    # The read saw the events as of its start; this statement starts later. A delivery id
+    # recorded meanwhile by another process (the event insert only catches event ids)
+    # means a duplicate slipped through.
+    counts = select(
+        select(func.count()).select_from(applied).scalar_subquery().label("applied"),
+        select(func.count()).select_from(recorded).scalar_subquery().label("recorded"),
+        select(func.count()).select_from(refreshed).scalar_subquery().label("refreshed"),
+        select(func.count())
+        .select_from(w)
+        .where(w.c.webhook_id == any_(_array("e_webhook_id", Text())))
+        .scalar_subquery()
+        .label("clashes"),
+    ).cte("counts")
+    writes = bindparam("writes", type_=Integer)
+    records = bindparam("records", type_=Integer)
+    reason = case(
+        (
+            counts.c.applied != writes,
+            func.format("%s of %s stock changes landed", counts.c.applied, writes),
+        ),
+        (
+            counts.c.recorded != records,
+            func.format("%s of %s event records landed", counts.c.recorded, records),
+        ),
+        (
+            counts.c.clashes > 0,
+            func.format("%s delivery id(s) recorded by another process", counts.c.clashes),
+        ),
+    )
+    verdict = select(*counts.c, reason.label("reason")).cte("verdict")
+    failed = func.shopify_sync_write_conflict(
+        func.concat(verdict.c.reason, "; re-planning the batch")
+    )
+    return select(
+        verdict.c.applied,
+        verdict.c.recorded,
+        verdict.c.refreshed,
+        case((verdict.c.reason.is_not(None), failed), else_=0).label("failed"),
+    )
 
 
 WRITE_COLUMNS: list[tuple[str, TypeEngine[Any]]] = [
@@ -294,6 +347,8 @@ WRITE_COLUMNS: list[tuple[str, TypeEngine[Any]]] = [
     ("direction", Text()),
     ("source", Text()),
     ("reference", Text()),
+    ("inventory_item_id", BigInteger()),
+    ("expected_seen_at", UtcDateTime()),
 ]
 
 

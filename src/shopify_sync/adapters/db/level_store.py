@@ -11,11 +11,16 @@ schema), which bounded webhook ingest at a few hundred deliveries a second.
   the write lock (:class:`SqliteLevelStore`); the process's turn lock keeps it in line
   with the other transactions.
 - PostgreSQL: asyncpg connections of the store's own, one per batch in flight, and two
-  statements per batch whatever its size: one reads the products (locked ``FOR UPDATE``
-  in id order) and the events already recorded, one writes every change (``UPDATE ...
-  FROM unnest``) and every event record. A delivery racing its own duplicate in another
-  process is caught when writing (the event insert returns fewer rows, or the delivery
-  id is already there): the batch rolls back and is re-planned, and then sees it recorded.
+  statements per batch whatever its size, with no transaction around them: one reads the
+  products and the events already recorded, locking nothing; one writes every change
+  (``UPDATE ... FROM unnest``), event record and re-read request, compare-and-set on all
+  the read gave the plan, and fails as a whole (rolled back) unless every one landed.
+  That failure means another process moved a row or recorded one of the deliveries in
+  between (a racing duplicate); the batch is then read again ``FOR UPDATE`` (in id
+  order) and written in a transaction, where it cannot be overtaken. A batch that
+  changes a product twice takes that locked path at once. Against the locked path for
+  every batch, this saves two round trips (``BEGIN``, ``COMMIT``) and the row locks'
+  WAL records.
 
 Every write is checked: a compare-and-set or event insert that did not land raises
 :class:`WriteConflict` after a rollback, and the caller re-plans the batch.
@@ -43,6 +48,7 @@ from shopify_sync.adapters.db.engine import (
 from shopify_sync.adapters.db.level_statements import (
     EVENT_VALUES,
     WRITE_COLUMNS,
+    CompiledStatement,
     LevelStatements,
     conflict,
     event_params,
@@ -292,9 +298,11 @@ class PostgresLevelStore:
         self, connection: asyncpg.Connection, cmds: Sequence[ApplyInventoryLevel], plan: Plan
     ) -> LevelPlan:
         try:
-            async with connection.transaction():
-                view = await self._read(connection, cmds)
-                result = await self._write(connection, plan(view))
+            result = await self._apply_unlocked(connection, cmds, plan)
+            if result is None:
+                async with connection.transaction():
+                    view = await self._read(connection, self._sql.read, cmds)
+                    result = await self._write(connection, plan(view))
         except _CONNECTION_ERRORS as exc:
             connection.terminate()
             raise _ConnectionLost(_first_line(exc)) from exc
@@ -310,6 +318,24 @@ class PostgresLevelStore:
             raise
         self._check_in(connection)
         return result
+
+    async def _apply_unlocked(
+        self, connection: asyncpg.Connection, cmds: Sequence[ApplyInventoryLevel], plan: Plan
+    ) -> LevelPlan | None:
+        """The batch in two statements and no transaction around them: a read that locks
+        nothing, then the write, which compare-and-sets on all the read gave the plan and
+        fails as a whole unless everything landed. None when the batch must run locked: a
+        product the plan changes twice or also asks to re-read (one statement changes a
+        row once), or a write that conflicted (another process moved a row meanwhile)."""
+        result = plan(await self._read(connection, self._sql.peek, cmds))
+        changed = {w.product_id for w in result.writes}
+        if len(changed) < len(result.writes) or not changed.isdisjoint(result.refresh):
+            return None
+        try:
+            return await self._write(connection, result)
+        except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError) as exc:
+            log.debug("webhook batch re-read under locks", reason=_first_line(exc))
+            return None
 
     def _check_in(self, connection: asyncpg.Connection) -> None:
         if connection.is_closed():
@@ -341,9 +367,12 @@ class PostgresLevelStore:
             raise StorageError(f"database unavailable: {_first_line(exc)}") from exc
 
     async def _read(
-        self, connection: asyncpg.Connection, cmds: Sequence[ApplyInventoryLevel]
+        self,
+        connection: asyncpg.Connection,
+        sql: CompiledStatement | None,
+        cmds: Sequence[ApplyInventoryLevel],
     ) -> LevelView:
-        sql = self._sql.read
+        assert sql is not None
         params = {
             "items": sorted({int(cmd.inventory_item_id) for cmd in cmds}),
             "event_ids": [cmd.meta.event_id for cmd in cmds],
@@ -356,37 +385,33 @@ class PostgresLevelStore:
         return level_view(seen, targets)
 
     async def _write(self, connection: asyncpg.Connection, result: LevelPlan) -> LevelPlan:
+        """Every change, event record and re-read request; raises SerializationError
+        (from the statement, rolled back) unless all landed."""
         sql = self._sql
-        writes: Sequence[InboundWrite] = result.writes
-        if len({w.product_id for w in writes}) < len(writes):
-            # A product changed twice: one UPDATE ... FROM moves a row once, so in order.
-            rows = [sql.apply.params(write_params(w, result.now)) for w in writes]
+        # In product id order: concurrent batches then lock shared rows in the same order.
+        writes: list[InboundWrite] = sorted(result.writes, key=lambda w: w.product_id)
+        changed = {w.product_id for w in writes}
+        if len(changed) < len(writes) or not changed.isdisjoint(result.refresh):
+            # A product changed twice or changed and asked to re-read (in a transaction):
+            # one statement changes a row once, so one statement per change, in delivery
+            # order, before the rest.
+            rows = [sql.apply.params(write_params(w, result.now)) for w in result.writes]
             landed = len(await connection.fetchmany(sql.apply.sql, rows))
             if landed != len(rows):
                 raise conflict("stock changes", landed, len(rows))
-            writes = ()
-        params: dict[str, Any] = {"now": result.now}
+            writes = []
+        params: dict[str, Any] = {
+            "now": result.now,
+            "writes": len(writes),
+            "records": len(result.events),
+            "refresh": list(result.refresh),
+        }
         changes = [write_params(w, result.now) for w in writes]
         for column, _ in WRITE_COLUMNS:
             params[f"w_{column}"] = [change[column] for change in changes]
         for column in EVENT_VALUES:
             params[f"e_{column}"] = [getattr(e, column) for e in result.events]
-        applied, recorded, clashes = await connection.fetchrow(
-            sql.record.sql, *sql.record.params(params)
-        )
-        if clashes:
-            raise WriteConflict(
-                f"{clashes} delivery id(s) recorded by another process meanwhile; re-planning"
-            )
-        if applied != len(writes):
-            raise conflict("stock changes", applied, len(writes))
-        if recorded != len(result.events):
-            raise conflict("event records", recorded, len(result.events))
-        if result.refresh:  # after the changes, which clear the flag
-            await connection.executemany(
-                sql.refresh.sql,
-                [sql.refresh.params({"product_id": p, "now": result.now}) for p in result.refresh],
-            )
+        await connection.fetchrow(sql.record.sql, *sql.record.params(params))
         return result
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Integer,
     Row,
     Text,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -104,13 +106,17 @@ def _inbound_values(
     return values
 
 
-def inbound_cas(rows: NamedFromClause | None = None) -> Update:
+def inbound_cas(rows: NamedFromClause | None = None, *, unlocked: bool = False) -> Update:
     """``apply_inbound`` of a webhook's change as one statement, for batches.
 
     Its values are bind parameters ``product_id``, ``expected_base``, ``delta``,
     ``new_base``, ``seen_at`` (may be NULL), ``direction``, ``source``, ``reference`` and
     ``now``; or, given ``rows`` (a FROM with those columns but ``now``, each product at
     most once), the columns of ``rows``: one ``UPDATE ... FROM`` moves many products.
+
+    ``unlocked``: the change was planned from a read that locked nothing, so the
+    compare-and-set also covers the rest of what the plan read: ``expected_seen_at`` (may
+    be NULL), the link to ``inventory_item_id`` and sync being enabled.
     """
 
     def value(name: str, type_: TypeEngine[Any]) -> Any:
@@ -129,15 +135,18 @@ def inbound_cas(rows: NamedFromClause | None = None) -> Update:
         false(),
         who,
     )
-    return (
-        update(t)
-        .where(
-            t.c.product_id == value("product_id", Text()),
-            t.c.shopify_base == value("expected_base", Integer()),
-            t.c.push_key.is_(None),
-        )
-        .values(values)
-    )
+    where = [
+        t.c.product_id == value("product_id", Text()),
+        t.c.shopify_base == value("expected_base", Integer()),
+        t.c.push_key.is_(None),
+    ]
+    if unlocked:
+        where += [
+            t.c.shopify_seen_at.is_not_distinct_from(value("expected_seen_at", UtcDateTime())),
+            t.c.shopify_inventory_item_id == value("inventory_item_id", BigInteger()),
+            t.c.sync_enabled.is_(true()),
+        ]
+    return update(t).where(*where).values(values)
 
 
 _CLEAR_ERROR: dict[str, Any] = {
