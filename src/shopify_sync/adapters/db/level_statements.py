@@ -13,9 +13,11 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ColumnElement,
     Dialect,
     Integer,
     Text,
+    Update,
     any_,
     bindparam,
     case,
@@ -43,11 +45,16 @@ from shopify_sync.domain.model import ProductStock, WebhookEvent
 from shopify_sync.errors import WriteConflict
 from shopify_sync.types import InventoryItemId, ProductId
 
-_REFRESH = (
-    update(t)
-    .where(t.c.product_id == bindparam("product_id", type_=Text))
-    .values(refresh_requested=True, updated_at=bindparam("now", type_=UtcDateTime))
-)
+
+def _refresh(which: ColumnElement[bool]) -> Update:
+    """Ask for the re-read of the products ``which`` selects."""
+    return (
+        update(t)
+        .where(which)
+        .values(refresh_requested=True, updated_at=bindparam("now", type_=UtcDateTime))
+    )
+
+
 EVENT_VALUES = {c.name: bindparam(c.name, type_=c.type) for c in webhook_events.columns}
 
 
@@ -190,8 +197,8 @@ class LevelStatements:
     """SQLite: the events seen among some ids (PostgreSQL reads them with the targets)."""
     apply: CompiledStatement
     """One compare-and-set stock change."""
-    refresh: CompiledStatement
-    """Ask for one product's re-read."""
+    refresh: CompiledStatement | None
+    """SQLite: ask for one product's re-read (PostgreSQL asks in ``record``)."""
     record: CompiledStatement
     """SQLite: one event record. PostgreSQL: every change, event record and re-read
     request of the batch, failing as a whole unless all landed (``_record_batch``)."""
@@ -218,7 +225,9 @@ class LevelStatements:
                 dialect,
             ),
             apply=CompiledStatement(inbound_cas(), dialect),
-            refresh=CompiledStatement(_REFRESH, dialect),
+            refresh=CompiledStatement(
+                _refresh(t.c.product_id == bindparam("product_id", type_=Text)), dialect
+            ),
             record=CompiledStatement(
                 sqlite_insert(w).values(EVENT_VALUES).on_conflict_do_nothing(), dialect
             ),
@@ -264,7 +273,7 @@ class LevelStatements:
             peek=CompiledStatement(targets(locked=False), dialect),
             seen=None,
             apply=CompiledStatement(inbound_cas().returning(t.c.product_id), dialect),
-            refresh=CompiledStatement(_REFRESH, dialect),
+            refresh=None,
             record=CompiledStatement(_record_batch(), dialect),
         )
 
@@ -291,9 +300,7 @@ def _record_batch() -> Select[Any]:
         .cte("recorded")
     )
     refreshed = (
-        update(t)
-        .where(t.c.product_id == any_(_array("refresh", Text())))
-        .values(refresh_requested=True, updated_at=bindparam("now", type_=UtcDateTime))
+        _refresh(t.c.product_id == any_(_array("refresh", Text())))
         .returning(t.c.product_id)
         .cte("refreshed")
     )

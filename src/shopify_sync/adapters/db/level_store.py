@@ -228,6 +228,7 @@ class SqliteLevelStore:
             if landed != len(rows):
                 raise conflict("stock changes", landed, len(rows))
         if result.refresh:
+            assert sql.refresh is not None
             connection.executemany(
                 sql.refresh.sql,
                 [sql.refresh.params({"product_id": p, "now": result.now}) for p in result.refresh],
@@ -274,6 +275,8 @@ class PostgresLevelStore:
         args["server_settings"] = {**args.get("server_settings", {}), "enable_seqscan": "off"}
         self._connect_args = args
         self._sql = LevelStatements.for_postgres(dialect)
+        assert self._sql.peek is not None
+        self._peek: CompiledStatement = self._sql.peek
         self._idle: list[asyncpg.Connection] = []
 
     async def apply_levels(self, cmds: Sequence[ApplyInventoryLevel], plan: Plan) -> LevelPlan:
@@ -327,9 +330,8 @@ class PostgresLevelStore:
         fails as a whole unless everything landed. None when the batch must run locked: a
         product the plan changes twice or also asks to re-read (one statement changes a
         row once), or a write that conflicted (another process moved a row meanwhile)."""
-        result = plan(await self._read(connection, self._sql.peek, cmds))
-        changed = {w.product_id for w in result.writes}
-        if len(changed) < len(result.writes) or not changed.isdisjoint(result.refresh):
+        result = plan(await self._read(connection, self._peek, cmds))
+        if not _one_statement(result):
             return None
         try:
             return await self._write(connection, result)
@@ -369,10 +371,9 @@ class PostgresLevelStore:
     async def _read(
         self,
         connection: asyncpg.Connection,
-        sql: CompiledStatement | None,
+        sql: CompiledStatement,
         cmds: Sequence[ApplyInventoryLevel],
     ) -> LevelView:
-        assert sql is not None
         params = {
             "items": sorted({int(cmd.inventory_item_id) for cmd in cmds}),
             "event_ids": [cmd.meta.event_id for cmd in cmds],
@@ -385,13 +386,13 @@ class PostgresLevelStore:
         return level_view(seen, targets)
 
     async def _write(self, connection: asyncpg.Connection, result: LevelPlan) -> LevelPlan:
-        """Every change, event record and re-read request; raises SerializationError
-        (from the statement, rolled back) unless all landed."""
+        """Every change, event record and re-read request. Raises SerializationError (the
+        statement, rolled back) unless all landed; WriteConflict when a change made on its
+        own did not."""
         sql = self._sql
         # In product id order: concurrent batches then lock shared rows in the same order.
         writes: list[InboundWrite] = sorted(result.writes, key=lambda w: w.product_id)
-        changed = {w.product_id for w in writes}
-        if len(changed) < len(writes) or not changed.isdisjoint(result.refresh):
+        if not _one_statement(result):
             # A product changed twice or changed and asked to re-read (in a transaction):
             # one statement changes a row once, so one statement per change, in delivery
             # order, before the rest.
@@ -413,6 +414,13 @@ class PostgresLevelStore:
             params[f"e_{column}"] = [getattr(e, column) for e in result.events]
         await connection.fetchrow(sql.record.sql, *sql.record.params(params))
         return result
+
+
+def _one_statement(plan: LevelPlan) -> bool:
+    """Whether one statement can write ``plan``: it changes a row once, so no product may
+    be changed twice, or changed and asked to re-read."""
+    changed = {w.product_id for w in plan.writes}
+    return len(changed) == len(plan.writes) and changed.isdisjoint(plan.refresh)
 
 
 def _first_line(exc: BaseException) -> str:
