@@ -105,12 +105,26 @@ def _postgres_database_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(name="engine")
-async def _engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    """A migrated database on each backend."""
-    engine = create_engine(database_url)
+@contextlib.asynccontextmanager
+async def migrated_engine(url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on the database at ``url``, migrated to head; disposed afterwards."""
+    engine = create_engine(url)
     await upgrade_engine(engine)
     try:
         yield engine
     finally:
         await engine.dispose()
+
+
+@pytest.fixture(name="engine")
+async def _engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """A migrated database on each backend."""
+    async with migrated_engine(database_url) as engine:
+        yield engine
+
+
+@pytest.fixture(name="pg_engine")
+async def _pg_engine(postgres_database_url: str) -> AsyncIterator[AsyncEngine]:
+    """A migrated PostgreSQL schema."""
+    async with migrated_engine(postgres_database_url) as engine:
+        yield engine

@@ -10,6 +10,10 @@ from shopify_sync.types import InventoryItemId, ProductId
 
 _items = itertools.count(30_322_695_000_001)
 
+UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:1/none"
+"""A database nobody serves: nothing listens on port 1, so connecting fails at once, with
+no driver thread left behind."""
+
 
 def random_product_id() -> ProductId:
     """A product id no other test uses."""

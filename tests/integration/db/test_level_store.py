@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shopify_sync.adapters.db import level_store
 from shopify_sync.adapters.db.engine import create_engine
 from shopify_sync.adapters.db.level_store import create_level_store
-from shopify_sync.adapters.db.migrate import upgrade_engine
 from shopify_sync.adapters.db.tables import inventory_sync_log, product_inventory, webhook_events
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.domain.commands import ApplyInventoryLevel, WebhookMeta
@@ -39,11 +38,9 @@ from shopify_sync.errors import StorageError, WriteConflict
 from shopify_sync.services import handlers
 from shopify_sync.services.ports import LevelStore
 from shopify_sync.types import InventoryItemId, LocationId
-from tests.factories import random_item_id, random_product_id
+from tests.factories import UNREACHABLE, random_item_id, random_product_id
 from tests.fakes import FakeClock
 
-# Nothing listens on port 1: connecting fails at once, with no driver thread left behind.
-UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:1/none"
 pytestmark = pytest.mark.anyio
 
 NOW = datetime(2026, 5, 1, 10, 0, 0, tzinfo=UTC)
@@ -161,17 +158,6 @@ async def _store(engine: AsyncEngine, database_url: str) -> AsyncIterator[LevelS
         yield store
     finally:
         await store.aclose()
-
-
-@pytest.fixture(name="pg_engine")
-async def _pg_engine(postgres_database_url: str) -> AsyncIterator[AsyncEngine]:
-    """A migrated PostgreSQL schema."""
-    engine = create_engine(postgres_database_url)
-    await upgrade_engine(engine)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(name="open_store")

@@ -24,10 +24,8 @@ from shopify_sync.domain.model import (
 )
 from shopify_sync.errors import StorageError
 from shopify_sync.types import InventoryItemId, ProductId
-from tests.factories import random_item_id, random_product_id
+from tests.factories import UNREACHABLE, random_item_id, random_product_id
 
-# Nothing listens on port 1: connecting fails at once, with no driver thread left behind.
-UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:1/none"
 pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 5, 1, 10, 0, 0, tzinfo=UTC)
 WEBHOOK = Change("inbound", "webhook:inventory_levels/update", "evt-1")

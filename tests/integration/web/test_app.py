@@ -8,12 +8,10 @@ import pytest
 from sqlalchemy import text
 
 from shopify_sync.adapters.shopify.webhooks import sign
-from tests.factories import random_item_id, random_product_id
+from tests.factories import UNREACHABLE, random_item_id, random_product_id
 from tests.fakes import unavailable
 from tests.integration.web.conftest import SECRET, TOKEN, Harness
 
-# Nothing listens on port 1: connecting fails at once, with no driver thread left behind.
-UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:1/none"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
