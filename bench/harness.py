@@ -107,6 +107,7 @@ class Sim:
 def simulator(products: int, *, plan: str = "standard", log: Path | None = None) -> Iterator[Sim]:
     port = free_port()
     out = open(log or os.devnull, "wb")  # noqa: SIM115  # closed below
+    started = time.perf_counter()
     proc = subprocess.Popen(
         [PYTHON, str(BENCH / "sim_server.py"), "--port", str(port), "--products", str(products),
          "--plan", plan, "--access-token", ACCESS_TOKEN, "--webhook-secret", WEBHOOK_SECRET],
@@ -115,6 +116,8 @@ def simulator(products: int, *, plan: str = "standard", log: Path | None = None)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/_simulator/health", proc)
+        ready_s = time.perf_counter() - started
+        print(f"  simulator with {products:,} products ready in {ready_s:.1f} s", file=sys.stderr)
         state = httpx.get(f"{url}/_simulator/state", timeout=30).json()
         yield Sim(url, proc.pid, int(state["locations"][0]["id"]))
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -384,29 +383,31 @@ def test_timestamps_have_one_second_resolution(shop: Shop, clock: ManualClock) -
     assert payload["inventoryAdjustmentGroup"]["createdAt"] == "2026-05-01T14:00:00Z"
 
 
-def test_250_entry_set_is_fast(clock: ManualClock) -> None:
-    """A 250-entry inventorySetQuantities round trip over HTTP stays within milliseconds."""
+def test_250_entry_set_applies_every_entry(clock: ManualClock) -> None:
+    """A 250-entry inventorySetQuantities (the most Shopify takes) lands every entry in one call.
+
+    Its speed is a benchmark figure ("simulator CPU s" in bench/reconcile.py), not asserted here.
+    """
     for shop in start_shop(make_config(products=250), clock):
         store = shop.sim.store
         location = store.primary_location()
         assert location is not None
+        keys = store.sorted_keys(store.items)
+        targets = [7 + n % 3 for n in range(250)]
         entries = [
             {
                 "inventoryItemId": f"gid://shopify/InventoryItem/{item_id}",
                 "locationId": f"gid://shopify/Location/{location.id}",
-                "quantity": 7,
+                "quantity": target,
                 "changeFromQuantity": None,
             }
-            for item_id in store.sorted_keys(store.items)
+            for item_id, target in zip(keys, targets, strict=True)
         ]
-        run_set(shop, entries)  # warm the document cache
-        durations = []
-        for _ in range(5):
-            started = time.perf_counter()
-            payload = run_set(shop, entries)
-            durations.append(time.perf_counter() - started)
-            shop.sim.graphql_bucket.set_available(2000)
+
+        payload = run_set(shop, entries)
 
         assert payload["userErrors"] == []
-        assert len(payload["inventoryAdjustmentGroup"]["changes"]) == 250
-        assert min(durations) < 0.05
+        changes = payload["inventoryAdjustmentGroup"]["changes"]
+        moved = [c["quantityAfterChange"] for c in changes if c["name"] == "available"]
+        assert moved == targets
+        assert [store.items[k].levels[location.id].available for k in keys] == targets
