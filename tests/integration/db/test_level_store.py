@@ -479,6 +479,29 @@ async def test_postgres_batch_survives_the_server_dropping_its_connection(
 
 
 @pytest.mark.postgres
+async def test_postgres_batches_reuse_one_plan_per_statement(
+    pg_engine: AsyncEngine, open_store: Callable[[], LevelStore]
+) -> None:
+    """Single-delivery batches run the prepared statements on their generic plans: left
+    to choose, PostgreSQL planned them afresh at every execution (half a batch's time)."""
+    store = open_store()
+    assert isinstance(store, level_store.PostgresLevelStore)
+    pid, item = await insert_product(pg_engine, b2c=20, base=10)
+    clock = FakeClock()
+    for n in range(8):
+        await handlers.apply_inventory_levels(
+            [level(f"e-{n}", item, 10 + n, at(n + 1))], store, clock, LOCATION
+        )
+
+    [kept] = store._idle
+    plans = await kept.fetch("SELECT generic_plans, custom_plans FROM pg_prepared_statements")
+
+    assert await row(pg_engine, pid) == (27, 17, at(8))
+    assert len(plans) >= 2
+    assert all(p["custom_plans"] == 0 and p["generic_plans"] > 0 for p in plans)
+
+
+@pytest.mark.postgres
 async def test_postgres_racing_redelivery_with_the_same_delivery_id_applies_once(
     pg_engine: AsyncEngine, open_store: Callable[[], LevelStore]
 ) -> None:

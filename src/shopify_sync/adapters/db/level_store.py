@@ -272,7 +272,14 @@ class PostgresLevelStore:
         # Every statement here looks rows up by key in a handful of values. Without fresh
         # statistics (a young or fast-growing webhook_events) the planner took a sequential
         # scan, 0.7 ms at 3,000 events and growing; these connections never want one.
-        args["server_settings"] = {**args.get("server_settings", {}), "enable_seqscan": "off"}
+        # Nor a plan per execution: PostgreSQL re-plans a prepared statement for as long
+        # as that looks cheaper than its generic plan, which for batches of one or two
+        # deliveries it did every time, 0.5 ms of planning for a 0.9 ms batch.
+        args["server_settings"] = {
+            **args.get("server_settings", {}),
+            "enable_seqscan": "off",
+            "plan_cache_mode": "force_generic_plan",
+        }
         self._connect_args = args
         self._sql = LevelStatements.for_postgres(dialect)
         assert self._sql.peek is not None
