@@ -13,6 +13,7 @@ import os
 import uvicorn
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from shopify_sync import bootstrap
 from shopify_sync.config import load_settings
@@ -34,7 +35,10 @@ def main() -> None:
     config = load_settings(os.environ)
     bootstrap.configure_logging(config.log_level)
     app = create_app(config)
-    app.add_route(BARE_PATH, bare, methods=["POST"])
+    # Matched first, as the webhook routes are (entrypoints/web/webhooks.py): appended
+    # after the app's routes it would also pay for the scan past them, a head start for
+    # the webhooks of about 5% of the bare request.
+    app.router.routes.insert(0, Route(BARE_PATH, bare, methods=["POST"]))
     # The same call as `shopify-sync serve` (entrypoints/cli.py).
     uvicorn.run(
         app,
