@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -49,16 +49,22 @@ class Harness:
         return container
 
 
-@pytest.fixture(name="harness")
-def _harness(tmp_path: Path) -> Iterator[Harness]:
-    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'web.db'}")
-    clock = FakeClock()
-    store = FakeStoreClient(clock)
+def builder(store: FakeStoreClient, clock: FakeClock) -> Callable[[Settings], Awaitable[Container]]:
+    """The app's container on a migrated database, ``store`` as Shopify and ``clock``."""
 
     async def build(config: Settings) -> Container:
         engine = create_engine(config.database_url)
         await upgrade_engine(engine)
         return bootstrap.assemble(config, engine, store, clock, SyncPolicy(max_attempts=3))
 
-    with TestClient(create_app(settings, builder=build, run_worker=False)) as client:
+    return build
+
+
+@pytest.fixture(name="harness")
+def _harness(tmp_path: Path) -> Iterator[Harness]:
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'web.db'}")
+    clock = FakeClock()
+    store = FakeStoreClient(clock)
+    app = create_app(settings, builder=builder(store, clock), run_worker=False)
+    with TestClient(app) as client:
         yield Harness(client, store, clock)
