@@ -35,7 +35,7 @@ demo: $(STAMP)
 BENCH_OUT := bench/results
 ifdef FULL
 BENCH_RECONCILE := --sizes 10000,100000 --naive 300
-BENCH_WEBHOOKS := --duration 30 --connections 2,8
+BENCH_WEBHOOKS := --duration 30 --connections 2,8,16
 BENCH_PROPAGATION := --samples 200 --scan-samples 60
 else
 BENCH_RECONCILE := --sizes 10000 --naive 100
