@@ -15,6 +15,7 @@ from shopify_sync.bootstrap import Container
 from shopify_sync.config import Settings, load_settings
 from shopify_sync.entrypoints.web.app import create_app
 from shopify_sync.services.engine import SyncPolicy
+from shopify_sync.services.ports import StoreClient
 from tests.fakes import FakeClock, FakeStoreClient
 
 TOKEN = "test-api-token-1"
@@ -49,7 +50,7 @@ class Harness:
         return container
 
 
-def builder(store: FakeStoreClient, clock: FakeClock) -> Callable[[Settings], Awaitable[Container]]:
+def builder(store: StoreClient, clock: FakeClock) -> Callable[[Settings], Awaitable[Container]]:
     """The app's container on a migrated database, ``store`` as Shopify and ``clock``."""
 
     async def build(config: Settings) -> Container:

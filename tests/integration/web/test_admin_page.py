@@ -10,16 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from shopify_sync import bootstrap
-from shopify_sync.adapters.db.engine import create_engine
-from shopify_sync.adapters.db.migrate import upgrade_engine
-from shopify_sync.bootstrap import Container
-from shopify_sync.config import Settings
 from shopify_sync.entrypoints.web.app import create_app
-from shopify_sync.services.engine import SyncPolicy
 from shopify_sync.services.setup import WEBHOOK_PATHS
 from tests.fakes import FakeClock
-from tests.integration.web.conftest import TOKEN, make_settings
+from tests.integration.web.conftest import TOKEN, builder, make_settings
 from tests.unit.services.shop_fakes import FakeShop
 
 PASSWORD = "correct horse battery"
@@ -75,13 +69,7 @@ def _admin(tmp_path: Path) -> Iterator[Admin]:
     )
     clock = FakeClock()
     shop = FakeShop(clock)
-
-    async def build(config: Settings) -> Container:
-        engine = create_engine(config.database_url)
-        await upgrade_engine(engine)
-        return bootstrap.assemble(config, engine, shop, clock, SyncPolicy(max_attempts=3))
-
-    with TestClient(create_app(settings, builder=build, run_worker=False)) as client:
+    with TestClient(create_app(settings, builder=builder(shop, clock), run_worker=False)) as client:
         yield Admin(client, shop)
 
 
