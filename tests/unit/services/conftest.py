@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from shopify_sync.adapters.db.engine import create_engine
 from shopify_sync.adapters.db.level_store import create_level_store
-from shopify_sync.adapters.db.migrate import upgrade_engine
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.services.engine import SyncEngine, SyncPolicy
+from tests.conftest import migrated_engine
 from tests.factories import random_item_id, random_product_id
 from tests.fakes import FakeClock, FakeStoreClient
 
@@ -88,14 +88,22 @@ class World:
         return int(total or 0)
 
 
+@contextlib.asynccontextmanager
+async def open_world(
+    path: Path, shopify: Callable[[FakeClock], FakeStoreClient]
+) -> AsyncIterator[World]:
+    """A world on a migrated SQLite database at ``path``, ``shopify(clock)`` as Shopify;
+    its level store and engine are closed afterwards."""
+    clock = FakeClock()
+    async with migrated_engine(f"sqlite+aiosqlite:///{path}") as engine:
+        world = World(SqlUnitOfWorkFactory(engine), clock, shopify(clock))
+        try:
+            yield world
+        finally:
+            await world.levels.aclose()
+
+
 @pytest.fixture(name="world")
 async def _world(tmp_path: Path) -> AsyncIterator[World]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'svc.db'}")
-    await upgrade_engine(engine)
-    clock = FakeClock()
-    try:
-        world = World(SqlUnitOfWorkFactory(engine), clock, FakeStoreClient(clock))
+    async with open_world(tmp_path / "svc.db", FakeStoreClient) as world:
         yield world
-        await world.levels.aclose()
-    finally:
-        await engine.dispose()

@@ -10,15 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from shopify_sync.adapters.db.engine import create_engine
-from shopify_sync.adapters.db.migrate import upgrade_engine
-from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.domain.model import Variant, WebhookSubscription
 from shopify_sync.services.ports import StoreClient
 from shopify_sync.types import InventoryItemId, VariantId
 from tests.factories import random_item_id
 from tests.fakes import FakeClock, FakeStoreClient
-from tests.unit.services.conftest import World
+from tests.unit.services.conftest import World, open_world
 
 _variant_ids = itertools.count(44_000_000_001)
 _subscription_ids = itertools.count(1)
@@ -105,13 +102,8 @@ def _matches(variant: Variant, terms: list[tuple[str | None, str]]) -> bool:
 @pytest.fixture(name="shop_world")
 async def _shop_world(tmp_path: Path) -> AsyncIterator[World]:
     """Our migrated SQLite database, a fake Shopify with a catalogue, a clock, the engine."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'admin.db'}")
-    await upgrade_engine(engine)
-    clock = FakeClock()
-    try:
-        yield World(SqlUnitOfWorkFactory(engine), clock, FakeShop(clock))
-    finally:
-        await engine.dispose()
+    async with open_world(tmp_path / "admin.db", FakeShop) as world:
+        yield world
 
 
 def shop(world: World) -> FakeShop:
