@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import text
 
 from shopify_sync.adapters.db.engine import create_engine
-from shopify_sync.adapters.db.migrate import upgrade_engine
 from shopify_sync.simulator.config import SimulatorConfig
 from shopify_sync.simulator.testing import run_in_thread
+from tests.conftest import migrated_engine
 
 ACCESS = "shpat_cli_token"
 SECRET = "shpss_cli_secret"
@@ -112,11 +112,8 @@ def _shop(tmp_path: Path) -> Iterator[Shop]:
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
 
     async def migrate() -> None:
-        engine = create_engine(database_url)
-        try:
-            await upgrade_engine(engine)
-        finally:
-            await engine.dispose()
+        async with migrated_engine(database_url):
+            pass
 
     asyncio.run(migrate())
     config = SimulatorConfig(access_token=ACCESS, webhook_secret=SECRET, seed_file=seed)

@@ -11,7 +11,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shopify_sync.adapters.db.engine import create_engine
-from shopify_sync.adapters.db.migrate import upgrade_engine
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.domain.model import (
     Change,
@@ -24,6 +23,7 @@ from shopify_sync.domain.model import (
 )
 from shopify_sync.errors import StorageError
 from shopify_sync.types import InventoryItemId, ProductId
+from tests.conftest import migrated_engine
 from tests.factories import UNREACHABLE, random_item_id, random_product_id
 
 pytestmark = pytest.mark.anyio
@@ -285,8 +285,6 @@ async def test_log_and_runs_record_what_columns_do_not(engine: AsyncEngine) -> N
 
 async def test_unreachable_database_is_a_storage_error(tmp_path: object) -> None:
     """A database that cannot be opened raises StorageError, not a driver exception."""
-    from shopify_sync.adapters.db.engine import create_engine
-
     engine = create_engine(UNREACHABLE)
     try:
         with pytest.raises(StorageError, match="database unavailable"):
@@ -298,22 +296,18 @@ async def test_unreachable_database_is_a_storage_error(tmp_path: object) -> None
 
 async def test_sqlite_units_of_work_take_turns(tmp_path: Path) -> None:
     """On SQLite a second unit of work starts only when the first has finished."""
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/turns.db")
-    await upgrade_engine(engine)
-    factory = SqlUnitOfWorkFactory(engine)
     order: list[str] = []
+    async with migrated_engine(f"sqlite+aiosqlite:///{tmp_path}/turns.db") as engine:
+        factory = SqlUnitOfWorkFactory(engine)
 
-    async def second() -> None:
-        async with factory():
-            order.append("second entered")
+        async def second() -> None:
+            async with factory():
+                order.append("second entered")
 
-    try:
         async with factory():
             task = asyncio.create_task(second())
             await asyncio.sleep(0)
             order.append("first leaving")
         await task
-    finally:
-        await engine.dispose()
 
     assert order == ["first leaving", "second entered"]

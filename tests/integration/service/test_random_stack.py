@@ -37,8 +37,9 @@ def test_random_schedule_through_the_stack(database_url: str, schedule: int) -> 
     """After random faults stop and one reconcile runs, both sides agree and every unit counts
     (on SQLite, and on PostgreSQL, whose webhook batches write without locks first)."""
     rng = random.Random(7_000 + schedule)
-    url = database_url
-    with running_stack(url, products=len(SKUS), PENDING_SCAN_INTERVAL_SECONDS="0.3") as stack:
+    with running_stack(
+        database_url, products=len(SKUS), PENDING_SCAN_INTERVAL_SECONDS="0.3"
+    ) as stack:
         stack.subscribe_webhooks()
         expected: dict[str, int] = {}
         for n, sku in enumerate(SKUS):
