@@ -179,6 +179,22 @@ class PushStart:
 
 
 @dataclass(frozen=True, slots=True)
+class PulledChange:
+    """One product's take of Shopify's side of a merge, with nothing to send: move
+    ``b2c_stock`` by ``delta`` and agree on ``new_base``, recorded only while the row still
+    has the base the merge started from and no write of ours is in flight."""
+
+    product_id: ProductId
+    expected_base: int | None
+    delta: int
+    new_base: int
+    seen_at: datetime | None
+    """Shopify's ``updated_at`` for the level; ``shopify_seen_at`` only moves forward."""
+    reference: str | None
+    """What the log records as the change's reference (the level read)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Product:
     """One row of ``product_inventory`` as the use cases see it."""
 

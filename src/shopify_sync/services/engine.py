@@ -22,6 +22,7 @@ from shopify_sync.domain.model import (
     LevelRead,
     LogRecord,
     Product,
+    PulledChange,
     PushStart,
     QuantityWrite,
     SetQuantities,
@@ -448,49 +449,57 @@ class SyncEngine:
         """Shopify already holds the merged values: apply its side to our rows, in one
         transaction, each compare-and-set on the base; returns the rows that moved meanwhile."""
         now = self._clock.now()
-        again: list[ProductId] = []
         in_sync: list[ProductId] = []
         newer_seen: dict[str, datetime | None] = {}
-        async with self._uow() as uow:
-            for product, result, level in settle:
-                if result.base == result.merged and result.inbound_delta == 0:
-                    in_sync.append(product.product_id)
-                    if level.updated_at is not None and (
-                        product.shopify_seen_at is None
-                        or level.updated_at > product.shopify_seen_at
-                    ):
-                        newer_seen[product.product_id] = level.updated_at
-                    report.add(
-                        ProductResult(
-                            product.product_id, "in_sync", product.b2c_stock,
-                            level.available, result.merged,
-                        )
-                    )  # fmt: skip
-                    continue
-                applied = await uow.products.apply_inbound(
-                    product.product_id,
-                    expected_base=product.shopify_base,
-                    delta=result.inbound_delta,
-                    new_base=result.merged,
-                    seen_at=level.updated_at,
-                    change=Change("inbound", source, _level_reference(level)),
-                    now=now,
-                    synced=True,
-                    read_at=read_at,
+        pulled: list[tuple[Product, Merge, LevelRead]] = []
+        for product, result, level in settle:
+            if result.base != result.merged or result.inbound_delta != 0:
+                pulled.append((product, result, level))
+                continue
+            in_sync.append(product.product_id)
+            if level.updated_at is not None and (
+                product.shopify_seen_at is None or level.updated_at > product.shopify_seen_at
+            ):
+                newer_seen[product.product_id] = level.updated_at
+            report.add(
+                ProductResult(
+                    product.product_id, "in_sync", product.b2c_stock, level.available,
+                    result.merged,
                 )
-                if not applied:
-                    again.append(product.product_id)
-                    continue
-                action: Action = "pulled" if result.inbound_delta else "in_sync"
-                report.add(
-                    ProductResult(
-                        product.product_id, action, product.b2c_stock + result.inbound_delta,
-                        level.available, result.merged,
+            )  # fmt: skip
+        async with self._uow() as uow:
+            applied = await uow.products.apply_inbound(
+                [
+                    PulledChange(
+                        product.product_id,
+                        product.shopify_base,
+                        result.inbound_delta,
+                        result.merged,
+                        level.updated_at,
+                        _level_reference(level),
                     )
-                )  # fmt: skip
+                    for product, result, level in pulled
+                ],
+                source=source,
+                now=now,
+                synced=True,
+                read_at=read_at,
+            )
             if in_sync:
                 await uow.products.mark_synced(in_sync, newer_seen, now, read_at=read_at)
             await uow.commit()
+        again: list[ProductId] = []
+        for product, result, level in pulled:
+            if product.product_id not in applied:
+                again.append(product.product_id)  # its row moved since we read it
+                continue
+            action: Action = "pulled" if result.inbound_delta else "in_sync"
+            report.add(
+                ProductResult(
+                    product.product_id, action, product.b2c_stock + result.inbound_delta,
+                    level.available, result.merged,
+                )
+            )  # fmt: skip
         return again
 
     async def _push(

@@ -16,6 +16,7 @@ from shopify_sync.domain.model import (
     LogEntry,
     LogRecord,
     Product,
+    PulledChange,
     PushStart,
     SetQuantities,
     SyncRun,
@@ -145,17 +146,13 @@ class ProductRepository(Protocol):
     ) -> None: ...
     async def apply_inbound(
         self,
-        product_id: str,
+        changes: Sequence[PulledChange],
         *,
-        expected_base: int | None,
-        delta: int,
-        new_base: int,
-        seen_at: datetime | None,
-        change: Change,
+        source: str,
         now: datetime,
         synced: bool = False,
         read_at: datetime | None = None,
-    ) -> bool: ...
+    ) -> set[ProductId]: ...
     async def request_refresh(self, product_ids: Iterable[str], now: datetime) -> None: ...
     async def begin_push(
         self,

@@ -11,10 +11,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shopify_sync.adapters.db.engine import create_engine
+from shopify_sync.adapters.db.repository import CHUNK
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.domain.model import (
     Change,
     LogRecord,
+    Product,
+    PulledChange,
     PushStart,
     QuantityWrite,
     SetQuantities,
@@ -28,7 +31,6 @@ from tests.factories import UNREACHABLE, random_item_id, random_product_id
 
 pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 5, 1, 10, 0, 0, tzinfo=UTC)
-WEBHOOK = Change("inbound", "webhook:inventory_levels/update", "evt-1")
 
 
 async def _insert(engine: AsyncEngine, *, b2c: int = 10, base: int | None = 10) -> tuple[str, int]:
@@ -44,6 +46,18 @@ async def _insert(engine: AsyncEngine, *, b2c: int = 10, base: int | None = 10) 
             {"p": pid, "s": f"SKU-{pid}", "b2c": b2c, "i": item, "base": base},
         )
     return pid, item
+
+
+async def _cas_cases(engine: AsyncEngine) -> tuple[str, str, str]:
+    """Three rows for a compare-and-set on base 10: a first sync (no base yet, 7 in stock),
+    a base that moved (11) and a push of another key in flight (base 10); 15 in stock."""
+    first, _ = await _insert(engine, b2c=7, base=None)
+    moved, _ = await _insert(engine, b2c=15, base=11)
+    busy, _ = await _insert(engine, b2c=15, base=10)
+    async with SqlUnitOfWorkFactory(engine)() as uow:
+        await uow.products.begin_pushes("other", [PushStart(ProductId(busy), 10, 15, 10)], NOW)
+        await uow.commit()
+    return first, moved, busy
 
 
 async def test_direct_writes_are_logged_as_local(engine: AsyncEngine) -> None:
@@ -70,18 +84,18 @@ async def test_apply_inbound_logs_its_change_and_moves_the_base(engine: AsyncEng
     factory = SqlUnitOfWorkFactory(engine)
     async with factory() as uow:
         applied = await uow.products.apply_inbound(
-            pid, expected_base=10, delta=-2, new_base=8, seen_at=NOW, change=WEBHOOK, now=NOW
+            [PulledChange(ProductId(pid), 10, -2, 8, NOW, "level@1")], source="reconcile", now=NOW
         )
         await uow.commit()
     async with factory() as uow:
         product = await uow.products.get(pid)
         log = await uow.log.recent(product_id=pid, limit=1)
 
-    assert applied
+    assert applied == {pid}
     assert product is not None
     assert (product.b2c_stock, product.shopify_base, product.shopify_seen_at) == (13, 8, NOW)
     assert [(e.direction, e.source, e.reference, e.delta) for e in log] == [
-        ("inbound", "webhook:inventory_levels/update", "evt-1", -2)
+        ("inbound", "reconcile", "level@1", -2)
     ]
 
 
@@ -91,12 +105,64 @@ async def test_apply_inbound_refuses_a_moved_base(engine: AsyncEngine) -> None:
     factory = SqlUnitOfWorkFactory(engine)
     async with factory() as uow:
         applied = await uow.products.apply_inbound(
-            pid, expected_base=9, delta=-1, new_base=8, seen_at=None, change=WEBHOOK, now=NOW
+            [PulledChange(ProductId(pid), 9, -1, 8, None, None)], source="reconcile", now=NOW
         )
         product = await uow.products.get(pid)
 
-    assert not applied
+    assert applied == set()
     assert product is not None and product.b2c_stock == 10
+
+
+async def test_apply_inbound_takes_every_unmoved_row_of_a_batch(engine: AsyncEngine) -> None:
+    """Many products in one call, across more than one chunk: each row still as read takes
+    its change (a first sync too); a moved base, a push in flight or an unknown id is left
+    out and keeps its stock; a later seen_at moves forward, a NULL one keeps it."""
+    earlier = NOW - timedelta(hours=1)
+    kept = [(await _insert(engine, b2c=20, base=10))[0] for _ in range(CHUNK + 3)]
+    first, moved, busy = await _cas_cases(engine)
+    factory = SqlUnitOfWorkFactory(engine)
+    async with factory() as uow:
+        await uow.products.mark_synced(kept[:1], {kept[0]: NOW}, earlier)
+        await uow.products.record_failure(
+            kept[1:2], message="boom", next_attempt_at={}, parked=[], now=earlier
+        )
+        await uow.commit()
+    changes = [PulledChange(ProductId(pid), 10, 2, 12, earlier, "lvl") for pid in kept]
+    changes += [
+        PulledChange(ProductId(first), None, 3, 10, NOW, "lvl"),
+        PulledChange(ProductId(moved), 10, 2, 12, NOW, "lvl"),
+        PulledChange(ProductId(busy), 10, 2, 12, NOW, "lvl"),
+        PulledChange(ProductId(random_product_id()), 10, 2, 12, NOW, "lvl"),
+    ]
+    async with factory() as uow:
+        applied = await uow.products.apply_inbound(
+            changes, source="reconcile", now=NOW, synced=True
+        )
+        await uow.commit()
+    async with factory() as uow:
+        rows: dict[str, Product] = {
+            p.product_id: p for p in await uow.products.get_many([*kept, first, moved, busy])
+        }
+
+    assert applied == {*kept, first}
+    assert {(rows[pid].b2c_stock, rows[pid].shopify_base) for pid in kept} == {(22, 12)}
+    assert rows[kept[0]].shopify_seen_at == NOW  # never moved back by an older level
+    assert rows[kept[2]].shopify_seen_at == earlier
+    assert (rows[kept[1]].sync_error, rows[kept[1]].last_synced_at) == (None, NOW)
+    assert (rows[first].b2c_stock, rows[first].shopify_base) == (10, 10)
+    assert [(rows[p].b2c_stock, rows[p].shopify_base) for p in (moved, busy)] == [
+        (15, 11),
+        (15, 10),
+    ]
+
+
+async def test_apply_inbound_takes_each_product_once(engine: AsyncEngine) -> None:
+    """Two changes to one product in one call are a caller's bug, refused before any write."""
+    pid, _ = await _insert(engine, b2c=10, base=10)
+    change = PulledChange(ProductId(pid), 10, 1, 11, None, None)
+    async with SqlUnitOfWorkFactory(engine)() as uow:
+        with pytest.raises(ValueError, match="at most once"):
+            await uow.products.apply_inbound([change, change], source="reconcile", now=NOW)
 
 
 async def test_push_lifecycle_keeps_changes_made_in_flight(engine: AsyncEngine) -> None:
@@ -133,12 +199,9 @@ async def test_push_lifecycle_keeps_changes_made_in_flight(engine: AsyncEngine) 
 async def test_begin_pushes_takes_only_rows_whose_base_still_matches(engine: AsyncEngine) -> None:
     """One batch records the write for every unmoved row, also a first sync (no base yet)."""
     kept, _ = await _insert(engine, b2c=15, base=10)
-    first, _ = await _insert(engine, b2c=7, base=None)
-    moved, _ = await _insert(engine, b2c=15, base=11)
-    busy, _ = await _insert(engine, b2c=15, base=10)
+    first, moved, busy = await _cas_cases(engine)
     factory = SqlUnitOfWorkFactory(engine)
     async with factory() as uow:
-        await uow.products.begin_pushes("other", [PushStart(ProductId(busy), 10, 15, 10)], NOW)
         started = await uow.products.begin_pushes(
             "k",
             [

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from shopify_sync.domain.commands import Allocate, RetryProducts, SetSyncEnabled
-from shopify_sync.domain.model import Change
+from shopify_sync.domain.model import Change, PulledChange
 from shopify_sync.errors import InvalidQuantity, UnknownProduct
 from shopify_sync.services import admin
 from shopify_sync.services.admin import ProductFilter
@@ -488,10 +488,10 @@ async def test_explain_names_the_last_push_and_webhook(shop_world: World) -> Non
     await shop_world.engine.sync([await product(shop_world, pid)], source="test")
     async with shop_world.uow() as unit:
         await unit.products.apply_inbound(
-            pid, expected_base=6, delta=-1, new_base=5, seen_at=None,
-            change=Change("inbound", "webhook:inventory_levels/update", "evt-9"),
+            [PulledChange(ProductId(pid), 6, -1, 5, None, "evt-9")],
+            source="webhook:inventory_levels/update",
             now=shop_world.clock.now(),
-        )  # fmt: skip
+        )
         await unit.commit()
 
     explanation = await admin.explain(pid, shop_world.uow, shop_world.store)

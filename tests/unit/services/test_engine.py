@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
-from shopify_sync.domain.commands import ReconcileAll, SyncProduct
+from shopify_sync.domain.commands import (
+    ApplyInventoryLevel,
+    ReconcileAll,
+    SyncProduct,
+    WebhookMeta,
+)
 from shopify_sync.domain.model import QuantityWrite, SetQuantities
 from shopify_sync.errors import ProductNotSyncable, StoreRejected, UnknownProduct
 from shopify_sync.services import handlers
 from shopify_sync.services.engine import ProductResult, SyncReport
-from shopify_sync.types import InventoryItemId, ProductId
+from shopify_sync.types import InventoryItemId, LocationId, ProductId
 from tests.fakes import unavailable
 from tests.unit.services.conftest import World
 
 pytestmark = pytest.mark.anyio
+
+LOCATION = LocationId(1)
 
 
 async def sync(world: World, pid: str) -> ProductResult:
@@ -57,6 +66,41 @@ async def test_shopify_change_is_pulled_without_a_write(world: World) -> None:
 
     assert (result.action, await world.row(pid), world.store.writes) == ("pulled", (8, 8), [])
     assert await world.b2c_ledger(pid) == 8
+
+
+async def test_a_pull_overtaken_by_a_webhook_is_read_again_and_counted_once(
+    world: World,
+) -> None:
+    """Shopify sold 2 (webhook missed); after our read, it sells 1 more and that webhook is
+    applied before our pull lands. The pull's compare-and-set on the base refuses it, the
+    level is read again, and each sale is counted once: 10 -> 7, not 5."""
+    pid, item = await world.product(ours=10, base=10, shopify=10)
+    world.store.sell(item, 2)
+    read = world.store.read_levels
+
+    async def read_then_webhook(items: Sequence[InventoryItemId]) -> dict[InventoryItemId, Any]:
+        levels = await read(items)
+        if len(world.store.events) == 1:
+            world.store.sell(item, 1)
+            event = world.store.events[-1]
+            meta = WebhookMeta(event.event_id, None, "inventory_levels/update", None, None)
+            await handlers.apply_inventory_level(
+                ApplyInventoryLevel(
+                    meta, InventoryItemId(item), LOCATION, event.available, event.updated_at
+                ),
+                world.levels,
+                world.clock,
+                LOCATION,
+            )
+        return levels
+
+    world.store.read_levels = read_then_webhook  # type: ignore[method-assign]
+
+    result = await sync(world, pid)
+
+    assert (result.action, await world.row(pid), world.store.writes) == ("in_sync", (7, 7), [])
+    assert world.store.reads == 2
+    assert await world.b2c_ledger(pid) == 7
 
 
 async def test_concurrent_changes_merge(world: World) -> None:

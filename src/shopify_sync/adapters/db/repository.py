@@ -35,7 +35,8 @@ from sqlalchemy.types import TypeEngine
 
 from shopify_sync.adapters.db.tables import UtcDateTime
 from shopify_sync.adapters.db.tables import product_inventory as t
-from shopify_sync.domain.model import Change, Product, PushStart
+from shopify_sync.domain.model import Change, Product, PulledChange, PushStart
+from shopify_sync.errors import StorageError
 from shopify_sync.types import InventoryItemId, ProductId
 
 _PENDING = and_(
@@ -157,6 +158,10 @@ _CLEAR_ERROR: dict[str, Any] = {
 }
 
 
+CHUNK = 500
+"""Products per statement where one statement serves many (``IN`` lists, executemany)."""
+
+
 class SqlProductRepository:
     """Reads and compare-and-set writes of ``product_inventory``."""
 
@@ -175,8 +180,8 @@ class SqlProductRepository:
         """The products with these ids, in id order; unknown ids are left out."""
         ids = sorted(set(product_ids))
         found: list[Product] = []
-        for start in range(0, len(ids), 500):
-            query = select(t).where(t.c.product_id.in_(ids[start : start + 500]))
+        for start in range(0, len(ids), CHUNK):
+            query = select(t).where(t.c.product_id.in_(ids[start : start + CHUNK]))
             found.extend(_product(r) for r in await self._c.execute(query.order_by(t.c.product_id)))
         return found
 
@@ -193,8 +198,10 @@ class SqlProductRepository:
         """Products linked to any of these inventory items, in id order."""
         wanted = sorted(set(items))
         found: list[Product] = []
-        for start in range(0, len(wanted), 500):
-            query = select(t).where(t.c.shopify_inventory_item_id.in_(wanted[start : start + 500]))
+        for start in range(0, len(wanted), CHUNK):
+            query = select(t).where(
+                t.c.shopify_inventory_item_id.in_(wanted[start : start + CHUNK])
+            )
             found.extend(_product(r) for r in await self._c.execute(query))
         return sorted(found, key=lambda p: p.product_id)
 
@@ -359,33 +366,84 @@ class SqlProductRepository:
 
     async def apply_inbound(
         self,
-        product_id: str,
+        changes: Sequence[PulledChange],
         *,
-        expected_base: int | None,
-        delta: int,
-        new_base: int,
-        seen_at: datetime | None,
-        change: Change,
+        source: str,
         now: datetime,
         synced: bool = False,
         read_at: datetime | None = None,
-    ) -> bool:
-        """Move ``b2c_stock`` by Shopify's change and set the new agreed base.
+    ) -> set[ProductId]:
+        """Move each product's ``b2c_stock`` by Shopify's change and set the new agreed base;
+        returns the products it was applied to.
 
-        Compare-and-set: refused (False) when the base moved or a push is in flight
-        since the caller read the row. ``synced`` also records a successful sync.
+        Compare-and-set: a product whose base moved or that has a push in flight since the
+        caller read it is left out. Per chunk of ``CHUNK`` products, one read that locks
+        the rows (``FOR UPDATE``, in id order; SQLite's write transaction already excludes
+        every other writer) and one statement for those still as read (executemany), so
+        a reconcile after missed webhooks costs two statements per ``CHUNK`` products, not
+        one built and compiled per product. ``synced`` also records a successful sync.
         """
+        by_id = {c.product_id: c for c in changes}
+        if len(by_id) != len(changes):
+            raise ValueError("apply_inbound takes each product at most once")
+        if not changes:
+            return set()
         values = _inbound_values(
-            delta, new_base, seen_at, _refresh_after(read_at), _who(change, now)
+            bindparam("b_delta", type_=Integer),
+            bindparam("b_new_base", type_=Integer),
+            bindparam("b_seen", type_=UtcDateTime),  # NULL keeps shopify_seen_at
+            _refresh_after(read_at),
+            _who_values("inbound", source, bindparam("b_reference", type_=Text), now),
         )
         if synced:
             values.update(_CLEAR_ERROR, last_synced_at=now)
-        result = await self._c.execute(
+        statement = (
             update(t)
-            .where(t.c.product_id == product_id, _base_is(expected_base), t.c.push_key.is_(None))
+            .where(
+                t.c.product_id == bindparam("b_id"),
+                t.c.shopify_base.is_not_distinct_from(bindparam("b_base", type_=Integer)),
+                t.c.push_key.is_(None),
+            )
             .values(values)
         )
-        return result.rowcount == 1
+        ids = sorted(by_id)
+        applied: set[ProductId] = set()
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            rows = await self._c.execute(
+                select(t.c.product_id, t.c.shopify_base, t.c.push_key)
+                .where(t.c.product_id.in_(chunk))
+                .order_by(t.c.product_id)
+                .with_for_update()
+            )
+            take = [
+                by_id[ProductId(pid)]
+                for pid, base, key in rows
+                if key is None and base == by_id[ProductId(pid)].expected_base
+            ]
+            if not take:
+                continue
+            result = await self._c.execute(
+                statement,
+                [
+                    {
+                        "b_id": c.product_id,
+                        "b_base": c.expected_base,
+                        "b_delta": c.delta,
+                        "b_new_base": c.new_base,
+                        "b_seen": c.seen_at,
+                        "b_reference": c.reference,
+                    }
+                    for c in take
+                ],
+            )
+            if result.rowcount not in (-1, len(take)):  # -1: the driver does not count
+                raise StorageError(
+                    f"{result.rowcount} of {len(take)} locked products took Shopify's change; "
+                    "the transaction is rolled back and the next pass retries"
+                )
+            applied.update(c.product_id for c in take)
+        return applied
 
     async def request_refresh(self, product_ids: Iterable[str], now: datetime) -> None:
         """Mark products for a re-read from Shopify at the next pass."""
@@ -550,10 +608,10 @@ class SqlProductRepository:
             "refresh_requested": _refresh_after(read_at),
         }
         plain = [pid for pid in product_ids if seen.get(pid) is None]
-        for start in range(0, len(plain), 500):
+        for start in range(0, len(plain), CHUNK):
             await self._c.execute(
                 update(t)
-                .where(t.c.product_id.in_(plain[start : start + 500]), t.c.push_key.is_(None))
+                .where(t.c.product_id.in_(plain[start : start + CHUNK]), t.c.push_key.is_(None))
                 .values(values)
             )
         newer = [{"b_id": pid, "b_seen": at} for pid, at in seen.items() if at is not None]
