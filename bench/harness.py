@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -170,15 +170,25 @@ def parse_time(value: str | None) -> datetime | None:
 
 
 def seed_products(
-    url: str, levels: Sequence[dict[str, Any]], *, differ: Sequence[bool], delta: int = 3
+    url: str,
+    levels: Sequence[dict[str, Any]],
+    *,
+    differ: Sequence[bool],
+    delta: int = 3,
+    side: str = "ours",
 ) -> None:
     """Link one product per Shopify level, already synced (ours = base = Shopify, seen at the
-    level's time), except where ``differ`` says ours moved by ``delta`` (a pending change)."""
-    asyncio.run(_seed(url, levels, differ, delta))
+    level's time), except where ``differ`` says one side moved by ``delta``: ``side="ours"``,
+    a pending change of ours (Shopify still at the base); ``side="shopify"``, Shopify sales whose
+    webhooks never came (ours = base = Shopify's level plus ``delta``, seen an hour before
+    the level's time): the reconcile takes them into our stock without writing to Shopify."""
+    if side not in ("ours", "shopify"):
+        raise ValueError(f"side is ours or shopify, not {side!r}")
+    asyncio.run(_seed(url, levels, differ, delta, side))
 
 
 async def _seed(
-    url: str, levels: Sequence[dict[str, Any]], differ: Sequence[bool], delta: int
+    url: str, levels: Sequence[dict[str, Any]], differ: Sequence[bool], delta: int, side: str
 ) -> None:
     from sqlalchemy import insert
 
@@ -189,18 +199,25 @@ async def _seed(
     rows = []
     for index, (level, moved) in enumerate(zip(levels, differ, strict=True)):
         available = int(level["available"])
+        seen_at = parse_time(level.get("updated_at"))
+        ours = base = available
+        if moved and side == "ours":
+            ours += delta
+        elif moved:
+            ours = base = available + delta
+            seen_at = seen_at and seen_at - timedelta(hours=1)
         rows.append(
             {
                 "product_id": f"P{index + 1:07d}",
                 "sku": level["sku"],
                 "title": level["sku"],
                 "b2b_stock": 100,
-                "b2c_stock": available + (delta if moved else 0),
+                "b2c_stock": ours,
                 "shopify_variant_id": str(level["variant_id"]),
                 "shopify_inventory_item_id": int(level["inventory_item_id"]),
                 "sync_enabled": True,
-                "shopify_base": available,
-                "shopify_seen_at": parse_time(level.get("updated_at")),
+                "shopify_base": base,
+                "shopify_seen_at": seen_at,
                 "last_synced_at": now,
                 "created_at": now,
                 "updated_at": now,

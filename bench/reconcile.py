@@ -1,8 +1,10 @@
 """Benchmark: full reconcile of N SKUs against the simulator at Standard-plan limits.
 
 For each N and each share of products that differ, a fresh database is linked to the
-simulator's whole catalogue (synced, except the differing products, which carry a
-pending change of ours), then ``reconcile_all`` runs in its own process. Baseline in
+simulator's whole catalogue (synced, except the differing products: on our side they carry a
+pending change of ours, to be written to Shopify; on Shopify's side they were sold there and
+the webhooks never came, to be taken into our rows without a write), then ``reconcile_all``
+runs in its own process. Baseline in
 the same run: the naive per-product path (one read and one write per product) on a
 smaller N, started with an empty bucket (its steady state), reported per SKU.
 
@@ -66,30 +68,42 @@ def child(sim: Sim, url: str, mode: str, limit: int = 0, profile: str | None = N
     return result
 
 
+def run_one(sim: Sim, size: int, share: float, side: str, rng: random.Random,
+            args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
+    """One reconcile of ``size`` SKUs of which ``share`` % moved on ``side``: ours (pushed to
+    Shopify, in 250-entry writes) or Shopify's (missed webhooks: taken into our rows, no
+    write)."""
+    levels = sim.levels(size)
+    count = round(size * share / 100)
+    chosen = set(rng.sample(range(size), count))
+    with database(args.database) as url:
+        seed_products(url, levels, differ=[i in chosen for i in range(size)], side=side)
+        sim.set_bucket(BUCKET)
+        profile = f"{args.profile}-{size}-{side}-{share:g}.json" if args.profile else None
+        result: dict[str, Any] = child(sim, url, "reconcile", profile=profile)
+    writes = math.ceil(count / BATCH) if side == "ours" else 0
+    result.update(
+        kind="reconcile", skus=size, differ_pct=share, differ=count, side=side,
+        floor_s=round(floor_s(writes), 1),
+        points_per_sku=round(result["points"] / size, 4),
+    )  # fmt: skip
+    result["floor_ratio"] = (
+        round(result["wall_s"] / result["floor_s"], 2) if result["floor_s"] else None
+    )
+    print(f"  {size:,} SKUs, {share:g}% differ on {side} side: {result['wall_s']} s",
+          file=sys.stderr)  # fmt: skip
+    return result
+
+
 def run_size(size: int, shares: list[float], args: argparse.Namespace) -> list[dict[str, Any]]:
     results = []
     rng = random.Random(size)
     with simulator(size) as sim:
-        for share in shares:
-            levels = sim.levels(size)
-            count = round(size * share / 100)
-            chosen = set(rng.sample(range(size), count))
-            with database(args.database) as url:
-                seed_products(url, levels, differ=[i in chosen for i in range(size)])
-                sim.set_bucket(BUCKET)
-                profile = f"{args.profile}-{size}-{share:g}.json" if args.profile else None
-                result = child(sim, url, "reconcile", profile=profile)
-            writes = math.ceil(count / BATCH)
-            result.update(
-                kind="reconcile", skus=size, differ_pct=share, differ=count,
-                floor_s=round(floor_s(writes), 1),
-                points_per_sku=round(result["points"] / size, 4),
-            )  # fmt: skip
-            result["floor_ratio"] = (
-                round(result["wall_s"] / result["floor_s"], 2) if result["floor_s"] else None
-            )
-            results.append(result)
-            print(f"  {size:,} SKUs, {share:g}% differ: {result['wall_s']} s", file=sys.stderr)
+        for side in args.sides:
+            for share in shares:
+                if side == "shopify" and share == 0:
+                    continue  # the same run as 0% on our side
+                results.append(run_one(sim, size, share, side, rng, args))
         if args.naive:
             levels = sim.levels(args.naive)
             with database(args.database) as url:
@@ -97,7 +111,7 @@ def run_size(size: int, shares: list[float], args: argparse.Namespace) -> list[d
                 sim.set_bucket(0)
                 result = child(sim, url, "naive", limit=args.naive)
             result.update(
-                kind="naive", skus=args.naive, differ_pct=100.0, differ=args.naive,
+                kind="naive", skus=args.naive, differ_pct=100.0, differ=args.naive, side="ours",
                 points_per_sku=round(result["points"] / args.naive, 4),
                 s_per_sku=round(result["wall_s"] / args.naive, 4),
                 floor_s=None, floor_ratio=None,
@@ -111,14 +125,15 @@ def run_size(size: int, shares: list[float], args: argparse.Namespace) -> list[d
 
 def render(results: list[dict[str, Any]]) -> str:
     headers = [
-        "path", "SKUs", "differ", "wall s", "calls", "writes", "points", "pts/SKU",
-        "bucket wait s", "floor s", "x floor", "peak RSS MB", "simulator CPU s",
+        "path", "SKUs", "differ", "moved on", "changed", "wall s", "calls", "writes", "points",
+        "pts/SKU", "bucket wait s", "floor s", "x floor", "peak RSS MB", "simulator CPU s",
     ]  # fmt: skip
     rows = []
     for r in results:
         rows.append([
             "bulk reconcile" if r["kind"] == "reconcile" else "naive per product",
-            r["skus"], f"{r['differ_pct']:g}%", r["wall_s"], r["calls"], r["write_calls"],
+            r["skus"], f"{r['differ_pct']:g}%", r["side"], r["changed"], r["wall_s"],
+            r["calls"], r["write_calls"],
             int(r["points"]), r["points_per_sku"], r["bucket_wait_s"], r["floor_s"],
             r["floor_ratio"], r["peak_rss_mb"], r["simulator_cpu_s"],
         ])  # fmt: skip
@@ -134,7 +149,7 @@ def render(results: list[dict[str, Any]]) -> str:
                 n = int(key.rsplit("_", 1)[1])
                 best = min(
                     (x for x in results if x["kind"] == "reconcile" and x["skus"] == n
-                     and x["differ_pct"] == 100),
+                     and x["differ_pct"] == 100 and x["side"] == "ours"),
                     key=lambda x: x["wall_s"], default=None,
                 )  # fmt: skip
                 vs = f"; bulk reconcile, 100% differ: {best['wall_s']} s" if best else ""
@@ -146,12 +161,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000", help="comma-separated SKU counts")
     parser.add_argument("--differ", default="0,1,100", help="comma-separated percentages")
+    parser.add_argument(
+        "--sides", default="ours,shopify",
+        help="which side the differing products moved on: ours (pushed), shopify (pulled)",
+    )  # fmt: skip
     parser.add_argument("--naive", type=int, default=100, help="SKUs for the naive baseline")
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--profile", help="py-spy speedscope profiles, this path prefix")
     args = parser.parse_args()
     shares = [float(x) for x in args.differ.split(",")]
+    args.sides = args.sides.split(",")
+    if not set(args.sides) <= {"ours", "shopify"}:
+        parser.error("--sides takes ours, shopify or both")
     started = time.monotonic()
     results: list[dict[str, Any]] = []
     for size in (int(x) for x in args.sizes.split(",")):
