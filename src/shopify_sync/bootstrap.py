@@ -100,6 +100,7 @@ async def build(
         http=http,
         clock=clock,
         max_attempts=settings.shopify_max_attempts,
+        outage_pause_s=settings.shopify_outage_pause_s,
     )
     policy = SyncPolicy(
         initial_source=settings.initial_source,

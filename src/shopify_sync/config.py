@@ -72,6 +72,7 @@ class Settings(BaseModel):
     initial_source: InitialSource = Field("b2b", alias="INITIAL_SOURCE")
     sync_max_attempts: int = Field(8, ge=1, le=100, alias="SYNC_MAX_ATTEMPTS")
     shopify_max_attempts: int = Field(4, ge=1, le=20, alias="SHOPIFY_MAX_ATTEMPTS")
+    shopify_outage_pause_s: float = Field(15.0, ge=0, le=300, alias="SHOPIFY_OUTAGE_PAUSE_SECONDS")
     sync_retry_base_s: float = Field(5.0, gt=0, le=3600, alias="SYNC_RETRY_BASE_SECONDS")
     webhook_events_retention_days: int = Field(
         7, ge=1, le=3650, alias="WEBHOOK_EVENTS_RETENTION_DAYS"

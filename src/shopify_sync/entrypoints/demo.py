@@ -143,6 +143,7 @@ def _processes(workdir: Path, keep: bool) -> Iterator[tuple[str, str, Path]]:
             "DATABASE_URL": f"sqlite:///{db}",
             "PENDING_SCAN_INTERVAL_SECONDS": "0.5",
             "SYNC_RETRY_BASE_SECONDS": "1",
+            "SHOPIFY_OUTAGE_PAUSE_SECONDS": "1",
             "LOG_LEVEL": "WARNING",
         }
         server = subprocess.Popen(

@@ -143,6 +143,7 @@ def running_stack(database_url: str, *, products: int = 4, **env: str) -> Iterat
                 "PENDING_SCAN_INTERVAL_SECONDS": "0.2",
                 "RECONCILE_INTERVAL_SECONDS": "3600",
                 "SYNC_RETRY_BASE_SECONDS": "0.3",
+                "SHOPIFY_OUTAGE_PAUSE_SECONDS": "0.3",
                 "SYNC_MAX_ATTEMPTS": "20",
                 **env,
             },

@@ -13,7 +13,7 @@ from shopify_sync.domain.model import (
     WebhookSubscription,
     WriteErrorKind,
 )
-from shopify_sync.errors import OutcomeUnknown, StoreRejected
+from shopify_sync.errors import OutcomeUnknown, StoreRejected, StoreUnavailable
 from shopify_sync.types import InventoryItemId, VariantId
 from tests.integration.shopify.shopify_sim_harness import PRODUCTS, SimShop
 
@@ -134,16 +134,21 @@ async def test_a_lost_answer_is_resent_with_the_same_key(
 
 
 async def test_no_answer_at_all_is_outcome_unknown_until_resent(shop: SimShop) -> None:
-    """Only 503s raise OutcomeUnknown; resending the same write later applies it."""
+    """Only 503s raise OutcomeUnknown and pause every call (nothing is sent meanwhile);
+    resending the same write after the pause applies it."""
     location = await shop.location()
     held = await shop.levels(location)
     item = next(iter(held))
     write = write_of((item, held[item] + 2, held[item]))
     await shop.control("POST", "/faults/api", {"mode": "status", "status": 503, "count": 3})
 
-    async with shop.client(max_attempts=3) as (client, _):
+    async with shop.client(max_attempts=3, outage_pause_s=15) as (client, clock):
         with pytest.raises(OutcomeUnknown):
             await client.set_quantities(write)
+        with pytest.raises(StoreUnavailable, match="not sent: Shopify has been unavailable"):
+            await client.set_quantities(write)
+        assert (await shop.levels(location))[item] == held[item]
+        await clock.sleep(15)
         result = await client.set_quantities(write)
 
     assert result.applied

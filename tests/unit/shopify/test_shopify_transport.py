@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -337,3 +338,78 @@ async def test_write_throttled_is_resent_and_not_unknown(clock: FakeClock) -> No
             await client.set_quantities(WRITE)
 
     assert len(set(shop.bodies)) == 1
+
+
+# -- outage pause ------------------------------------------------------------------------------
+
+
+async def test_a_call_failed_through_its_retries_pauses_every_call(clock: FakeClock) -> None:
+    """After a read failed through all its attempts, the next calls fail at once, unsent;
+    after the pause one call goes through, and its answer ends the pause."""
+    shop = ScriptedShop([httpx.Response(503), httpx.Response(503), LEVEL])
+    client, http = make_client(shop, clock, max_attempts=2, outage_pause_s=15)
+
+    async with http:
+        with pytest.raises(StoreUnavailable, match="HTTP 503"):
+            await client.read_levels([ITEM])
+        with capture_logs() as logs, pytest.raises(StoreUnavailable) as paused:
+            await client.set_quantities(WRITE)
+        sent_while_paused = len(shop.requests)
+        clock.current += timedelta(seconds=15)
+        with capture_logs() as back:
+            first = await client.read_levels([ITEM])
+        second = await client.read_levels([ITEM])
+
+    assert "not sent: Shopify has been unavailable since 2026-05-01 10:00:" in str(paused.value)
+    assert "(ReadLevels: http_503); calls resume after" in str(paused.value)
+    assert not isinstance(paused.value, OutcomeUnknown)
+    assert logs == []
+    assert sent_while_paused == 2
+    assert first[ITEM].available == second[ITEM].available == 7
+    assert len(shop.requests) == 4
+    assert [e["event"] for e in back] == ["shopify_reachable_again"]
+
+
+async def test_a_failed_probe_doubles_the_pause_up_to_the_cap(clock: FakeClock) -> None:
+    """Each probe that fails pauses twice as long as the pause before, at most the cap."""
+    shop = ScriptedShop([httpx.Response(502)])
+    client, http = make_client(shop, clock, max_attempts=1, outage_pause_s=10)
+    pauses = []
+
+    async with http:
+        for _ in range(7):
+            with capture_logs() as logs, pytest.raises(StoreUnavailable):
+                await client.read_levels([ITEM])
+            [paused] = [e for e in logs if e["event"] == "shopify_calls_paused"]
+            pauses.append(paused["pause_s"])
+            clock.current += timedelta(seconds=paused["pause_s"])
+
+    assert pauses == [10, 20, 40, 80, 160, 300, 300]
+    assert len(shop.requests) == 7
+
+
+@pytest.mark.parametrize(
+    ("answer", "sends", "pause_s"),
+    [
+        (throttled(requested=300, available=100, rate=50), 2, 15),
+        (httpx.Response(429, headers={"Retry-After": "1"}), 2, 15),
+        (httpx.Response(401, text="no"), 1, 15),
+        (httpx.Response(503), 2, 0),
+    ],
+    ids=["throttled", "429", "refused", "pause-off"],
+)
+async def test_throttling_refusals_or_a_zero_pause_never_pause(
+    clock: FakeClock, answer: httpx.Response, sends: int, pause_s: float
+) -> None:
+    """Throttling to the last attempt and a refusal are answers, and ``outage_pause_s=0``
+    turns the pause off: the next call is sent."""
+    shop = ScriptedShop([*[answer] * sends, LEVEL])
+    client, http = make_client(shop, clock, max_attempts=2, outage_pause_s=pause_s)
+
+    async with http:
+        with pytest.raises(StoreError):
+            await client.read_levels([ITEM])
+        level = await client.read_levels([ITEM])
+
+    assert level[ITEM].available == 7
+    assert len(shop.requests) == sends + 1

@@ -28,7 +28,12 @@ from shopify_sync.adapters.shopify.catalogue import (
 )
 from shopify_sync.adapters.shopify.documents import MAX_IDS_PER_CALL
 from shopify_sync.adapters.shopify.envelope import MalformedResponse, UserError
-from shopify_sync.adapters.shopify.pacing import Backoff, CostLimiter
+from shopify_sync.adapters.shopify.pacing import (
+    DEFAULT_OUTAGE_PAUSE_S,
+    Backoff,
+    CostLimiter,
+    OutagePause,
+)
 from shopify_sync.adapters.shopify.payloads import (
     CONCURRENT_REQUEST,
     KEY_MISMATCH,
@@ -94,6 +99,8 @@ class ShopifyClient:
         rng: source of backoff jitter.
         bulk_polling: how the snapshot's bulk operation is polled.
         concurrent_request_attempts: resends of a write while its key is still in progress.
+        outage_pause_s: how long every call pauses after one failed through all its
+            attempts (``OutagePause``; 0 turns it off).
     """
 
     def __init__(
@@ -109,6 +116,7 @@ class ShopifyClient:
         rng: random.Random | None = None,
         bulk_polling: BulkPolling = DEFAULT_BULK_POLLING,
         concurrent_request_attempts: int = DEFAULT_CONCURRENT_REQUEST_ATTEMPTS,
+        outage_pause_s: float = DEFAULT_OUTAGE_PAUSE_S,
     ) -> None:
         self._features = features_for(api_version)
         self._location = location_id
@@ -128,6 +136,7 @@ class ShopifyClient:
             limiter=CostLimiter(clock),
             backoff=self._backoff,
             max_attempts=max_attempts,
+            outage=OutagePause(clock, outage_pause_s),
         )
 
     def __repr__(self) -> str:

@@ -1,20 +1,28 @@
-"""Adapter: pacing for Shopify's cost-based rate limit, and backoff for retries.
+"""Adapter: pacing for Shopify's cost-based rate limit, backoff for retries, and a pause
+in an outage.
 
 Shopify's GraphQL limit is a leaky bucket of points (``throttleStatus`` on every
 response). :class:`CostLimiter` keeps an estimate of the bucket, refilled at the restore
 rate since the last report, and makes a call wait until its expected cost fits, so we
 are rarely throttled at all. :class:`Backoff` spaces retries of failed calls.
+:class:`OutagePause` stops calling Shopify for a while once a call failed through all its
+retries.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+import structlog
+
 from shopify_sync.adapters.shopify.envelope import Cost
+from shopify_sync.errors import StoreUnavailable
 from shopify_sync.services.ports import Clock
+
+_log = structlog.get_logger(__name__)
 
 MIN_THROTTLE_WAIT_S = 0.1
 """Shortest wait after a THROTTLED answer, even when the numbers say the bucket has room."""
@@ -95,6 +103,93 @@ class Backoff:
         """The wait before retry number *attempt* (0 for the first retry)."""
         ceiling = min(self.cap_s, self.base_s * 2.0**attempt)
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+
+DEFAULT_OUTAGE_PAUSE_S = 15.0
+"""How long calls pause after one failed through all its retries (then doubled per failed
+probe, up to :data:`MAX_OUTAGE_PAUSE_S`)."""
+MAX_OUTAGE_PAUSE_S = 300.0
+
+
+class OutagePause:
+    """
+    A circuit breaker for Shopify outages, shared by the calls of one client.
+
+    A call that failed through all its attempts with timeouts, network errors or 5xx opens
+    it: for ``pause_s`` every call fails at once with
+    :class:`~shopify_sync.errors.StoreUnavailable`, without being sent. So a reconcile
+    does not spend a full round of retries on each of its hundreds of writes while Shopify
+    is down (each write is kept and resent later under the same key, each product records
+    the error and its next try), and Shopify is not hammered while it recovers. After the
+    pause one call goes through as a probe: an answer closes the breaker, a failure opens
+    it again for twice as long, up to ``max_pause_s``. Throttling and refusals are answers:
+    they never open it. ``pause_s`` 0 turns it off.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        pause_s: float = DEFAULT_OUTAGE_PAUSE_S,
+        max_pause_s: float = MAX_OUTAGE_PAUSE_S,
+    ) -> None:
+        self._clock = clock
+        self._base_s = pause_s
+        self._max_s = max(max_pause_s, pause_s)
+        self._pause_s = pause_s
+        self._until: datetime | None = None
+        self._since: datetime | None = None
+        self._reason = ""
+
+    def check(self, what: str) -> None:
+        """Let a call through, or refuse it while the pause lasts.
+
+        Raises:
+            StoreUnavailable: paused; nothing was sent.
+        """
+        if self._until is None:
+            return
+        now = self._clock.now()
+        if now < self._until:
+            assert self._since is not None
+            raise StoreUnavailable(
+                f"{what}: not sent: Shopify has been unavailable since "
+                f"{self._since:%Y-%m-%d %H:%M:%S} UTC ({self._reason}); calls resume after "
+                f"{self._until:%H:%M:%S} UTC"
+            )
+        # This call is the probe; the others wait out another pause meanwhile.
+        self._until = now + timedelta(seconds=self._pause_s)
+
+    def answered(self) -> None:
+        """Shopify answered a call (data, a refusal or throttling): it is reachable."""
+        if self._until is None:
+            return
+        _log.info(
+            "shopify_reachable_again",
+            unavailable_since=self._since.isoformat() if self._since else None,
+        )
+        self._until = self._since = None
+        self._pause_s = self._base_s
+
+    def failed(self, operation: str, reason: str) -> None:
+        """A call failed through all its attempts: pause every call."""
+        if self._base_s <= 0:
+            return
+        now = self._clock.now()
+        if self._until is None:
+            self._since = now
+            self._pause_s = self._base_s
+        else:
+            self._pause_s = min(self._max_s, self._pause_s * 2)
+        self._until = now + timedelta(seconds=self._pause_s)
+        self._reason = f"{operation}: {reason}"
+        _log.error(
+            "shopify_calls_paused",
+            operation=operation,
+            reason=reason,
+            pause_s=self._pause_s,
+            detail="every call fails at once until then; products record the error and "
+            "their next try, writes are kept and resent under the same key",
+        )
 
 
 def retry_after_s(header: str | None, now: datetime) -> float:

@@ -18,7 +18,12 @@ from pydantic import JsonValue
 
 from shopify_sync.adapters.shopify.documents import Operation
 from shopify_sync.adapters.shopify.envelope import Envelope, MalformedResponse, parse_envelope
-from shopify_sync.adapters.shopify.pacing import Backoff, CostLimiter, retry_after_s
+from shopify_sync.adapters.shopify.pacing import (
+    Backoff,
+    CostLimiter,
+    OutagePause,
+    retry_after_s,
+)
 from shopify_sync.errors import (
     OutcomeUnknown,
     RateLimited,
@@ -96,6 +101,7 @@ class GraphQLTransport:
         limiter: CostLimiter,
         backoff: Backoff,
         max_attempts: int,
+        outage: OutagePause | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -106,6 +112,7 @@ class GraphQLTransport:
         self._limiter = limiter
         self._backoff = backoff
         self._max_attempts = max_attempts
+        self._outage = outage if outage is not None else OutagePause(clock, pause_s=0)
 
     async def execute(self, operation: Operation) -> dict[str, JsonValue] | None:
         """
@@ -114,9 +121,11 @@ class GraphQLTransport:
         Raises:
             StoreRejected: Shopify refused the request (4xx, GraphQL validation, cost).
             RateLimited: still throttled after the last attempt.
-            StoreUnavailable: timeouts, network errors or 5xx through the last attempt.
+            StoreUnavailable: timeouts, network errors or 5xx through the last attempt, or
+                calls paused after such a failure (``OutagePause``; nothing sent).
             OutcomeUnknown: a write that may have been applied got no definite answer.
         """
+        self._outage.check(operation.name)
         body = operation.body()
         maybe_applied = False
         retry: _Retry | None = None
@@ -134,12 +143,14 @@ class GraphQLTransport:
             try:
                 outcome = await self._attempt(operation, body, attempt)
             except StoreRejected as exc:
+                self._outage.answered()
                 if operation.is_write and maybe_applied:
                     raise OutcomeUnknown(
                         f"{operation.name}: an earlier attempt may have been applied; {exc}"
                     ) from exc
                 raise
             if isinstance(outcome, Envelope):
+                self._outage.answered()
                 return outcome.data
             retry = outcome
             maybe_applied = maybe_applied or outcome.maybe_applied
@@ -151,6 +162,10 @@ class GraphQLTransport:
             attempts=self._max_attempts,
             outcome_unknown=operation.is_write and maybe_applied,
         )
+        if isinstance(retry.error, RateLimited):
+            self._outage.answered()  # throttled: Shopify is up, the pacing handles it
+        else:
+            self._outage.failed(operation.name, retry.reason)
         if operation.is_write and maybe_applied:
             raise OutcomeUnknown(
                 f"{operation.name}: no definite answer after {self._max_attempts} attempts"
