@@ -179,6 +179,17 @@ class PushStart:
 
 
 @dataclass(frozen=True, slots=True)
+class SyncFailure:
+    """One product's failed sync attempt, as recorded on its row."""
+
+    product_id: ProductId
+    message: str
+    """For operators: when, what failed, and what happens next."""
+    next_attempt_at: datetime | None
+    """When it is retried; None: parked until an operator retries it."""
+
+
+@dataclass(frozen=True, slots=True)
 class PulledChange:
     """One product's take of Shopify's side of a merge, with nothing to send: move
     ``b2c_stock`` by ``delta`` and agree on ``new_base``, recorded only while the row still

@@ -26,6 +26,7 @@ from shopify_sync.domain.model import (
     PushStart,
     QuantityWrite,
     SetQuantities,
+    SyncFailure,
     WriteErrorKind,
 )
 from shopify_sync.domain.reconcile import Merge, merge
@@ -37,6 +38,8 @@ log = structlog.get_logger(__name__)
 
 BATCH_SIZE = 250
 """Shopify's limit for one array argument: entries per write, ids per read."""
+LOGGED_IDS = 20
+"""Product ids a "sync failed" line names; it gives the count, each row has its error."""
 IN_FLIGHT_WAIT_S = 3.0
 """How long a sync waits for another task's write to the same products to be answered."""
 IN_FLIGHT_POLL_S = 0.05
@@ -348,15 +351,21 @@ class SyncEngine:
                     await uow.products.set_inventory_item(product.product_id, found[variant], now)
                 else:
                     malformed.append(product)
-            for product in malformed:
-                message = (
+            unknown = {
+                product.product_id: (
                     f"Shopify has no variant {product.shopify_variant_id!r}: fix the link "
                     "(shopify-sync products link) and retry"
                 )
-                await self._fail(uow, [product.product_id], message, permanent=True)
+                for product in malformed
+            }
+            await self._fail(uow, unknown, permanent=True)
+            for product in malformed:
                 report.add(
-                    ProductResult(product.product_id, "failed", product.b2c_stock, error=message)
-                )
+                    ProductResult(
+                        product.product_id, "failed", product.b2c_stock,
+                        error=unknown[product.product_id],
+                    )
+                )  # fmt: skip
             await uow.commit()
 
     async def _sync_round(
@@ -419,8 +428,11 @@ class SyncEngine:
                 to_settle.append((product, result, level))
         if problems:
             async with self._uow() as uow:
+                await self._fail(
+                    uow, {product.product_id: message for product, message, _ in problems},
+                    permanent=True,
+                )  # fmt: skip
                 for product, message, available in problems:
-                    await self._fail(uow, [product.product_id], message, permanent=True)
                     report.add(
                         ProductResult(
                             product.product_id, "failed", product.b2c_stock, available,
@@ -550,7 +562,9 @@ class SyncEngine:
             async with self._uow() as uow:
                 await uow.products.abandon_push(write.idempotency_key, self._clock.now())
                 await uow.writes.remove(write.idempotency_key)
-                await self._fail(uow, ids, f"Shopify refused the write: {exc}", permanent=False)
+                await self._fail(
+                    uow, dict.fromkeys(ids, f"Shopify refused the write: {exc}"), permanent=False
+                )
                 await uow.commit()
             self._report_failed(products, report, f"Shopify refused the write: {exc}")
             return []
@@ -558,7 +572,9 @@ class SyncEngine:
             # Unknown outcome or not sent: keep the write and resend it, same key, later.
             async with self._uow() as uow:
                 await uow.writes.failed_attempt(write.idempotency_key, str(exc))
-                await self._fail(uow, ids, f"push to Shopify failed: {exc}", permanent=False)
+                await self._fail(
+                    uow, dict.fromkeys(ids, f"push to Shopify failed: {exc}"), permanent=False
+                )
                 await uow.commit()
             self._report_failed(products, report, f"push to Shopify failed: {exc}")
             return []
@@ -608,15 +624,20 @@ class SyncEngine:
         async with self._uow() as uow:
             await uow.products.abandon_push(write.idempotency_key, now)
             await uow.writes.remove(write.idempotency_key)
+            refused = {
+                p.product_id: permanent[p.inventory_item_id]
+                for p in products
+                if p.inventory_item_id in permanent
+            }
+            await self._fail(uow, refused, permanent=True)
             for product in products:
-                if product.inventory_item_id in permanent:
-                    message = permanent[product.inventory_item_id]
-                    await self._fail(uow, [product.product_id], message, permanent=True)
+                if product.product_id in refused:
                     report.add(
                         ProductResult(
-                            product.product_id, "failed", product.b2c_stock, error=message
+                            product.product_id, "failed", product.b2c_stock,
+                            error=refused[product.product_id],
                         )
-                    )
+                    )  # fmt: skip
             await uow.commit()
         if any(
             e.kind is WriteErrorKind.PERMANENT and e.inventory_item_id is None
@@ -624,7 +645,10 @@ class SyncEngine:
         ):
             message = "; ".join(f"{e.code}: {e.message}" for e in result.errors)
             async with self._uow() as uow:
-                await self._fail(uow, ids, f"Shopify refused the write: {message}", permanent=False)
+                await self._fail(
+                    uow, dict.fromkeys(ids, f"Shopify refused the write: {message}"),
+                    permanent=False,
+                )  # fmt: skip
                 await uow.commit()
             self._report_failed(products, report, f"Shopify refused the write: {message}")
             return []
@@ -643,7 +667,7 @@ class SyncEngine:
     ) -> None:
         message = f"could not {what}: {exc}"
         async with self._uow() as uow:
-            await self._fail(uow, ids, message, permanent=False)
+            await self._fail(uow, dict.fromkeys(ids, message), permanent=False)
             await uow.commit()
             products = await uow.products.get_many(ids)
         self._report_failed(products, report, message)
@@ -656,48 +680,43 @@ class SyncEngine:
             )
 
     async def _fail(
-        self, unit: UnitOfWork, ids: Sequence[ProductId], message: str, *, permanent: bool
+        self, unit: UnitOfWork, messages: Mapping[ProductId, str], *, permanent: bool
     ) -> None:
-        """Record a failure: the message for operators, backoff, or parking."""
+        """Record a failure of each product (``messages``: what failed, for each): the
+        message for operators, backoff, or parking. One statement for them all and one log
+        line per distinct message, however many products a failed batch names."""
         now = self._clock.now()
-        products = await unit.products.get_many(ids)
-        next_at: dict[str, datetime | None] = {}
-        parked: list[str] = []
-        for product in products:
+        failures: list[SyncFailure] = []
+        logged: dict[str, list[tuple[Product, datetime | None]]] = {}
+        for product in await unit.products.get_many(messages):
             attempt = product.sync_attempts + 1
+            when: datetime | None = None
             if permanent or attempt >= self._policy.max_attempts:
-                parked.append(product.product_id)
-            else:
-                next_at[product.product_id] = now + timedelta(seconds=self.backoff_s(attempt))
-        for product in products:
-            attempt = product.sync_attempts + 1
-            when = next_at.get(product.product_id)
-            if product.product_id in parked:
                 tail = (
                     "parked: fix the cause, then `shopify-sync retry "
                     f"{product.product_id}` or retry it on the admin page"
                 )
             else:
-                assert when is not None
+                when = now + timedelta(seconds=self.backoff_s(attempt))
                 tail = (
                     f"attempt {attempt} of {self._policy.max_attempts}; "
                     f"next try at {when:%Y-%m-%d %H:%M:%S} UTC"
                 )
+            message = messages[product.product_id]
             text = f"{now:%Y-%m-%d %H:%M:%S} UTC: {message} ({tail})"
-            await unit.products.record_failure(
-                [product.product_id],
-                message=text[:2000],
-                next_attempt_at=next_at,
-                parked=parked,
-                now=now,
-            )
+            failures.append(SyncFailure(product.product_id, text[:2000], when))
+            logged.setdefault(message, []).append((product, when))
+        await unit.products.record_failures(failures, now)
+        for message, failed in logged.items():
+            retried = [when for _, when in failed if when is not None]
             log.warning(
                 "sync failed",
-                product_id=product.product_id,
                 error=message,
-                attempt=attempt,
-                next_attempt_at=when.isoformat() if when else None,
-                parked=product.product_id in parked,
+                products=len(failed),
+                product_ids=[p.product_id for p, _ in failed[:LOGGED_IDS]],
+                attempts=sorted({p.sync_attempts + 1 for p, _ in failed}),
+                next_attempt_at=min(retried).isoformat() if retried else None,
+                parked=len(failed) - len(retried),
             )
 
     def backoff_s(self, attempt: int) -> float:

@@ -19,6 +19,7 @@ from shopify_sync.domain.model import (
     PulledChange,
     PushStart,
     SetQuantities,
+    SyncFailure,
     SyncRun,
     Variant,
     WebhookEvent,
@@ -172,15 +173,7 @@ class ProductRepository(Protocol):
         self, key: str, *, applied_at: datetime | None, change: Change, now: datetime
     ) -> list[Product]: ...
     async def abandon_push(self, key: str, now: datetime) -> list[Product]: ...
-    async def record_failure(
-        self,
-        product_ids: Sequence[str],
-        *,
-        message: str,
-        next_attempt_at: Mapping[str, datetime | None],
-        parked: Iterable[str],
-        now: datetime,
-    ) -> None: ...
+    async def record_failures(self, failures: Sequence[SyncFailure], now: datetime) -> None: ...
     async def clear_failure(self, product_ids: Iterable[str], now: datetime) -> None: ...
     async def mark_synced(
         self,

@@ -21,6 +21,7 @@ from shopify_sync.domain.model import (
     PushStart,
     QuantityWrite,
     SetQuantities,
+    SyncFailure,
     SyncRun,
     WebhookEvent,
 )
@@ -123,9 +124,7 @@ async def test_apply_inbound_takes_every_unmoved_row_of_a_batch(engine: AsyncEng
     factory = SqlUnitOfWorkFactory(engine)
     async with factory() as uow:
         await uow.products.mark_synced(kept[:1], {kept[0]: NOW}, earlier)
-        await uow.products.record_failure(
-            kept[1:2], message="boom", next_attempt_at={}, parked=[], now=earlier
-        )
+        await uow.products.record_failures([SyncFailure(ProductId(kept[1]), "boom", None)], earlier)
         await uow.commit()
     changes = [PulledChange(ProductId(pid), 10, 2, 12, earlier, "lvl") for pid in kept]
     changes += [
@@ -247,12 +246,12 @@ async def test_due_finds_pending_and_respects_backoff(engine: AsyncEngine) -> No
     parked, _ = await _insert(engine, b2c=13, base=10)
     factory = SqlUnitOfWorkFactory(engine)
     async with factory() as uow:
-        await uow.products.record_failure(
-            [waiting, parked],
-            message="Shopify unavailable",
-            next_attempt_at={waiting: NOW + timedelta(minutes=1)},
-            parked=[parked],
-            now=NOW,
+        await uow.products.record_failures(
+            [
+                SyncFailure(ProductId(waiting), "Shopify unavailable", NOW + timedelta(minutes=1)),
+                SyncFailure(ProductId(parked), "Shopify unavailable", None),
+            ],
+            NOW,
         )
         await uow.commit()
     async with factory() as uow:

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from shopify_sync.domain.commands import Allocate, RetryProducts, SetSyncEnabled
-from shopify_sync.domain.model import Change, PulledChange
+from shopify_sync.domain.model import Change, PulledChange, SyncFailure
 from shopify_sync.errors import InvalidQuantity, UnknownProduct
 from shopify_sync.services import admin
 from shopify_sync.services.admin import ProductFilter
@@ -455,8 +455,8 @@ async def test_explain_parked_with_a_write_in_flight(shop_world: World) -> None:
             pid, key="k-1", expected_base=5, quantity=6, expected=5, now=shop_world.clock.now()
         )
         await unit.products.request_refresh([pid], shop_world.clock.now())
-        await unit.products.record_failure(
-            [pid], message="boom", next_attempt_at={}, parked=[pid], now=shop_world.clock.now()
+        await unit.products.record_failures(
+            [SyncFailure(ProductId(pid), "boom", None)], shop_world.clock.now()
         )
         await unit.commit()
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from shopify_sync.domain.commands import (
     ApplyInventoryLevel,
@@ -14,7 +15,7 @@ from shopify_sync.domain.commands import (
     SyncProduct,
     WebhookMeta,
 )
-from shopify_sync.domain.model import QuantityWrite, SetQuantities
+from shopify_sync.domain.model import Product, QuantityWrite, SetQuantities, SyncFailure
 from shopify_sync.errors import ProductNotSyncable, StoreRejected, UnknownProduct
 from shopify_sync.services import handlers
 from shopify_sync.services.engine import ProductResult, SyncReport
@@ -185,6 +186,35 @@ async def test_product_is_parked_after_max_attempts(world: World) -> None:
     assert product is not None
     assert product.parked_at is not None and "parked" in (product.sync_error or "")
     assert pid not in {p.product_id for p in due}
+
+
+async def test_a_failed_batch_records_each_product_and_logs_one_line(world: World) -> None:
+    """An outage during a sync of 25 products: each records its own attempt and next try
+    (one at its last attempt is parked), in one statement, and one log line names the batch."""
+    pids = [(await world.product(ours=15, base=10, shopify=10))[0] for _ in range(25)]
+    for _ in range(2):
+        world.store.fail_next.append(unavailable())
+        await sync(world, pids[0])
+    world.store.fail_next.append(unavailable())
+    async with world.uow() as unit:
+        products = await unit.products.get_many(pids)
+
+    with capture_logs() as logs:
+        report = await world.engine.sync(products, source="test")
+
+    async with world.uow() as unit:
+        rows: dict[str, Product] = {p.product_id: p for p in await unit.products.get_many(pids)}
+    assert {r.action for r in report.results.values()} == {"failed"}
+    assert rows[pids[0]].parked_at is not None and "parked" in (rows[pids[0]].sync_error or "")
+    others = [rows[pid] for pid in pids[1:]]
+    assert {(p.sync_attempts, p.next_attempt_at, p.parked_at) for p in others} == {
+        (1, world.clock.now() + timedelta(seconds=5), None)
+    }
+    assert all("attempt 1 of 3" in (p.sync_error or "") for p in others)
+    [line] = [e for e in logs if e["event"] == "sync failed"]
+    assert (line["products"], line["parked"], line["attempts"]) == (25, 1, [1, 3])
+    assert line["product_ids"] == sorted(pids)[:20]
+    assert line["next_attempt_at"] == (world.clock.now() + timedelta(seconds=5)).isoformat()
 
 
 async def test_lost_response_is_resent_with_the_same_key(world: World) -> None:
@@ -370,8 +400,8 @@ async def test_parked_products_are_left_to_the_operator(world: World) -> None:
     """A parked product is not retried by the scheduled reconcile."""
     pid, _ = await world.product(ours=9, base=5, shopify=5)
     async with world.uow() as unit:
-        await unit.products.record_failure(
-            [pid], message="x", next_attempt_at={}, parked=[pid], now=world.clock.now()
+        await unit.products.record_failures(
+            [SyncFailure(ProductId(pid), "x", None)], world.clock.now()
         )
         await unit.commit()
 

@@ -35,7 +35,7 @@ from sqlalchemy.types import TypeEngine
 
 from shopify_sync.adapters.db.tables import UtcDateTime
 from shopify_sync.adapters.db.tables import product_inventory as t
-from shopify_sync.domain.model import Change, Product, PulledChange, PushStart
+from shopify_sync.domain.model import Change, Product, PulledChange, PushStart, SyncFailure
 from shopify_sync.errors import StorageError
 from shopify_sync.types import InventoryItemId, ProductId
 
@@ -557,30 +557,32 @@ class SqlProductRepository:
         )
         return products
 
-    async def record_failure(
-        self,
-        product_ids: Sequence[str],
-        *,
-        message: str,
-        next_attempt_at: Mapping[str, datetime | None],
-        parked: Iterable[str],
-        now: datetime,
-    ) -> None:
-        """Record a failed attempt: the message, one more attempt, when to try next or parked."""
-        parked_ids = set(parked)
-        for product_id in product_ids:
-            is_parked = product_id in parked_ids
-            await self._c.execute(
-                update(t)
-                .where(t.c.product_id == product_id)
-                .values(
-                    sync_error=message,
-                    sync_attempts=t.c.sync_attempts + 1,
-                    next_attempt_at=None if is_parked else next_attempt_at.get(product_id),
-                    parked_at=now if is_parked else None,
-                    updated_at=now,
-                )
-            )
+    async def record_failures(self, failures: Sequence[SyncFailure], now: datetime) -> None:
+        """Record failed attempts: each product's message, one more attempt, and when it is
+        tried next or that it is parked. One statement for them all (executemany): a batch
+        that failed during an outage may name hundreds of products."""
+        if not failures:
+            return
+        await self._c.execute(
+            update(t)
+            .where(t.c.product_id == bindparam("b_id"))
+            .values(
+                sync_error=bindparam("b_error"),
+                sync_attempts=t.c.sync_attempts + 1,
+                next_attempt_at=bindparam("b_next", type_=UtcDateTime),
+                parked_at=bindparam("b_parked", type_=UtcDateTime),
+                updated_at=now,
+            ),
+            [
+                {
+                    "b_id": f.product_id,
+                    "b_error": f.message,
+                    "b_next": f.next_attempt_at,
+                    "b_parked": None if f.next_attempt_at is not None else now,
+                }
+                for f in failures
+            ],
+        )
 
     async def clear_failure(self, product_ids: Iterable[str], now: datetime) -> None:
         """Forget past failures (an operator's retry, or a success)."""
