@@ -4,7 +4,9 @@ For each N and each share of products that differ, a fresh database is linked to
 simulator's whole catalogue (synced, except the differing products: on our side they carry a
 pending change of ours, to be written to Shopify; on Shopify's side they were sold there and
 the webhooks never came, to be taken into our rows without a write), then ``reconcile_all``
-runs in its own process. Baseline in
+runs in its own process. One more run per size (``--no-outage`` skips it) has every product
+moved on ours while Shopify answers each write with 503: what an outage costs (every failure
+recorded, the outage pause). Baseline in
 the same run: the naive per-product path (one read and one write per product) on a
 smaller N, started with an empty bucket (its steady state), reported per SKU.
 
@@ -69,21 +71,30 @@ def child(sim: Sim, url: str, mode: str, limit: int = 0, profile: str | None = N
 
 
 def run_one(sim: Sim, size: int, share: float, side: str, rng: random.Random,
-            args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
+            args: argparse.Namespace, *, outage: bool = False) -> dict[str, Any]:  # fmt: skip
     """One reconcile of ``size`` SKUs of which ``share`` % moved on ``side``: ours (pushed to
     Shopify, in 250-entry writes) or Shopify's (missed webhooks: taken into our rows, no
-    write)."""
+    write). ``outage``: Shopify answers every write with 503 throughout."""
     levels = sim.levels(size)
     count = round(size * share / 100)
     chosen = set(rng.sample(range(size), count))
     with database(args.database) as url:
         seed_products(url, levels, differ=[i in chosen for i in range(size)], side=side)
         sim.set_bucket(BUCKET)
+        if outage:
+            sim.control("POST", "/faults/api", json={
+                "mode": "status", "status": 503, "count": 10**9, "match": "inventorySetQuantities",
+            })  # fmt: skip
         profile = f"{args.profile}-{size}-{side}-{share:g}.json" if args.profile else None
-        result: dict[str, Any] = child(sim, url, "reconcile", profile=profile)
-    writes = math.ceil(count / BATCH) if side == "ours" else 0
+        try:
+            result: dict[str, Any] = child(sim, url, "reconcile", profile=profile)
+        finally:
+            if outage:
+                sim.control("DELETE", "/faults")
+    writes = math.ceil(count / BATCH) if side == "ours" and not outage else 0
     result.update(
-        kind="reconcile", skus=size, differ_pct=share, differ=count, side=side,
+        kind="outage" if outage else "reconcile", skus=size, differ_pct=share, differ=count,
+        side=side,
         floor_s=round(floor_s(writes), 1),
         points_per_sku=round(result["points"] / size, 4),
     )  # fmt: skip
@@ -104,6 +115,8 @@ def run_size(size: int, shares: list[float], args: argparse.Namespace) -> list[d
                 if side == "shopify" and share == 0:
                     continue  # the same run as 0% on our side
                 results.append(run_one(sim, size, share, side, rng, args))
+        if args.outage:
+            results.append(run_one(sim, size, 100, "ours", rng, args, outage=True))
         if args.naive:
             levels = sim.levels(args.naive)
             with database(args.database) as url:
@@ -123,16 +136,24 @@ def run_size(size: int, shares: list[float], args: argparse.Namespace) -> list[d
     return results
 
 
+PATHS = {
+    "reconcile": "bulk reconcile",
+    "outage": "bulk, writes get 503",
+    "naive": "naive per product",
+}
+
+
 def render(results: list[dict[str, Any]]) -> str:
     headers = [
-        "path", "SKUs", "differ", "moved on", "changed", "wall s", "calls", "writes", "points",
-        "pts/SKU", "bucket wait s", "floor s", "x floor", "peak RSS MB", "simulator CPU s",
+        "path", "SKUs", "differ", "moved on", "changed", "failed", "wall s", "calls", "writes",
+        "points", "pts/SKU", "bucket wait s", "floor s", "x floor", "peak RSS MB",
+        "simulator CPU s",
     ]  # fmt: skip
     rows = []
     for r in results:
         rows.append([
-            "bulk reconcile" if r["kind"] == "reconcile" else "naive per product",
-            r["skus"], f"{r['differ_pct']:g}%", r["side"], r["changed"], r["wall_s"],
+            PATHS[r["kind"]],
+            r["skus"], f"{r['differ_pct']:g}%", r["side"], r["changed"], r["failed"], r["wall_s"],
             r["calls"], r["write_calls"],
             int(r["points"]), r["points_per_sku"], r["bucket_wait_s"], r["floor_s"],
             r["floor_ratio"], r["peak_rss_mb"], r["simulator_cpu_s"],
@@ -164,6 +185,11 @@ def main() -> None:
     parser.add_argument(
         "--sides", default="ours,shopify",
         help="which side the differing products moved on: ours (pushed), shopify (pulled)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--outage", action=argparse.BooleanOptionalAction, default=True,
+        help="also reconcile with every product moved on ours while Shopify answers each "
+        "write with 503 (failures recorded, outage pause)",
     )  # fmt: skip
     parser.add_argument("--naive", type=int, default=100, help="SKUs for the naive baseline")
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
