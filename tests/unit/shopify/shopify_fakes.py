@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -109,7 +109,8 @@ def throttled(*, requested: float, available: float, rate: float = 100) -> httpx
 
 
 def make_client(
-    shop: Callable[[httpx.Request], httpx.Response],
+    shop: Callable[[httpx.Request], httpx.Response]
+    | Callable[[httpx.Request], Coroutine[None, None, httpx.Response]],
     clock: FakeClock,
     *,
     version: str = "2026-04",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 
@@ -386,6 +387,30 @@ async def test_a_failed_probe_doubles_the_pause_up_to_the_cap(clock: FakeClock) 
 
     assert pauses == [10, 20, 40, 80, 160, 300, 300]
     assert len(shop.requests) == 7
+
+
+async def test_calls_already_sent_when_the_pause_began_do_not_lengthen_it(
+    clock: FakeClock,
+) -> None:
+    """Three concurrent calls fail together: one pause of 15 s, not 15, 30 and 60."""
+    sent: list[httpx.Request] = []
+
+    async def slow_503(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        await asyncio.sleep(0.01)  # all three are sent before the first fails
+        return httpx.Response(503)
+
+    client, http = make_client(slow_503, clock, max_attempts=1, outage_pause_s=15)
+
+    async with http:
+        with capture_logs() as logs:
+            failures = await asyncio.gather(
+                *(client.read_levels([ITEM]) for _ in range(3)), return_exceptions=True
+            )
+
+    assert all(isinstance(f, StoreUnavailable) for f in failures)
+    assert len(sent) == 3
+    assert [e["pause_s"] for e in logs if e["event"] == "shopify_calls_paused"] == [15]
 
 
 @pytest.mark.parametrize(

@@ -139,6 +139,7 @@ class OutagePause:
         self._until: datetime | None = None
         self._since: datetime | None = None
         self._reason = ""
+        self._probing = False
 
     def check(self, what: str) -> None:
         """Let a call through, or refuse it while the pause lasts.
@@ -158,6 +159,7 @@ class OutagePause:
             )
         # This call is the probe; the others wait out another pause meanwhile.
         self._until = now + timedelta(seconds=self._pause_s)
+        self._probing = True
 
     def answered(self) -> None:
         """Shopify answered a call (data, a refusal or throttling): it is reachable."""
@@ -169,17 +171,22 @@ class OutagePause:
         )
         self._until = self._since = None
         self._pause_s = self._base_s
+        self._probing = False
 
     def failed(self, operation: str, reason: str) -> None:
-        """A call failed through all its attempts: pause every call."""
+        """A call failed through all its attempts: pause every call (the probe's failure:
+        twice as long; a call sent before the pause began changes nothing)."""
         if self._base_s <= 0:
             return
         now = self._clock.now()
         if self._until is None:
             self._since = now
             self._pause_s = self._base_s
-        else:
+        elif self._probing:
             self._pause_s = min(self._max_s, self._pause_s * 2)
+            self._probing = False
+        else:
+            return
         self._until = now + timedelta(seconds=self._pause_s)
         self._reason = f"{operation}: {reason}"
         _log.error(
