@@ -667,9 +667,8 @@ class SyncEngine:
     ) -> None:
         message = f"could not {what}: {exc}"
         async with self._uow() as uow:
-            await self._fail(uow, dict.fromkeys(ids, message), permanent=False)
+            products = await self._fail(uow, dict.fromkeys(ids, message), permanent=False)
             await uow.commit()
-            products = await uow.products.get_many(ids)
         self._report_failed(products, report, message)
 
     @staticmethod
@@ -681,14 +680,16 @@ class SyncEngine:
 
     async def _fail(
         self, unit: UnitOfWork, messages: Mapping[ProductId, str], *, permanent: bool
-    ) -> None:
+    ) -> list[Product]:
         """Record a failure of each product (``messages``: what failed, for each): the
         message for operators, backoff, or parking. One statement for them all and one log
-        line per distinct message, however many products a failed batch names."""
+        line per distinct message, however many products a failed batch names. Returns the
+        products as they were read (unknown ids left out)."""
         now = self._clock.now()
         failures: list[SyncFailure] = []
         logged: dict[str, list[tuple[Product, datetime | None]]] = {}
-        for product in await unit.products.get_many(messages):
+        products = await unit.products.get_many(messages)
+        for product in products:
             attempt = product.sync_attempts + 1
             when: datetime | None = None
             if permanent or attempt >= self._policy.max_attempts:
@@ -718,6 +719,7 @@ class SyncEngine:
                 next_attempt_at=min(retried).isoformat() if retried else None,
                 parked=len(failed) - len(retried),
             )
+        return products
 
     def backoff_s(self, attempt: int) -> float:
         """Seconds before retry ``attempt`` (exponential, capped)."""
