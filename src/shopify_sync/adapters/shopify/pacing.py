@@ -170,7 +170,6 @@ class OutagePause:
             unavailable_since=self._since.isoformat() if self._since else None,
         )
         self._until = self._since = None
-        self._pause_s = self._base_s
         self._probing = False
 
     def failed(self, operation: str, reason: str) -> None:
