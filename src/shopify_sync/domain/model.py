@@ -170,12 +170,15 @@ class Change:
 @dataclass(frozen=True, slots=True)
 class PushStart:
     """One product's part of a write about to be sent: set ``quantity`` if Shopify still holds
-    ``expected``, recorded only while the row still has the base the merge started from."""
+    ``expected``, recorded only while the row still has the base and the stock the merge
+    started from (a B2B sale while Shopify was being read would otherwise be pushed over:
+    Shopify would show units we no longer have until the next push)."""
 
     product_id: ProductId
     expected_base: int | None
     quantity: int
     expected: int
+    expected_ours: int
 
 
 @dataclass(frozen=True, slots=True)

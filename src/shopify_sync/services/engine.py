@@ -525,7 +525,10 @@ class SyncEngine:
         async with self._uow() as uow:
             started = await uow.products.begin_pushes(
                 key,
-                [PushStart(p.product_id, p.shopify_base, r.merged, r.expected) for p, r in batch],
+                [
+                    PushStart(p.product_id, p.shopify_base, r.merged, r.expected, r.ours)
+                    for p, r in batch
+                ],
                 now,
             )
             for product, result in batch:

@@ -56,7 +56,7 @@ async def _cas_cases(engine: AsyncEngine) -> tuple[str, str, str]:
     moved, _ = await _insert(engine, b2c=15, base=11)
     busy, _ = await _insert(engine, b2c=15, base=10)
     async with SqlUnitOfWorkFactory(engine)() as uow:
-        await uow.products.begin_pushes("other", [PushStart(ProductId(busy), 10, 15, 10)], NOW)
+        await uow.products.begin_pushes("other", [PushStart(ProductId(busy), 10, 15, 10, 15)], NOW)
         await uow.commit()
     return first, moved, busy
 
@@ -195,19 +195,25 @@ async def test_push_lifecycle_keeps_changes_made_in_flight(engine: AsyncEngine) 
     assert product.pending
 
 
-async def test_begin_pushes_takes_only_rows_whose_base_still_matches(engine: AsyncEngine) -> None:
-    """One batch records the write for every unmoved row, also a first sync (no base yet)."""
+async def test_begin_pushes_takes_only_rows_whose_base_and_stock_still_match(
+    engine: AsyncEngine,
+) -> None:
+    """One batch records the write for every unmoved row, also a first sync (no base yet);
+    a row whose base moved, whose B2C stock moved (a sale since the merge read it) or that
+    has another push in flight is left out."""
     kept, _ = await _insert(engine, b2c=15, base=10)
+    sold, _ = await _insert(engine, b2c=12, base=10)
     first, moved, busy = await _cas_cases(engine)
     factory = SqlUnitOfWorkFactory(engine)
     async with factory() as uow:
         started = await uow.products.begin_pushes(
             "k",
             [
-                PushStart(ProductId(kept), 10, 15, 10),
-                PushStart(ProductId(first), None, 7, 3),
-                PushStart(ProductId(moved), 10, 15, 10),
-                PushStart(ProductId(busy), 10, 15, 10),
+                PushStart(ProductId(kept), 10, 15, 10, 15),
+                PushStart(ProductId(first), None, 7, 3, 7),
+                PushStart(ProductId(moved), 10, 15, 10, 15),
+                PushStart(ProductId(busy), 10, 15, 10, 15),
+                PushStart(ProductId(sold), 10, 15, 10, 15),
             ],
             NOW,
         )

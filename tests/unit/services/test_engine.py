@@ -104,6 +104,33 @@ async def test_a_pull_overtaken_by_a_webhook_is_read_again_and_counted_once(
     assert await world.b2c_ledger(pid) == 7
 
 
+async def test_a_push_overtaken_by_a_b2b_change_is_merged_again(world: World) -> None:
+    """We sold 5 of 15 (base 10) and the sync reads Shopify; while the read is slow (429s),
+    the Inventory Service takes 5 more. The push of 15 computed from the old row is not
+    started (compare-and-set on our stock as read): the round re-reads and Shopify gets 10,
+    and never shows units we no longer have."""
+    pid, item = await world.product(ours=15, base=10, shopify=10)
+    read = world.store.read_levels
+
+    async def read_then_b2b_sale(items: Sequence[InventoryItemId]) -> dict[InventoryItemId, Any]:
+        levels = await read(items)
+        if world.store.reads == 1:
+            await world.set_b2c(pid, 10)
+        return levels
+
+    world.store.read_levels = read_then_b2b_sale  # type: ignore[method-assign]
+
+    result = await sync(world, pid)
+
+    shown = [entry.quantity for write in world.store.writes for entry in write.entries]
+    assert (result.action, world.store.available(item), await world.row(pid)) == (
+        "in_sync",
+        10,
+        (10, 10),
+    )
+    assert (shown, world.store.reads) == ([], 2)
+
+
 async def test_concurrent_changes_merge(world: World) -> None:
     """Case 4: ours set to 15 while Shopify sold 1: both agree on 14."""
     pid, item = await world.product(ours=15, base=10, shopify=9)

@@ -483,7 +483,8 @@ class SqlProductRepository:
         :meth:`begin_push`); returns the products it was recorded for.
 
         One statement for the batch (executemany), then one indexed read of what took:
-        a product whose base moved or that has another push in flight is left out.
+        a product whose base or B2C stock moved, or that has another push in flight, is
+        left out (its merge is stale: the caller merges it again with a fresh read).
         """
         if not starts:
             return set()
@@ -492,6 +493,7 @@ class SqlProductRepository:
             .where(
                 t.c.product_id == bindparam("b_id"),
                 t.c.shopify_base.is_not_distinct_from(bindparam("b_base", type_=Integer)),
+                t.c.b2c_stock == bindparam("b_ours", type_=Integer),
                 t.c.push_key.is_(None),
             )
             .values(
@@ -506,6 +508,7 @@ class SqlProductRepository:
                     "b_base": s.expected_base,
                     "b_quantity": s.quantity,
                     "b_expected": s.expected,
+                    "b_ours": s.expected_ours,
                 }
                 for s in starts
             ],
