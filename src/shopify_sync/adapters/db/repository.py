@@ -3,7 +3,8 @@
 Every write that moves a stock column bumps ``change_seq`` and names its ``Change``;
 the audit triggers turn that into the log row, in the same transaction. Writes that
 race with webhooks or other processes are compare-and-set on ``shopify_base`` and
-``push_key``, so a change computed from a stale read is refused, never applied twice.
+``push_key`` (a push also on ``b2c_stock``), so a change computed from a stale read is
+refused, never applied twice.
 """
 
 from __future__ import annotations
