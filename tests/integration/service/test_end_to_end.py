@@ -16,16 +16,21 @@ def _stack(database_url: str) -> Iterator[Stack]:
         yield stack
 
 
-def test_b2b_change_reaches_shopify(stack: Stack) -> None:
-    """POST /sync/{id} resolves the variant's item and pushes our B2C stock to Shopify."""
-    stack.link("p1", "SKU-000001", b2c=40)
+def test_b2b_change_reaches_shopify(database_url: str) -> None:
+    """POST /sync/{id} resolves the variant's item and pushes our B2C stock to Shopify.
 
-    response = stack.api("POST", "/sync/p1")
+    The pending scan is slowed down here: at the stack's usual 0.2 s it sometimes pushed the
+    new row first, and the request then rightly found both sides in sync.
+    """
+    with running_stack(database_url, PENDING_SCAN_INTERVAL_SECONDS="60") as stack:
+        stack.link("p1", "SKU-000001", b2c=40)
 
-    assert response.status_code == 200, response.text
-    assert response.json()["action"] == "pushed"
-    assert stack.available("SKU-000001") == 40
-    assert stack.ours("p1") == (40, 40)
+        response = stack.api("POST", "/sync/p1")
+
+        assert response.status_code == 200, response.text
+        assert response.json()["action"] == "pushed"
+        assert stack.available("SKU-000001") == 40
+        assert stack.ours("p1") == (40, 40)
 
 
 def test_our_write_is_visible_in_shopify_history(stack: Stack) -> None:
