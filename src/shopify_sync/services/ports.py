@@ -155,16 +155,6 @@ class ProductRepository(Protocol):
         read_at: datetime | None = None,
     ) -> set[ProductId]: ...
     async def request_refresh(self, product_ids: Iterable[str], now: datetime) -> None: ...
-    async def begin_push(
-        self,
-        product_id: str,
-        *,
-        key: str,
-        expected_base: int | None,
-        quantity: int,
-        expected: int,
-        now: datetime,
-    ) -> bool: ...
     async def begin_pushes(
         self, key: str, starts: Sequence[PushStart], now: datetime
     ) -> set[ProductId]: ...

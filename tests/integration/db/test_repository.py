@@ -169,11 +169,11 @@ async def test_push_lifecycle_keeps_changes_made_in_flight(engine: AsyncEngine) 
     pid, _ = await _insert(engine, b2c=15, base=10)
     factory = SqlUnitOfWorkFactory(engine)
     async with factory() as uow:
-        started = await uow.products.begin_push(
-            pid, key="k1", expected_base=10, quantity=14, expected=9, now=NOW
+        started = ProductId(pid) in await uow.products.begin_pushes(
+            "k1", [PushStart(ProductId(pid), 10, 14, 9, 15)], NOW
         )
-        second = await uow.products.begin_push(
-            pid, key="k2", expected_base=10, quantity=14, expected=9, now=NOW
+        second = ProductId(pid) in await uow.products.begin_pushes(
+            "k2", [PushStart(ProductId(pid), 10, 14, 9, 15)], NOW
         )
         await uow.commit()
     async with engine.begin() as c:  # the Inventory Service sells 2 more on B2C meanwhile
@@ -232,9 +232,7 @@ async def test_abandoned_push_leaves_the_row_pending(engine: AsyncEngine) -> Non
     pid, _ = await _insert(engine, b2c=15, base=10)
     factory = SqlUnitOfWorkFactory(engine)
     async with factory() as uow:
-        await uow.products.begin_push(
-            pid, key="k", expected_base=10, quantity=15, expected=10, now=NOW
-        )
+        await uow.products.begin_pushes("k", [PushStart(ProductId(pid), 10, 15, 10, 15)], NOW)
         await uow.products.abandon_push("k", NOW)
         await uow.commit()
     async with factory() as uow:

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from shopify_sync.domain.commands import Allocate, RetryProducts, SetSyncEnabled
-from shopify_sync.domain.model import Change, PulledChange, SyncFailure
+from shopify_sync.domain.model import Change, PulledChange, PushStart, SyncFailure
 from shopify_sync.errors import InvalidQuantity, UnknownProduct
 from shopify_sync.services import admin
 from shopify_sync.services.admin import ProductFilter
@@ -451,8 +451,8 @@ async def test_explain_parked_with_a_write_in_flight(shop_world: World) -> None:
     """A write awaiting its answer, a queued re-read and parking are all explained."""
     pid = await linked(shop_world, b2c=6, shopify=5, base=5)
     async with shop_world.uow() as unit:
-        await unit.products.begin_push(
-            pid, key="k-1", expected_base=5, quantity=6, expected=5, now=shop_world.clock.now()
+        await unit.products.begin_pushes(
+            "k-1", [PushStart(ProductId(pid), 5, 6, 5, 6)], shop_world.clock.now()
         )
         await unit.products.request_refresh([pid], shop_world.clock.now())
         await unit.products.record_failures(

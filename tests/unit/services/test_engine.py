@@ -15,7 +15,13 @@ from shopify_sync.domain.commands import (
     SyncProduct,
     WebhookMeta,
 )
-from shopify_sync.domain.model import Product, QuantityWrite, SetQuantities, SyncFailure
+from shopify_sync.domain.model import (
+    Product,
+    PushStart,
+    QuantityWrite,
+    SetQuantities,
+    SyncFailure,
+)
 from shopify_sync.errors import ProductNotSyncable, StoreRejected, UnknownProduct
 from shopify_sync.services import handlers
 from shopify_sync.services.engine import ProductResult, SyncReport
@@ -445,10 +451,9 @@ async def test_write_started_elsewhere_is_awaited_then_resent(world: World) -> N
         "k-elsewhere", "gid://x/1", (QuantityWrite(InventoryItemId(item), 15, 10),)
     )
     async with world.uow() as unit:
-        await unit.products.begin_push(
-            pid, key=write.idempotency_key, expected_base=10, quantity=15, expected=10,
-            now=world.clock.now(),
-        )  # fmt: skip
+        await unit.products.begin_pushes(
+            write.idempotency_key, [PushStart(ProductId(pid), 10, 15, 10, 15)], world.clock.now()
+        )
         await unit.writes.add(write, world.clock.now())
         await unit.commit()
     started = world.clock.now()

@@ -13,6 +13,7 @@ from shopify_sync.domain.commands import (
     SyncProduct,
     WebhookMeta,
 )
+from shopify_sync.domain.model import PushStart
 from shopify_sync.services import handlers
 from shopify_sync.types import InventoryItemId, LocationId, ProductId, VariantId
 from tests.unit.services.conftest import World
@@ -118,8 +119,8 @@ async def test_webhook_during_a_push_is_deferred(world: World) -> None:
     """A level arriving while our write is in flight is not applied; a re-read follows."""
     pid, item = await synced(world, 10)
     async with world.uow() as unit:
-        await unit.products.begin_push(
-            pid, key="k", expected_base=10, quantity=12, expected=10, now=world.clock.now()
+        await unit.products.begin_pushes(
+            "k", [PushStart(ProductId(pid), 10, 12, 10, 10)], world.clock.now()
         )
         await unit.commit()
 

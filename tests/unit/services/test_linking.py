@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shopify_sync.domain.commands import AutoLink, LinkProduct
+from shopify_sync.domain.model import PushStart
 from shopify_sync.errors import LinkConflict, UnknownProduct, UnknownVariant
 from shopify_sync.services import linking
 from shopify_sync.services.linking import LinkResult
@@ -110,8 +111,8 @@ async def test_link_refuses_while_a_write_is_in_flight(shop_world: World) -> Non
     old, new = shop(shop_world).add_variant("OLD"), shop(shop_world).add_variant("NEW")
     pid = await add_product(shop_world, variant=old.id, item=old.inventory_item_id, base=10)
     async with shop_world.uow() as unit:
-        await unit.products.begin_push(
-            pid, key="k", expected_base=10, quantity=9, expected=10, now=shop_world.clock.now()
+        await unit.products.begin_pushes(
+            "k", [PushStart(ProductId(pid), 10, 9, 10, 10)], shop_world.clock.now()
         )
         await unit.commit()
 

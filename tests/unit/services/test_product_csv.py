@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shopify_sync.domain.commands import ImportProducts
-from shopify_sync.domain.model import Product
+from shopify_sync.domain.model import Product, PushStart
 from shopify_sync.services import product_csv
 from shopify_sync.services.product_csv import FieldChange, ImportReport, ProductRow, RowError
 from shopify_sync.types import ProductId, VariantId
@@ -233,8 +233,8 @@ async def test_import_refuses_relinking_while_a_write_is_in_flight(shop_world: W
     await add_product(shop_world, product_id="p", variant=old.id, item=old.inventory_item_id,
                       base=10)  # fmt: skip
     async with shop_world.uow() as unit:
-        await unit.products.begin_push(
-            "p", key="k", expected_base=10, quantity=9, expected=10, now=shop_world.clock.now()
+        await unit.products.begin_pushes(
+            "k", [PushStart(ProductId("p"), 10, 9, 10, 10)], shop_world.clock.now()
         )
         await unit.commit()
 

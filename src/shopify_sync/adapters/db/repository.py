@@ -456,32 +456,11 @@ class SqlProductRepository:
                 .values(refresh_requested=True, updated_at=now)
             )
 
-    async def begin_push(
-        self,
-        product_id: str,
-        *,
-        key: str,
-        expected_base: int | None,
-        quantity: int,
-        expected: int,
-        now: datetime,
-    ) -> bool:
-        """Record that a write of ``quantity`` (CAS ``expected``) is in flight under ``key``.
-
-        Refused (False) when the base moved or another push is in flight.
-        """
-        result = await self._c.execute(
-            update(t)
-            .where(t.c.product_id == product_id, _base_is(expected_base), t.c.push_key.is_(None))
-            .values(push_key=key, push_quantity=quantity, push_expected=expected, updated_at=now)
-        )
-        return result.rowcount == 1
-
     async def begin_pushes(
         self, key: str, starts: Sequence[PushStart], now: datetime
     ) -> set[ProductId]:
-        """Record one write in flight under ``key`` for many products at once (see
-        :meth:`begin_push`); returns the products it was recorded for.
+        """Record one write in flight under ``key`` for many products at once (its quantity
+        and Shopify's expected value, per product); returns the products it was recorded for.
 
         One statement for the batch (executemany), then one indexed read of what took:
         a product whose base or B2C stock moved, or that has another push in flight, is
@@ -718,13 +697,6 @@ class SqlProductRepository:
             .where(t.c.product_id == product_id)
             .values(sync_enabled=enabled, updated_at=now)
         )
-
-
-def _base_is(expected_base: int | None) -> Any:
-    """The compare-and-set condition on the agreed base read earlier."""
-    if expected_base is None:
-        return t.c.shopify_base.is_(None)
-    return t.c.shopify_base == expected_base
 
 
 def _newer_seen(seen_at: Any) -> Any:
