@@ -16,7 +16,6 @@ from shopify_sync.adapters.db.engine import create_engine
 from shopify_sync.adapters.db.migrate import upgrade_engine
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 @pytest.fixture(name="anyio_backend", scope="session")

@@ -13,7 +13,7 @@ from shopify_sync.simulator import ManualClock, SimulatorConfig, create_app
 from shopify_sync.simulator.sim import Simulator
 from shopify_sync.simulator.testing import run_app_in_thread
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+ORACLES = Path(__file__).resolve().parents[1] / "oracles"
 TOKEN = "shpat_test_token"
 SECRET = "shpss_test_secret"
 SET_MUTATION = """

@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 
 from shopify_sync.simulator import ManualClock
-from tests.simulator.harness import SECRET, SET_MUTATION, SHARED, Shop, Sink
+from tests.simulator.harness import SECRET, SET_MUTATION, ORACLES, Shop, Sink
 
 SUBSCRIBE = """mutation($topic: WebhookSubscriptionTopic!, $uri: String!) {
   webhookSubscriptionCreate(topic: $topic, webhookSubscription: {uri: $uri}) {
@@ -24,7 +24,7 @@ TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d([-+]\d\d:\d\d|Z)$")
 
 
 def oracle_schema(version: str, topic: str) -> dict[str, Any]:
-    path = SHARED / "oracles" / "webhooks" / "schemas" / version / f"{topic}.json"
+    path = ORACLES / "webhooks" / "schemas" / version / f"{topic}.json"
     schema: dict[str, Any] = json.loads(path.read_text())
     return schema
 

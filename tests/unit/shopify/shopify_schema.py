@@ -1,4 +1,4 @@
-"""Shopify's Admin GraphQL schemas (../shared/oracles) and checks of what the client sends."""
+"""Shopify's Admin GraphQL schemas (shipped in the package, older ones in tests/oracles) and checks of what the client sends."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 from graphql.language import Visitor, visit
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared"
-ORACLES = SHARED / "oracles" / "admin-graphql"
+PACKAGED = Path(__file__).resolve().parents[3] / "src" / "shopify_sync" / "simulator" / "schemas"
+ORACLES = Path(__file__).resolve().parents[2] / "oracles" / "admin-graphql"
 SUPPORTED_VERSIONS = ("2025-10", "2026-01", "2026-04", "2026-07", "2026-10")
 """The versions the service supports; every document is validated against each."""
 OLDER_VERSIONS = ("2025-07",)
@@ -32,7 +32,9 @@ OLDER_VERSIONS = ("2025-07",)
 @functools.cache
 def admin_schema(version: str) -> GraphQLSchema:
     """The introspected Admin API schema of *version* (loaded once per test session)."""
-    with gzip.open(ORACLES / f"admin_{version}.json.gz") as handle:
+    name = f"admin_{version}.json.gz"
+    path = PACKAGED / name if (PACKAGED / name).exists() else ORACLES / name
+    with gzip.open(path) as handle:
         introspection = json.load(handle)
     return build_client_schema(introspection["data"])
 
