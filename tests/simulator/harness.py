@@ -114,7 +114,7 @@ class Sink:
     statuses: list[int]
     delay_s: float = 0.0
 
-    def wait_for(self, count: int, timeout_s: float = 5.0) -> list[Received]:
+    def wait_for(self, count: int, timeout_s: float = 30.0) -> list[Received]:
         import time
 
         deadline = time.monotonic() + timeout_s
