@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 
 from shopify_sync.simulator import ManualClock
-from tests.simulator.harness import SECRET, SET_MUTATION, ORACLES, Shop, Sink
+from tests.simulator.harness import ORACLES, SECRET, SET_MUTATION, Shop, Sink
 
 SUBSCRIBE = """mutation($topic: WebhookSubscriptionTopic!, $uri: String!) {
   webhookSubscriptionCreate(topic: $topic, webhookSubscription: {uri: $uri}) {
