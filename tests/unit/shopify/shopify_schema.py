@@ -1,4 +1,4 @@
-"""Shopify's Admin GraphQL schemas (shipped in the package, older ones in tests/oracles) and checks of what the client sends."""
+"""Shopify's Admin GraphQL schemas (the package's, older ones in tests/oracles); checks of requests."""
 
 from __future__ import annotations
 
