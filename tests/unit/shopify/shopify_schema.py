@@ -1,4 +1,4 @@
-"""Shopify's Admin GraphQL schemas (the package's, older ones in tests/oracles); checks of requests."""
+"""Shopify's Admin GraphQL schemas (packaged, older in tests/oracles) and checks of requests."""
 
 from __future__ import annotations
 
