@@ -205,6 +205,38 @@ async def test_retry_after_outage_clears_the_error(world: World) -> None:
     assert world.store.available(item) == 15
 
 
+async def test_failed_product_without_a_pending_change_is_retried_when_due(world: World) -> None:
+    """A product in error with nothing of ours to push (Shopify moved, the read failed) is
+    retried by the pending scan once its next attempt is due, not left to the next reconcile."""
+    pid, _ = await world.product(ours=10, base=10, shopify=12)
+    world.store.fail_next.append(unavailable())
+    await sync(world, pid)
+
+    early = await handlers.push_pending(world.uow, world.engine, world.clock)
+    world.clock.advance(10)
+    report = await handlers.push_pending(world.uow, world.engine, world.clock)
+
+    async with world.uow() as unit:
+        product = await unit.products.get(pid)
+    assert ProductId(pid) not in early.results
+    assert report.results[ProductId(pid)].action == "pulled"
+    assert product is not None
+    assert (product.b2c_stock, product.sync_error, product.next_attempt_at) == (12, None, None)
+
+
+async def test_parked_product_waits_for_an_operator(world: World) -> None:
+    """A parked product is not picked up by the pending scan, however much time passes."""
+    pid, _ = await world.product(ours=10, base=10, shopify=12)
+    for _ in range(3):
+        world.store.fail_next.append(unavailable())
+        await sync(world, pid)
+    world.clock.advance(3600)
+
+    report = await handlers.push_pending(world.uow, world.engine, world.clock)
+
+    assert ProductId(pid) not in report.results
+
+
 async def test_product_is_parked_after_max_attempts(world: World) -> None:
     """After the configured number of failures the product waits for an operator."""
     pid, _ = await world.product(ours=15, base=10, shopify=10)

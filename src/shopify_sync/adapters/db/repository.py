@@ -49,6 +49,8 @@ _PENDING = and_(
         t.c.push_key.is_not(None),
     ),
 )
+_RETRY_OWED = and_(t.c.sync_enabled, t.c.sync_error.is_not(None))
+"""A failed product, due again at its ``next_attempt_at`` (parked ones have none)."""
 
 
 def _product(row: Row[Any]) -> Product:
@@ -305,21 +307,30 @@ class SqlProductRepository:
     async def due(
         self, now: datetime, *, limit: int = 1000, after: str | None = None
     ) -> list[Product]:
-        """Enabled, linked, unparked products owing a push, a re-read or a resend, and due now."""
-        query = (
-            select(t)
-            .where(
-                _PENDING,
-                t.c.shopify_inventory_item_id.is_not(None),
-                t.c.parked_at.is_(None),
-                or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now),
+        """Enabled, linked, unparked products owing a push, a re-read or a resend, or in
+        error (whatever failed), and due now: a failed product is retried at its next attempt.
+
+        One query per reason, each on its own partial index (an ``OR`` of the two would scan
+        the table), merged in id order.
+        """
+        found: dict[str, Product] = {}
+        for owed in (_PENDING, _RETRY_OWED):
+            query = (
+                select(t)
+                .where(
+                    owed,
+                    t.c.shopify_inventory_item_id.is_not(None),
+                    t.c.parked_at.is_(None),
+                    or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now),
+                )
+                .order_by(t.c.product_id)
+                .limit(limit)
             )
-            .order_by(t.c.product_id)
-            .limit(limit)
-        )
-        if after is not None:
-            query = query.where(t.c.product_id > after)
-        return [_product(r) for r in await self._c.execute(query)]
+            if after is not None:
+                query = query.where(t.c.product_id > after)
+            for row in await self._c.execute(query):
+                found.setdefault(row.product_id, _product(row))
+        return [found[key] for key in sorted(found)[:limit]]
 
     async def unresolved(self, *, limit: int = 250, now: datetime | None = None) -> list[Product]:
         """Enabled products that name a variant but whose inventory item is not resolved yet.
