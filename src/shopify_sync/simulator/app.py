@@ -1,4 +1,4 @@
-"""The ASGI app: Shopify's URL layout, token check, version resolution, REST bucket, faults."""
+"""The ASGI app: Shopify's URL layout, token grant and check, versions, REST bucket, faults."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ async def api_call(request: Request, scope: str, work: Work) -> Response:
     version = resolve_version(request.path_params["version"])
     if version is None:
         return _finish(rest.not_found(), None)
-    if request.headers.get("x-shopify-access-token") != sim.config.access_token:
+    if not sim.auth.valid(request.headers.get("x-shopify-access-token")):
         return _finish(Response(UNAUTHORIZED, 401, media_type="application/json"), version)
     text = (
         (await request.body()).decode("utf-8", "replace")
@@ -116,12 +116,23 @@ def _api_route(path: str, methods: list[str], scope: str, work: Work) -> Route:
     return Route(f"/admin/api/{{version}}{path}", endpoint, methods=methods)
 
 
+async def _access_token(request: Request) -> Response:
+    """`POST /admin/oauth/access_token`: the client credentials grant."""
+    sim = _simulator(request)
+    host = (request.headers.get("host") or "").split(":")[0].lower()
+    if host.endswith(".myshopify.com") and host != sim.config.shop:
+        return _finish(rest.not_found(), None)
+    grant = sim.auth.grant(request.headers.get("content-type", ""), await request.body())
+    return _finish(rest.json_response(grant.body, grant.status), None)
+
+
 async def _not_found(request: Request) -> Response:
     return _finish(rest.not_found(), None)
 
 
 def routes() -> list[BaseRoute]:
     found: list[BaseRoute] = [_api_route("/graphql.json", ["POST"], "graphql", _graphql)]
+    found.append(Route("/admin/oauth/access_token", _access_token, methods=["POST"]))
     found += [_api_route(path, methods, "rest", work) for path, methods, work in rest.ROUTES]
     found.append(Mount("/_simulator", routes=list(control.ROUTES)))
     found.append(Route("/{path:path}", _not_found, methods=["GET", "POST", "PUT", "DELETE"]))

@@ -15,7 +15,10 @@ import uvicorn
 from shopify_sync.simulator.app import create_app
 from shopify_sync.simulator.config import (
     DEFAULT_ACCESS_TOKEN,
-    DEFAULT_WEBHOOK_SECRET,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_SCOPES,
+    DEFAULT_TOKEN_LIFETIME_S,
     PLAN_LIMITS,
     SimulatorConfig,
 )
@@ -43,9 +46,32 @@ def simulator(
     access_token: Annotated[
         str, typer.Option(envvar="SHOPIFY_ACCESS_TOKEN", help="Token clients must send.")
     ] = DEFAULT_ACCESS_TOKEN,
+    client_id: Annotated[
+        str,
+        typer.Option(
+            envvar="SHOPIFY_CLIENT_ID", help="Client ID of the app (client credentials grant)."
+        ),
+    ] = DEFAULT_CLIENT_ID,
+    client_secret: Annotated[
+        str,
+        typer.Option(
+            envvar="SHOPIFY_CLIENT_SECRET",
+            help="Client secret of the app; also the webhook HMAC key unless --webhook-secret.",
+        ),
+    ] = DEFAULT_CLIENT_SECRET,
     webhook_secret: Annotated[
-        str, typer.Option(envvar="SHOPIFY_WEBHOOK_SECRET", help="Key of the webhook HMAC.")
-    ] = DEFAULT_WEBHOOK_SECRET,
+        str | None,
+        typer.Option(
+            envvar="SHOPIFY_WEBHOOK_SECRET",
+            help="Key of the webhook HMAC (default: the client secret).",
+        ),
+    ] = None,
+    token_lifetime: Annotated[
+        int, typer.Option(min=1, help="Seconds a client credentials token lives.")
+    ] = DEFAULT_TOKEN_LIFETIME_S,
+    scopes: Annotated[
+        str, typer.Option(help="Access scopes granted to the app, comma-separated.")
+    ] = ",".join(DEFAULT_SCOPES),
     webhook_retry_scale: Annotated[
         float, typer.Option(help="Multiplies webhook retry delays (0.001: 4 h -> 14.4 s).")
     ] = 1.0,
@@ -61,7 +87,11 @@ def simulator(
     config = SimulatorConfig(
         shop=shop,
         access_token=access_token,
-        webhook_secret=webhook_secret,
+        webhook_secret=webhook_secret or client_secret,
+        client_id=client_id,
+        client_secret=client_secret,
+        token_lifetime_s=token_lifetime,
+        scopes=tuple(s.strip() for s in scopes.split(",") if s.strip()),
         plan=plan,  # type: ignore[arg-type]  # checked against PLAN_LIMITS above
         products=products,
         locations=locations,
@@ -79,6 +109,15 @@ def simulator(
     )
     typer.echo(f"GraphQL: POST http://{host}:{port}/admin/api/2026-04/graphql.json")
     typer.echo(f"Control: http://{host}:{port}/_simulator/state")
+    # The defaults are made up and printed so that a user can configure shopify-sync with
+    # them; a secret given on the command line or in the environment is not echoed.
+    shown_secret = client_secret if client_secret == DEFAULT_CLIENT_SECRET else "(as given)"
+    shown_token = access_token if access_token == DEFAULT_ACCESS_TOKEN else "(as given)"
+    typer.echo(
+        f"App: SHOPIFY_CLIENT_ID={client_id} SHOPIFY_CLIENT_SECRET={shown_secret} "
+        f"(tokens live {token_lifetime} s; scopes {scopes}); "
+        f"or the static SHOPIFY_ACCESS_TOKEN={shown_token}"
+    )
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

@@ -12,7 +12,21 @@ SUPPORTED_VERSIONS: tuple[str, ...] = ("2025-10", "2026-01", "2026-04", "2026-07
 """API versions served, oldest first; each has its real Admin GraphQL schema in `schemas/`."""
 
 DEFAULT_ACCESS_TOKEN = "shpat_simulator_access_token"
-DEFAULT_WEBHOOK_SECRET = "shpss_simulator_webhook_secret"
+DEFAULT_CLIENT_ID = "simulator-client-id"
+DEFAULT_CLIENT_SECRET = "shpss_simulator_client_secret"
+DEFAULT_WEBHOOK_SECRET = DEFAULT_CLIENT_SECRET
+"""A Dev Dashboard app's webhooks are signed with its client secret."""
+DEFAULT_TOKEN_LIFETIME_S = 86399
+"""Shopify's `expires_in` for a client credentials token (about a day)."""
+DEFAULT_SCOPES: tuple[str, ...] = (
+    "read_inventory",
+    "write_inventory",
+    "read_products",
+    "read_orders",
+    "write_products",
+)
+"""The four scopes shopify-sync needs, and `write_products` so that clients of the simulator
+(tests, demos) can create products."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +68,20 @@ class SimulatorConfig:
         timezone: the shop's IANA time zone; REST and webhook timestamps carry its offset.
         warm_schemas: load every schema in a background thread at start-up, not on first use.
         hang_s: how long a simulated "timeout" fault holds a request before answering 504.
+        access_token: the static token of an admin-created app (never expires; "" disables it).
+        client_id, client_secret: the Dev Dashboard app whose credentials
+            `POST /admin/oauth/access_token` exchanges for expiring tokens.
+        token_lifetime_s: `expires_in` of those tokens.
+        scopes: the access scopes granted to the app (both kinds of token).
     """
 
     shop: str = "demo.myshopify.com"
     access_token: str = field(default=DEFAULT_ACCESS_TOKEN, repr=False)
     webhook_secret: str = field(default=DEFAULT_WEBHOOK_SECRET, repr=False)
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: str = field(default=DEFAULT_CLIENT_SECRET, repr=False)
+    token_lifetime_s: int = DEFAULT_TOKEN_LIFETIME_S
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
     plan: Plan = "standard"
     products: int = 0
     locations: int = 1

@@ -385,6 +385,29 @@ async def advance_clock(request: Request) -> Response:
     return ok({"now": iso_utc(sim.store.now())})
 
 
+async def auth(request: Request) -> Response:
+    """The app's authentication: lifetime of new tokens, granted scopes, installed or not;
+    `expire_tokens: true` expires every token issued so far."""
+    sim = sim_of(request)
+    if request.method == "POST":
+        body = await body_of(request)
+        if "token_lifetime_s" in body:
+            lifetime = _int(body["token_lifetime_s"], "token_lifetime_s")
+            if lifetime < 1:
+                raise BadRequest("token_lifetime_s must be at least 1")
+            sim.auth.lifetime_s = lifetime
+        if "scopes" in body:
+            scopes = body["scopes"]
+            if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+                raise BadRequest("scopes must be a list of scope handles")
+            sim.auth.scopes = tuple(scopes)
+        if "installed" in body:
+            sim.auth.installed = bool(body["installed"])
+        if body.get("expire_tokens"):
+            sim.auth.expire_all()
+    return ok(sim.auth.as_json())
+
+
 async def throttle(request: Request) -> Response:
     body = await body_of(request)
     sim = sim_of(request)
@@ -453,6 +476,7 @@ ROUTES = [
         ("/reset", reset, ["POST"]),
         ("/clock/advance", advance_clock, ["POST"]),
         ("/throttle", throttle, ["POST"]),
+        ("/auth", auth, ["GET", "POST"]),
         ("/bulk/{id:int}.jsonl", bulk_result, ["GET"]),
     ]
 ]

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from shopify_sync.simulator import catalogue, persistence
+from shopify_sync.simulator.auth import Auth
 from shopify_sync.simulator.bucket import LeakyBucket
 from shopify_sync.simulator.bulk import BulkManager
 from shopify_sync.simulator.clock import Clock
@@ -29,6 +30,14 @@ class Simulator:
         self.zone = shop_zone(config.timezone)
         self.documents = DocumentCache()
         self.faults = ApiFaults()
+        self.auth = Auth(
+            clock,
+            static_token=config.access_token,
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            lifetime_s=config.token_lifetime_s,
+            scopes=config.scopes,
+        )
         self.keys = IdempotencyStore()
         limits = config.limits
         self.graphql_bucket = LeakyBucket(
@@ -69,6 +78,7 @@ class Simulator:
             bulk=self.bulk,
             keys=self.keys,
             plan=self.config.plan,
+            scopes=self.auth.scopes,
         )
 
     def replace_store(self, store: Store) -> None:

@@ -25,6 +25,7 @@ class RequestContext:
     bulk: BulkManager
     keys: IdempotencyStore
     plan: str = "standard"
+    scopes: tuple[str, ...] = ()
     idempotency: dict[str, Decision] = field(default_factory=dict)
     bulk_window: tuple[int, int] | None = None
     bulk_seen: int = 0

@@ -16,6 +16,7 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values
 
+from shopify_sync.simulator.auth import access_denied, missing_scope
 from shopify_sync.simulator.config import MAX_QUERY_COST
 from shopify_sync.simulator.cost import CostCalculator
 from shopify_sync.simulator.gql.document import JsonError, coerce_variables, format_error
@@ -96,6 +97,9 @@ async def run_graphql(
     coerced, variable_errors = coerce_variables(schema, operation, variables)
     if variable_errors:
         return _errors(sim, variable_errors)
+    denied = _denied(sim, operation)
+    if denied:
+        return _errors(sim, denied)
     calculator = CostCalculator(schema, prepared.fragments, coerced)
     requested = calculator.operation(operation)
     if requested > MAX_QUERY_COST:
@@ -147,6 +151,19 @@ async def run_graphql(
     body["extensions"] = {"cost": _cost(sim, requested, actual)}
     headers = {"X-Shopify-API-Deprecated-Reason": DEPRECATION_DOCS} if prepared.deprecated else None
     return GraphQLReply(body, headers=headers)
+
+
+def _denied(sim: Simulator, operation: OperationDefinitionNode) -> list[JsonError]:
+    """`ACCESS_DENIED` for each top-level field outside the app's granted scopes."""
+    errors: list[JsonError] = []
+    for node in operation.selection_set.selections:
+        if not isinstance(node, FieldNode):
+            continue
+        scope = missing_scope(node.name.value, sim.auth.scopes)
+        if scope is not None:
+            key = node.alias.value if node.alias else node.name.value
+            errors.append(access_denied(node.name.value, scope, [key]))
+    return errors
 
 
 def _claim_keys(

@@ -188,7 +188,13 @@ def _bulk_operations(_: Any, info: Info, **args: Any) -> dict[str, Any]:
     return connection(info, keys, manager.operations.__getitem__, args)
 
 
+def _app_installation(_: Any, info: Info) -> dict[str, Any]:
+    scopes = ctx(info).scopes
+    return {"accessScopes": [{"handle": scope, "description": None} for scope in scopes]}
+
+
 QUERY_RESOLVERS: dict[str, Any] = {
+    "currentAppInstallation": _app_installation,
     "shop": lambda _, info: ctx(info).store,
     "location": _location,
     "locations": _locations,
