@@ -21,8 +21,10 @@ from shopify_sync.adapters.db.level_store import create_level_store
 from shopify_sync.adapters.db.migrate import upgrade_engine, upgrade_url
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.adapters.shopify.client import ShopifyClient
+from shopify_sync.adapters.shopify.unconfigured import UnconfiguredStore
 from shopify_sync.adapters.shopify.webhooks import ShopifyWebhookDecoder
-from shopify_sync.config import Settings
+from shopify_sync.config import Settings, required
+from shopify_sync.errors import ConfigError
 from shopify_sync.services.engine import SyncEngine, SyncPolicy
 from shopify_sync.services.ingest import LevelIngest
 from shopify_sync.services.ports import (
@@ -32,6 +34,7 @@ from shopify_sync.services.ports import (
     UnitOfWorkFactory,
     WebhookDecoder,
 )
+from shopify_sync.types import LocationId
 
 HTTP_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=10.0)
 HTTP_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
@@ -92,16 +95,7 @@ async def build(
         await upgrade_engine(engine)
     clock = SystemClock()
     http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS, transport=transport)
-    store = ShopifyClient(
-        settings.admin_base_url,
-        settings.shopify_api_version,
-        settings.shopify_access_token,
-        settings.shopify_location_id,
-        http=http,
-        clock=clock,
-        max_attempts=settings.shopify_max_attempts,
-        outage_pause_s=settings.shopify_outage_pause_s,
-    )
+    store = _store(settings, http, clock)
     policy = SyncPolicy(
         initial_source=settings.initial_source,
         max_attempts=settings.sync_max_attempts,
@@ -110,6 +104,26 @@ async def build(
     container = assemble(settings, engine, store, clock, policy)
     container._closers.append(http)
     return container
+
+
+def _store(settings: Settings, http: httpx.AsyncClient, clock: Clock) -> StoreClient:
+    """The Shopify client, or one that refuses every call when the command loaded no
+    Shopify settings (``products list``, ``log``...)."""
+    try:
+        domain = required(settings.shopify_store_domain, "SHOPIFY_STORE_DOMAIN")
+        token = required(settings.shopify_access_token, "SHOPIFY_ACCESS_TOKEN")
+    except ConfigError as missing:
+        return UnconfiguredStore(missing)
+    return ShopifyClient(
+        settings.shopify_admin_url or f"https://{domain}",
+        settings.shopify_api_version,
+        token,
+        settings.shopify_location_id,
+        http=http,
+        clock=clock,
+        max_attempts=settings.shopify_max_attempts,
+        outage_pause_s=settings.shopify_outage_pause_s,
+    )
 
 
 def assemble(
@@ -122,6 +136,7 @@ def assemble(
     """Wire the use cases over a database engine and a Shopify client (``build`` makes
     real ones; tests pass fakes). The container disposes of ``engine`` when closed."""
     uow = SqlUnitOfWorkFactory(engine)
+    secret = settings.shopify_webhook_secret
     levels = create_level_store(uow, settings.database_url)
     container = Container(
         settings=settings,
@@ -129,9 +144,11 @@ def assemble(
         store=store,
         clock=clock,
         engine=SyncEngine(uow, store, clock, policy),
-        webhooks=ShopifyWebhookDecoder([settings.shopify_webhook_secret.get_secret_value()]),
+        webhooks=ShopifyWebhookDecoder([] if secret is None else [secret.get_secret_value()]),
         levels=levels,
-        ingest=LevelIngest(levels, clock, settings.shopify_location_id),
+        # Without a location no delivery reaches the ingest: only `serve` verifies webhooks,
+        # and it loads every setting.
+        ingest=LevelIngest(levels, clock, settings.shopify_location_id or LocationId(0)),
     )
     container._closers.append(engine)
     return container

@@ -1,16 +1,24 @@
 """Settings: one frozen value read from the environment (and an optional ``.env``) at start-up.
 
 Only entrypoints call :func:`load_settings`; everything below receives plain values.
-A missing, malformed or placeholder value stops start-up with a :class:`ConfigError`
-naming the variable and what it expects; secrets never appear in a repr or a message.
+Each setting belongs to a :class:`Need` (the database, Shopify's Admin API, our location,
+the sync policy, receiving webhooks, the HTTP service); a command loads the needs it uses and
+requires only their settings. Every missing, malformed or placeholder value among them is
+reported at once in one :class:`ConfigError`, one line per variable naming it and what it
+expects; secrets never appear in a repr or a message.
+
+To add a setting: a field whose alias is the environment name, annotated with the
+:class:`Uses` of its need (``Uses(Need.X, required="what it is")`` when it has no default).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from dotenv import dotenv_values
 from pydantic import (
@@ -22,6 +30,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+from pydantic_core import ErrorDetails
 
 from shopify_sync.errors import ConfigError
 from shopify_sync.types import InitialSource, LocationId
@@ -35,11 +44,48 @@ DEFAULT_ENV_FILE = Path(".env")
 _API_VERSION = re.compile(r"^(\d{4})-(01|04|07|10)$")
 _LOCATION_GID = re.compile(r"^gid://shopify/Location/(\d+)$")
 _STORE_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+# The README's and .env examples' own stand-ins (shpat_..., <token>, your-token, changeme...).
 _PLACEHOLDERS = re.compile(
-    r"^(|changeme|change-me|change_me|secret|password|token|todo|xxx+|\.\.\.|<.*>|your[-_ ].*|"
-    r"shpat_x+|shpss_x+|replace[-_ ]?me)$",
+    r"^(changeme|change-me|change_me|secret|password|token|todo|xxx+|<.*>|\[.*\]|\{.*\}|"
+    r"your[-_ ].*|replace[-_ ]?me|(sh[a-z]{3}_)?(x+|\.\.\.|\u2026)|.*(\.\.\.|\u2026))$",
     re.IGNORECASE,
 )
+_T = TypeVar("_T")
+
+
+class Need(StrEnum):
+    """A part of the configuration; each command loads only the needs it uses."""
+
+    DATABASE = "database"
+    """``DATABASE_URL``, ``AUTO_MIGRATE``: every command that reads or writes our tables."""
+    SHOPIFY = "shopify"
+    """Shopify's Admin API: the shop, its access token, the API version, call limits."""
+    LOCATION = "location"
+    """``SHOPIFY_LOCATION_ID``: the location whose ``available`` we sync."""
+    SYNC = "sync"
+    """The sync policy: who wins first, attempts, retry delays, scan and reconcile periods."""
+    WEBHOOKS = "webhooks"
+    """Receiving Shopify's webhooks: the signing secret, the size cap, de-duplication."""
+    SERVICE = "service"
+    """The HTTP API and the admin page: ``SYNC_API_TOKEN``, ``ADMIN_PASSWORD``."""
+
+
+EVERY_NEED: frozenset[Need] = frozenset(Need)
+
+
+@dataclass(frozen=True, slots=True)
+class Uses:
+    """Field metadata: the need a setting belongs to and, when it has no default, what it is.
+
+    Attributes:
+        need: the setting is validated (and, when ``required``, demanded) only for commands
+            that load this need; others ignore it, even when it is malformed.
+        required: set for a setting without a default: what to put there, shown when it is
+            missing or empty.
+    """
+
+    need: Need
+    required: str | None = None
 
 
 def _not_placeholder(value: SecretStr) -> SecretStr:
@@ -52,41 +98,86 @@ Secret = Annotated[SecretStr, AfterValidator(_not_placeholder)]
 
 
 class Settings(BaseModel):
-    """Everything the service needs, validated. Field aliases are the environment names."""
+    """Everything the service needs, validated. Field aliases are the environment names.
+
+    A setting of a need the command did not load is ``None`` when it has no default; code that
+    needs it takes it with :func:`required`.
+    """
 
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
-    shopify_store_domain: str = Field(alias="SHOPIFY_STORE_DOMAIN")
-    shopify_api_version: str = Field(DEFAULT_API_VERSION, alias="SHOPIFY_API_VERSION")
-    shopify_access_token: Secret = Field(alias="SHOPIFY_ACCESS_TOKEN")
-    shopify_webhook_secret: Secret = Field(alias="SHOPIFY_WEBHOOK_SECRET")
-    shopify_location_id: LocationId = Field(alias="SHOPIFY_LOCATION_ID")
-    shopify_admin_url: str | None = Field(None, alias="SHOPIFY_ADMIN_URL")
-    database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL")
-    sync_api_token: Secret = Field(alias="SYNC_API_TOKEN")
-    admin_password: Secret | None = Field(None, alias="ADMIN_PASSWORD")
-    reconcile_interval_s: int = Field(
+    shopify_store_domain: Annotated[
+        str | None, Uses(Need.SHOPIFY, required="the shop, e.g. my-shop.myshopify.com")
+    ] = Field(None, alias="SHOPIFY_STORE_DOMAIN")
+    shopify_api_version: Annotated[str, Uses(Need.SHOPIFY)] = Field(
+        DEFAULT_API_VERSION, alias="SHOPIFY_API_VERSION"
+    )
+    shopify_access_token: Annotated[
+        Secret | None,
+        Uses(Need.SHOPIFY, required="the custom app's Admin API access token (shpat_ and more)"),
+    ] = Field(None, alias="SHOPIFY_ACCESS_TOKEN")
+    shopify_webhook_secret: Annotated[
+        Secret | None,
+        Uses(Need.WEBHOOKS, required="the app's client secret, which signs Shopify's webhooks"),
+    ] = Field(None, alias="SHOPIFY_WEBHOOK_SECRET")
+    shopify_location_id: Annotated[
+        LocationId | None,
+        Uses(Need.LOCATION, required="the id of the location to sync; `shopify-sync locations` "
+             "lists them"),
+    ] = Field(None, alias="SHOPIFY_LOCATION_ID")  # fmt: skip
+    shopify_admin_url: Annotated[str | None, Uses(Need.SHOPIFY)] = Field(
+        None, alias="SHOPIFY_ADMIN_URL"
+    )
+    database_url: Annotated[str, Uses(Need.DATABASE)] = Field(
+        DEFAULT_DATABASE_URL, alias="DATABASE_URL"
+    )
+    sync_api_token: Annotated[
+        Secret | None,
+        Uses(Need.SERVICE, required="a bearer token of your choice for /sync/... and the admin "
+             "page"),
+    ] = Field(None, alias="SYNC_API_TOKEN")  # fmt: skip
+    admin_password: Annotated[Secret | None, Uses(Need.SERVICE)] = Field(
+        None, alias="ADMIN_PASSWORD"
+    )
+    reconcile_interval_s: Annotated[int, Uses(Need.SYNC)] = Field(
         DEFAULT_RECONCILE_INTERVAL_S, ge=5, alias="RECONCILE_INTERVAL_SECONDS"
     )
-    pending_scan_interval_s: float = Field(2.0, gt=0, le=60, alias="PENDING_SCAN_INTERVAL_SECONDS")
-    initial_source: InitialSource = Field("b2b", alias="INITIAL_SOURCE")
-    sync_max_attempts: int = Field(8, ge=1, le=100, alias="SYNC_MAX_ATTEMPTS")
-    shopify_max_attempts: int = Field(4, ge=1, le=20, alias="SHOPIFY_MAX_ATTEMPTS")
-    shopify_outage_pause_s: float = Field(15.0, ge=0, le=300, alias="SHOPIFY_OUTAGE_PAUSE_SECONDS")
-    sync_retry_base_s: float = Field(5.0, gt=0, le=3600, alias="SYNC_RETRY_BASE_SECONDS")
-    webhook_events_retention_days: int = Field(
+    pending_scan_interval_s: Annotated[float, Uses(Need.SYNC)] = Field(
+        2.0, gt=0, le=60, alias="PENDING_SCAN_INTERVAL_SECONDS"
+    )
+    initial_source: Annotated[InitialSource, Uses(Need.SYNC)] = Field("b2b", alias="INITIAL_SOURCE")
+    sync_max_attempts: Annotated[int, Uses(Need.SYNC)] = Field(
+        8, ge=1, le=100, alias="SYNC_MAX_ATTEMPTS"
+    )
+    shopify_max_attempts: Annotated[int, Uses(Need.SHOPIFY)] = Field(
+        4, ge=1, le=20, alias="SHOPIFY_MAX_ATTEMPTS"
+    )
+    shopify_outage_pause_s: Annotated[float, Uses(Need.SHOPIFY)] = Field(
+        15.0, ge=0, le=300, alias="SHOPIFY_OUTAGE_PAUSE_SECONDS"
+    )
+    sync_retry_base_s: Annotated[float, Uses(Need.SYNC)] = Field(
+        5.0, gt=0, le=3600, alias="SYNC_RETRY_BASE_SECONDS"
+    )
+    webhook_events_retention_days: Annotated[int, Uses(Need.WEBHOOKS)] = Field(
         7, ge=1, le=3650, alias="WEBHOOK_EVENTS_RETENTION_DAYS"
     )
-    webhook_max_body_bytes: int = Field(1_048_576, ge=1024, alias="WEBHOOK_MAX_BODY_BYTES")
-    auto_migrate: bool = Field(True, alias="AUTO_MIGRATE")
+    webhook_max_body_bytes: Annotated[int, Uses(Need.WEBHOOKS)] = Field(
+        1_048_576, ge=1024, alias="WEBHOOK_MAX_BODY_BYTES"
+    )
+    auto_migrate: Annotated[bool, Uses(Need.DATABASE)] = Field(True, alias="AUTO_MIGRATE")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")
 
     @field_validator("shopify_store_domain")
     @classmethod
-    def _domain(cls, value: str) -> str:
+    def _domain(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         value = value.strip().lower()
         if not _STORE_DOMAIN.match(value) or value.startswith("your-store."):
-            raise ValueError("the shop's myshopify domain, e.g. my-shop.myshopify.com")
+            raise ValueError(
+                "the shop's myshopify domain, e.g. my-shop.myshopify.com (a local simulator's "
+                "address goes in SHOPIFY_ADMIN_URL)"
+            )
         return value
 
     @field_validator("shopify_api_version")
@@ -101,7 +192,9 @@ class Settings(BaseModel):
 
     @field_validator("shopify_location_id", mode="before")
     @classmethod
-    def _location(cls, value: object) -> int:
+    def _location(cls, value: object) -> int | None:
+        if value is None:
+            return None
         text = str(value).strip()
         if match := _LOCATION_GID.match(text):
             text = match.group(1)
@@ -126,8 +219,25 @@ class Settings(BaseModel):
 
     @property
     def admin_base_url(self) -> str:
-        """The Admin API base URL: the override (e.g. the local simulator) or the shop itself."""
-        return self.shopify_admin_url or f"https://{self.shopify_store_domain}"
+        """The Admin API base URL: the override (e.g. the local simulator) or the shop itself.
+
+        Raises:
+            ConfigError: neither is set (the command did not load ``Need.SHOPIFY``).
+        """
+        if self.shopify_admin_url:
+            return self.shopify_admin_url
+        return f"https://{required(self.shopify_store_domain, 'SHOPIFY_STORE_DOMAIN')}"
+
+
+def required(value: _T | None, variable: str) -> _T:
+    """``value``, a setting some code cannot do without.
+
+    Raises:
+        ConfigError: it is unset, because the command did not load its need.
+    """
+    if value is None:
+        raise ConfigError(variable, "is required but not set")
+    return value
 
 
 def normalize_database_url(value: str) -> str:
@@ -153,6 +263,11 @@ def normalize_database_url(value: str) -> str:
 _ALIASES = {field.alias: name for name, field in Settings.model_fields.items() if field.alias}
 
 
+def _uses(variable: str) -> Uses | None:
+    field = Settings.model_fields[_ALIASES[variable]]
+    return next((m for m in field.metadata if isinstance(m, Uses)), None)
+
+
 def read_environment(environ: Mapping[str, str], env_file: Path | None) -> dict[str, str]:
     """The known variables from ``env_file`` (if it exists) overlaid by ``environ``."""
     values: dict[str, str] = {}
@@ -163,17 +278,51 @@ def read_environment(environ: Mapping[str, str], env_file: Path | None) -> dict[
 
 
 def load_settings(
-    environ: Mapping[str, str], *, env_file: Path | None = DEFAULT_ENV_FILE
+    environ: Mapping[str, str],
+    *,
+    needs: Collection[Need] = EVERY_NEED,
+    env_file: Path | None = DEFAULT_ENV_FILE,
 ) -> Settings:
-    """Validate the whole configuration, or raise :class:`ConfigError` for the first bad variable.
+    """Validate the settings of ``needs`` (every one by default) and return them all.
+
+    A setting of another need is taken when it is valid and ignored otherwise; an empty
+    value counts as unset.
 
     Raises:
-        ConfigError: names the variable and what it expects; never echoes a secret.
+        ConfigError: lists every missing, malformed or placeholder variable of ``needs``,
+            each with what it expects; never echoes a secret.
     """
+    raw = read_environment(environ, env_file)
+    empty = {key for key, value in raw.items() if not value.strip()}
+    values = {key: value for key, value in raw.items() if key not in empty}
+
+    def wanted(variable: str) -> bool:
+        uses = _uses(variable)
+        return uses is None or uses.need in needs
+
+    problems: dict[str, str] = {}
     try:
-        return Settings.model_validate(read_environment(environ, env_file))
+        settings = Settings.model_validate(values)
     except ValidationError as exc:
-        raise _config_error(exc) from None
+        bad = {_variable(error): _expected(error) for error in exc.errors()}
+        problems = {variable: text for variable, text in bad.items() if wanted(variable)}
+        settings = Settings.model_validate({k: v for k, v in values.items() if k not in bad})
+    for variable in _ALIASES:
+        uses = _uses(variable)
+        if (
+            uses is not None
+            and uses.required
+            and uses.need in needs
+            and variable not in values
+            and variable not in problems
+        ):
+            state = "is empty" if variable in empty else "is required but not set"
+            problems[variable] = f"{state}: {uses.required}"
+    if problems:
+        order = list(_ALIASES)
+        found = sorted(problems.items(), key=lambda item: order.index(item[0]))
+        raise ConfigError(*found[0], *found[1:])
+    return settings
 
 
 def load_database_url(
@@ -184,21 +333,15 @@ def load_database_url(
     Raises:
         ConfigError: when the URL names an unsupported database.
     """
-    raw = read_environment(environ, env_file).get("DATABASE_URL", DEFAULT_DATABASE_URL)
-    try:
-        return normalize_database_url(raw)
-    except ValueError as exc:
-        raise ConfigError("DATABASE_URL", str(exc)) from None
+    return load_settings(environ, needs={Need.DATABASE}, env_file=env_file).database_url
 
 
-def _config_error(exc: ValidationError) -> ConfigError:
-    error = exc.errors()[0]
-    loc = error["loc"][0] if error["loc"] else "?"
-    field = Settings.model_fields.get(str(loc))
-    variable = field.alias if field is not None and field.alias else str(loc)
-    if error["type"] == "missing":
-        expected = "is required but not set"
-    else:
-        message = str(error["msg"]).removeprefix("Value error, ")
-        expected = "expected " + message[:1].lower() + message[1:]
-    return ConfigError(variable, expected)
+def _variable(error: ErrorDetails) -> str:
+    loc = str(error["loc"][0]) if error["loc"] else "?"
+    field = Settings.model_fields.get(loc)
+    return field.alias if field is not None and field.alias else loc
+
+
+def _expected(error: ErrorDetails) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return "expected " + message[:1].lower() + message[1:]

@@ -30,10 +30,18 @@ class ShopifySyncError(Exception):
 
 
 class ConfigError(ShopifySyncError):
-    """Raised at start-up when a setting is missing, malformed or a placeholder."""
+    """Raised at start-up when settings are missing, malformed or placeholders.
 
-    def __init__(self, variable: str, expected: str) -> None:
-        super().__init__(f"{variable}: {expected}")
+    ``problems`` holds every ``(variable, what is wrong)``; ``variable`` and ``expected``
+    are the first. The message is one line per problem.
+    """
+
+    def __init__(self, variable: str, expected: str, *more: tuple[str, str]) -> None:
+        self.problems = ((variable, expected), *more)
+        lines = [f"{name}: {text}" for name, text in self.problems]
+        if more:
+            lines = [f"{len(lines)} settings to fix:", *(f"  {line}" for line in lines)]
+        super().__init__("\n".join(lines))
         self.variable = variable
         self.expected = expected
 

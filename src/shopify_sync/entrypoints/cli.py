@@ -11,7 +11,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any, TypeVar
 
 import typer
@@ -19,9 +19,10 @@ from sqlalchemy import make_url
 
 from shopify_sync import bootstrap
 from shopify_sync.bootstrap import Container
-from shopify_sync.config import Settings, load_database_url, load_settings
+from shopify_sync.config import EVERY_NEED, Need, Settings, load_settings
 from shopify_sync.domain.commands import ReconcileAll, SyncProduct
 from shopify_sync.entrypoints import cli_ops
+from shopify_sync.entrypoints.cli_output import LOCAL, SYNCING
 from shopify_sync.entrypoints.demo import demo as demo_command
 from shopify_sync.errors import (
     ConfigError,
@@ -62,18 +63,27 @@ cli_ops.register(app)
 app.command("demo")(demo_command)
 
 
-def settings() -> Settings:
-    """The validated settings from the environment and ``.env``."""
-    return load_settings(os.environ)
+def settings(needs: Collection[Need] = EVERY_NEED) -> Settings:
+    """The settings a command uses, validated, from the environment and ``.env``."""
+    return load_settings(os.environ, needs=needs)
 
 
-def with_container(work: Callable[[Container], Awaitable[T]], *, migrate: bool = True) -> T:
-    """Build the container, run ``work`` with it, close it."""
+def with_container(
+    work: Callable[[Container], Awaitable[T]],
+    *,
+    needs: Collection[Need],
+    migrate: bool = True,
+) -> T:
+    """Build the container from the settings of ``needs``, run ``work`` with it, close it.
+
+    A command that does not load ``Need.DATABASE`` never migrates (nor opens) the database.
+    """
 
     async def main() -> T:
-        config = settings()
+        config = settings(needs)
         bootstrap.configure_logging(config.log_level)
-        container = await bootstrap.build(config, migrate=migrate and config.auto_migrate)
+        migrate_now = migrate and config.auto_migrate and Need.DATABASE in needs
+        container = await bootstrap.build(config, migrate=migrate_now)
         try:
             return await work(container)
         finally:
@@ -94,7 +104,7 @@ def emit(data: Any, as_json: bool, lines: Sequence[str]) -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply the database migrations (safe to run again)."""
-    url = load_database_url(os.environ)
+    url = settings(LOCAL).database_url
     bootstrap.upgrade_database(url, revision)
     typer.echo(f"database at {revision}: {make_url(url).render_as_string(hide_password=True)}")
 
@@ -109,7 +119,7 @@ def serve(
 
     from shopify_sync.entrypoints.web.app import create_app
 
-    config = settings()
+    config = settings(EVERY_NEED)
     bootstrap.configure_logging(config.log_level)
     uvicorn.run(
         create_app(config),
@@ -136,7 +146,8 @@ def sync(
         result = with_container(
             lambda c: handlers.sync_product(
                 SyncProduct(ProductId(product_id), source="cli:sync"), c.uow, c.engine
-            )
+            ),
+            needs=SYNCING,
         )
         data = {
             "product_id": result.product_id,
@@ -154,7 +165,7 @@ def sync(
             raise typer.Exit(EXIT_FAILURE)
         return
     if dry_run:
-        plan = with_container(lambda c: handlers.plan_reconcile(c.uow, c.engine))
+        plan = with_container(lambda c: handlers.plan_reconcile(c.uow, c.engine), needs=SYNCING)
         rows = [
             f"{p.product_id:<24} ours {p.ours:>7}  shopify {p.shopify!s:>7}  base {p.base!s:>7}"
             f"  -> merged {p.merged!s:>7}  write {p.write!s:>7}"
@@ -170,7 +181,8 @@ def sync(
     summary = with_container(
         lambda c: handlers.reconcile_all(
             ReconcileAll(source="cli:sync-all"), c.uow, c.engine, c.clock
-        )
+        ),
+        needs=SYNCING,
     )
     emit(
         _as_dict(summary),

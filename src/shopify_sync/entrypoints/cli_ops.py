@@ -17,7 +17,10 @@ from shopify_sync.domain.commands import RetryProducts
 from shopify_sync.domain.model import Location, LogEntry, Product
 from shopify_sync.entrypoints.cli_output import (
     JSON,
+    LOCAL,
     PUSH,
+    SHOPIFY,
+    SYNCING,
     failed,
     finish_sync,
     new_table,
@@ -26,6 +29,7 @@ from shopify_sync.entrypoints.cli_output import (
     print_json,
     run,
     stdout_console,
+    syncing,
     when,
 )
 from shopify_sync.entrypoints.cli_products import products_app
@@ -55,10 +59,10 @@ def register(app: typer.Typer) -> None:
 def locations(as_json: bool = JSON) -> None:
     """List the store's locations with their ids (for SHOPIFY_LOCATION_ID)."""
 
-    async def work(c: Container) -> tuple[list[Location], int]:
+    async def work(c: Container) -> tuple[list[Location], int | None]:
         return await setup.list_locations(c.store), c.settings.shopify_location_id
 
-    def show(answer: tuple[list[Location], int]) -> None:
+    def show(answer: tuple[list[Location], int | None]) -> None:
         found, configured = answer
         if as_json:
             print_json([{**plain(loc), "configured": loc.id == configured} for loc in found])
@@ -71,7 +75,7 @@ def locations(as_json: bool = JSON) -> None:
             )
         stdout_console().print(table)
 
-    run(work, show)
+    run(work, show, needs=SHOPIFY)
 
 
 def _yes(flag: bool) -> str:
@@ -89,6 +93,7 @@ def webhooks_register(address: str = ADDRESS, as_json: bool = JSON) -> None:
     run(
         lambda c: setup.register_webhooks(c.store, address),
         lambda check: _print_webhooks(check, as_json),
+        needs=SHOPIFY,
     )
 
 
@@ -106,6 +111,7 @@ def webhooks_check(
             else setup.check_webhooks(c.store, address)
         ),
         lambda check: _print_webhooks(check, as_json),
+        needs=SHOPIFY,
     )
 
 
@@ -182,6 +188,7 @@ def explain(
             product_id, c.uow, c.store, initial_source=c.settings.initial_source
         ),
         show,
+        needs=SYNCING,
     )
 
 
@@ -231,7 +238,7 @@ def show_log(
             )
         stdout_console().print(table)
 
-    run(lambda c: admin.recent_log(c.uow, product_id=product, limit=limit), show)
+    run(lambda c: admin.recent_log(c.uow, product_id=product, limit=limit), show, needs=LOCAL)
 
 
 def errors(as_json: bool = JSON) -> None:
@@ -263,7 +270,7 @@ def errors(as_json: bool = JSON) -> None:
         if found:
             raise failed()
 
-    run(lambda c: admin.products_with_errors(c.uow), show)
+    run(lambda c: admin.products_with_errors(c.uow), show, needs=LOCAL)
 
 
 def retry(
@@ -284,4 +291,4 @@ def retry(
             typer.echo(f"retried {len(report.retried)} product(s)")
         finish_sync(report.results, echo=not as_json)
 
-    run(lambda c: admin.retry(cmd, c.uow, c.engine, c.clock), show)
+    run(lambda c: admin.retry(cmd, c.uow, c.engine, c.clock), show, needs=syncing(push))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -19,18 +19,40 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from shopify_sync.bootstrap import Container
+from shopify_sync.config import Need
 from shopify_sync.services.engine import ProductResult
 
 T = TypeVar("T")
 
 JSON = typer.Option(False, "--json", help="Machine-readable output.")
 PUSH = typer.Option(True, "--push/--no-push", help="Sync the product at once (default).")
+LOCAL: frozenset[Need] = frozenset({Need.DATABASE})
+"""What a command that reads or writes our tables only loads."""
+SHOPIFY: frozenset[Need] = frozenset({Need.SHOPIFY})
+"""What a command that only talks to Shopify (locations, webhooks) loads."""
+CATALOGUE: frozenset[Need] = LOCAL | SHOPIFY
+"""What a command that looks up Shopify's variants for our products loads."""
+SYNCING: frozenset[Need] = CATALOGUE | {Need.LOCATION, Need.SYNC}
+"""What a command that syncs products loads."""
+
+
+def syncing(push: bool) -> frozenset[Need]:
+    """The needs of a command that syncs what it changed only when ``push`` is on."""
+    return SYNCING if push else LOCAL
+
+
 CLI_REFERENCE = "cli"
 """The audit log's reference for changes made on the command line."""
 
 
-def run(use_case: Callable[[Container], Awaitable[T]], show: Callable[[T], None]) -> None:
-    """Build the container, run ``use_case`` with it, ``show`` its answer, close it.
+def run(
+    use_case: Callable[[Container], Awaitable[T]],
+    show: Callable[[T], None],
+    *,
+    needs: Collection[Need],
+) -> None:
+    """Build the container from the settings of ``needs``, run ``use_case`` with it, ``show``
+    its answer, close it.
 
     Errors reach ``cli.main``, which turns them into one line and an exit code.
     """
@@ -41,7 +63,7 @@ def run(use_case: Callable[[Container], Awaitable[T]], show: Callable[[T], None]
         # Shown inside the event loop, so that everything a command does runs in one place.
         show(await use_case(container))
 
-    with_container(work)
+    with_container(work, needs=needs)
 
 
 def failed() -> typer.Exit:

@@ -21,8 +21,10 @@ from shopify_sync.domain.commands import (
 )
 from shopify_sync.domain.model import Product
 from shopify_sync.entrypoints.cli_output import (
+    CATALOGUE,
     CLI_REFERENCE,
     JSON,
+    LOCAL,
     PUSH,
     bad_input,
     finish_sync,
@@ -33,6 +35,7 @@ from shopify_sync.entrypoints.cli_output import (
     progress,
     run,
     stdout_console,
+    syncing,
     when,
 )
 from shopify_sync.services import admin, linking, product_csv
@@ -86,7 +89,7 @@ def products_list(
             )  # fmt: skip
         stdout_console().print(table)
 
-    run(work, show)
+    run(work, show, needs=LOCAL)
 
 
 @products_app.command("link")
@@ -130,7 +133,7 @@ def products_link(
                 )
             )
 
-    run(lambda c: linking.link_product(cmd, c.uow, c.store, c.clock), show)
+    run(lambda c: linking.link_product(cmd, c.uow, c.store, c.clock), show, needs=CATALOGUE)
 
 
 def _auto_link(dry_run: bool, as_json: bool) -> None:
@@ -168,7 +171,7 @@ def _auto_link(dry_run: bool, as_json: bool) -> None:
             or "no unlinked product"
         )
 
-    run(work, show)
+    run(work, show, needs=CATALOGUE)
 
 
 @products_app.command("unlink")
@@ -178,7 +181,7 @@ def products_unlink(product_id: str = typer.Argument(..., help="The product.")) 
     def show(_: Product) -> None:
         typer.echo(f"{product_id}: unlinked")
 
-    run(lambda c: linking.unlink_product(product_id, c.uow, c.clock), show)
+    run(lambda c: linking.unlink_product(product_id, c.uow, c.clock), show, needs=LOCAL)
 
 
 @products_app.command("allocate")
@@ -200,7 +203,7 @@ def products_allocate(
     def show(result: admin.ChangeResult) -> None:
         _print_change(result, as_json)
 
-    run(lambda c: admin.allocate(cmd, c.uow, c.engine, c.clock), show)
+    run(lambda c: admin.allocate(cmd, c.uow, c.engine, c.clock), show, needs=syncing(push))
 
 
 @products_app.command("enable")
@@ -214,6 +217,7 @@ def products_enable(
     run(
         lambda c: admin.set_sync_enabled(cmd, c.uow, c.engine, c.clock),
         lambda result: _print_change(result, as_json),
+        needs=syncing(push),
     )
 
 
@@ -226,6 +230,7 @@ def products_disable(
     run(
         lambda c: admin.set_sync_enabled(cmd, c.uow, c.engine, c.clock),
         lambda result: _print_change(result, as_json),
+        needs=LOCAL,
     )
 
 
@@ -272,7 +277,7 @@ def products_export(
         if output is not None:
             typer.echo(f"{written} product(s) written to {output}")
 
-    run(work, show)
+    run(work, show, needs=LOCAL)
 
 
 @products_app.command("import")
@@ -298,7 +303,11 @@ def products_import(
             raise bad_input()
         finish_sync(report.synced, echo=not as_json)
 
-    run(lambda c: product_csv.import_products(cmd, c.uow, c.store, c.engine, c.clock), show)
+    run(
+        lambda c: product_csv.import_products(cmd, c.uow, c.store, c.engine, c.clock),
+        show,
+        needs=syncing(push and not dry_run),
+    )
 
 
 def _print_import(report: product_csv.ImportReport) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shopify_sync.config import load_database_url, load_settings
+from shopify_sync.config import Need, load_database_url, load_settings, required
 from shopify_sync.errors import ConfigError
 
 VALID = {
@@ -138,3 +138,104 @@ def test_bad_setting_exits_2_with_one_line(tmp_path: Path) -> None:
         "a number or gid://shopify/Location/N"
     ]
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_every_missing_variable_is_listed_at_once() -> None:
+    """With nothing set, one error names every required variable, one line each."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings({}, env_file=None)
+
+    assert [variable for variable, _ in caught.value.problems] == [
+        "SHOPIFY_STORE_DOMAIN",
+        "SHOPIFY_ACCESS_TOKEN",
+        "SHOPIFY_WEBHOOK_SECRET",
+        "SHOPIFY_LOCATION_ID",
+        "SYNC_API_TOKEN",
+    ]
+    assert str(caught.value).splitlines()[0] == "5 settings to fix:"
+    assert "  SHOPIFY_LOCATION_ID: is required but not set: the id of the location" in str(
+        caught.value
+    )
+
+
+def test_missing_and_bad_values_are_reported_together() -> None:
+    """A missing variable and a malformed one are both reported by one error."""
+    env = {**VALID, "SHOPIFY_API_VERSION": "2026-02", "RECONCILE_INTERVAL_SECONDS": "1"}
+    del env["SHOPIFY_ACCESS_TOKEN"]
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env, env_file=None)
+
+    assert [variable for variable, _ in caught.value.problems] == [
+        "SHOPIFY_API_VERSION",
+        "SHOPIFY_ACCESS_TOKEN",
+        "RECONCILE_INTERVAL_SECONDS",
+    ]
+
+
+def test_a_command_requires_only_the_settings_of_its_needs() -> None:
+    """Listing locations needs neither SHOPIFY_LOCATION_ID nor SYNC_API_TOKEN nor the secret."""
+    env = {k: VALID[k] for k in ("SHOPIFY_STORE_DOMAIN", "SHOPIFY_ACCESS_TOKEN")}
+
+    settings = load_settings(env, needs={Need.SHOPIFY}, env_file=None)
+
+    assert (settings.admin_base_url, settings.shopify_location_id, settings.sync_api_token) == (
+        "https://my-shop.myshopify.com",
+        None,
+        None,
+    )
+
+
+def test_database_alone_needs_nothing_and_ignores_bad_values_of_other_needs() -> None:
+    """`db upgrade` loads only DATABASE_URL; a malformed Shopify setting does not stop it."""
+    env = {"DATABASE_URL": "postgres://u@h/db", "SHOPIFY_LOCATION_ID": "abc", "LOG_LEVEL": "ERROR"}
+
+    settings = load_settings(env, needs={Need.DATABASE}, env_file=None)
+
+    assert (settings.database_url, settings.shopify_location_id, settings.log_level) == (
+        "postgresql+asyncpg://u@h/db",
+        None,
+        "ERROR",
+    )
+
+
+def test_a_valid_setting_of_another_need_is_kept() -> None:
+    """`locations` marks the configured location: a valid value outside the needs is kept."""
+    settings = load_settings(VALID, needs={Need.SHOPIFY}, env_file=None)
+
+    assert settings.shopify_location_id == 124656943
+
+
+def test_an_unloaded_setting_is_required_where_it_is_used() -> None:
+    """Code that needs a setting the command did not load gets a ConfigError naming it."""
+    settings = load_settings({}, needs={Need.DATABASE}, env_file=None)
+
+    with pytest.raises(ConfigError, match="SHOPIFY_STORE_DOMAIN: is required"):
+        _ = settings.admin_base_url
+    with pytest.raises(ConfigError, match="SYNC_API_TOKEN"):
+        required(settings.sync_api_token, "SYNC_API_TOKEN")
+
+
+@pytest.mark.parametrize("value", ["shpat_...", "shpat_…", "shpss_xxxx", "<your token>", "abc..."])
+def test_readme_placeholders_are_refused(value: str) -> None:
+    """The README's own `shpat_...` and similar stand-ins are refused as a token."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**VALID, "SHOPIFY_ACCESS_TOKEN": value}, env_file=None)
+
+    assert caught.value.problems == (
+        ("SHOPIFY_ACCESS_TOKEN", "expected a real value, not a placeholder"),
+    )
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_value_is_called_empty(value: str) -> None:
+    """An empty required variable is reported as empty, not as a placeholder."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**VALID, "SHOPIFY_ACCESS_TOKEN": value}, env_file=None)
+
+    assert caught.value.problems == (
+        (
+            "SHOPIFY_ACCESS_TOKEN",
+            "is empty: the custom app's Admin API access token (shpat_ and more)",
+        ),
+    )

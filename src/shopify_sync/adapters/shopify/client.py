@@ -50,7 +50,7 @@ from shopify_sync.domain.model import (
     WebhookSubscription,
     WriteResult,
 )
-from shopify_sync.errors import OutcomeUnknown, StoreRejected, StoreUnavailable
+from shopify_sync.errors import ConfigError, OutcomeUnknown, StoreRejected, StoreUnavailable
 from shopify_sync.services.ports import Clock
 from shopify_sync.types import InventoryItemId, LocationId, VariantId
 
@@ -92,7 +92,9 @@ class ShopifyClient:
         api_version: ``YYYY-MM`` (documents adapt: ``changeFromQuantity`` and
             ``@idempotent`` from 2026-01, ``compareQuantity`` before).
         access_token: the Admin API token; sent only to the GraphQL endpoint, never logged.
-        location_id: the location whose ``available`` quantities we sync.
+        location_id: the location whose ``available`` quantities we sync (``None`` for a
+            command that only lists locations or manages webhooks: calls about levels then
+            raise :class:`ConfigError` naming ``SHOPIFY_LOCATION_ID``).
         http: the shared connection pool (timeouts are configured there).
         clock: time source; every wait goes through ``clock.sleep``.
         max_attempts: sends per call before giving up (throttling, 429, 5xx, timeouts).
@@ -108,7 +110,7 @@ class ShopifyClient:
         admin_url: str,
         api_version: str,
         access_token: str | SecretStr,
-        location_id: LocationId,
+        location_id: LocationId | None,
         *,
         http: httpx.AsyncClient,
         clock: Clock,
@@ -119,7 +121,7 @@ class ShopifyClient:
         outage_pause_s: float = DEFAULT_OUTAGE_PAUSE_S,
     ) -> None:
         self._features = features_for(api_version)
-        self._location = location_id
+        self._location_id = location_id
         self._http = http
         self._clock = clock
         self._backoff = Backoff(rng if rng is not None else random.Random())
@@ -140,7 +142,13 @@ class ShopifyClient:
         )
 
     def __repr__(self) -> str:
-        return f"ShopifyClient(version={self._features.version!r}, location={self._location})"
+        return f"ShopifyClient(version={self._features.version!r}, location={self._location_id})"
+
+    @property
+    def _location(self) -> LocationId:
+        if self._location_id is None:
+            raise ConfigError("SHOPIFY_LOCATION_ID", "is required but not set")
+        return self._location_id
 
     async def read_levels(
         self, items: Sequence[InventoryItemId]

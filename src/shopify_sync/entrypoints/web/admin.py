@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from shopify_sync.bootstrap import Container
+from shopify_sync.config import required
 from shopify_sync.domain.commands import (
     Allocate,
     Channel,
@@ -67,7 +68,8 @@ class Page:
         self.request = request
         self.state: AppState = state_of(request)
         settings = self.state.container.settings
-        self.codec = SessionCodec(settings.sync_api_token.get_secret_value())
+        token = required(settings.sync_api_token, "SYNC_API_TOKEN")
+        self.codec = SessionCodec(token.get_secret_value())
         self.session = self.codec.load(request)
 
     @property
@@ -173,7 +175,7 @@ async def login(request: Request) -> Response:
     page = Page(request)
     form = await page.form()
     settings = page.c.settings
-    accepted = [settings.sync_api_token.get_secret_value()]
+    accepted = [required(settings.sync_api_token, "SYNC_API_TOKEN").get_secret_value()]
     if settings.admin_password is not None:
         accepted.append(settings.admin_password.get_secret_value())
     if not password_matches(form.get("password", ""), accepted):

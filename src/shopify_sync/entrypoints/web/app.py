@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from shopify_sync import bootstrap
 from shopify_sync.bootstrap import Container
-from shopify_sync.config import Settings
+from shopify_sync.config import Settings, required
 from shopify_sync.domain.commands import ReconcileAll, SyncProduct
 from shopify_sync.entrypoints.web import admin, webhooks
 from shopify_sync.entrypoints.web.errors import exception_handlers
@@ -38,7 +38,8 @@ class Unauthorized(Exception):
 
 def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
     """Check ``Authorization: Bearer $SYNC_API_TOKEN`` in constant time."""
-    expected = state_of(request).container.settings.sync_api_token.get_secret_value()
+    settings = state_of(request).container.settings
+    expected = required(settings.sync_api_token, "SYNC_API_TOKEN").get_secret_value()
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(
         token.strip().encode(), expected.encode()
