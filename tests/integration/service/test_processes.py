@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from shopify_sync.config import required
 from shopify_sync.entrypoints.web.app import create_app
 from shopify_sync.simulator.testing import run_app_in_thread
 from tests.integration.service.stack import TOKEN, Stack, running_stack, wait_for
@@ -106,13 +107,17 @@ def test_sync_command_line(stack: Stack) -> None:
 def _env(stack: Stack) -> dict[str, str]:
     s = stack.settings
     return {
-        "SHOPIFY_STORE_DOMAIN": s.shopify_store_domain,
+        "SHOPIFY_STORE_DOMAIN": required(s.shopify_store_domain, "SHOPIFY_STORE_DOMAIN"),
         "SHOPIFY_API_VERSION": s.shopify_api_version,
-        "SHOPIFY_ACCESS_TOKEN": s.shopify_access_token.get_secret_value(),
-        "SHOPIFY_WEBHOOK_SECRET": s.shopify_webhook_secret.get_secret_value(),
+        "SHOPIFY_ACCESS_TOKEN": required(
+            s.shopify_access_token, "SHOPIFY_ACCESS_TOKEN"
+        ).get_secret_value(),
+        "SHOPIFY_WEBHOOK_SECRET": required(
+            s.shopify_webhook_secret, "SHOPIFY_WEBHOOK_SECRET"
+        ).get_secret_value(),
         "SHOPIFY_LOCATION_ID": str(s.shopify_location_id),
         "SHOPIFY_ADMIN_URL": s.admin_base_url,
-        "SYNC_API_TOKEN": s.sync_api_token.get_secret_value(),
+        "SYNC_API_TOKEN": required(s.sync_api_token, "SYNC_API_TOKEN").get_secret_value(),
         "DATABASE_URL": s.database_url,
         "LOG_LEVEL": "WARNING",
     }
