@@ -20,6 +20,8 @@
         WebhookUnauthorized  missing or wrong HMAC signature
         WebhookTooLarge      body over the size cap
       StorageError           the database failed or is unreachable
+        StorageRejected      the database refused a value (a bad request, not an outage)
+        WriteConflict        a batched write did not land as planned; retry
 """
 
 from __future__ import annotations
@@ -135,6 +137,11 @@ class WebhookTooLarge(WebhookRejected):
 
 class StorageError(ShopifySyncError):
     """Raised when the database fails or cannot be reached."""
+
+
+class StorageRejected(StorageError):
+    """Raised when the database refuses a value (out of range, too long, a constraint):
+    the request that carried it was bad; the database itself is fine."""
 
 
 class WriteConflict(StorageError):

@@ -19,4 +19,10 @@ InitialSource = Literal["b2b", "shopify"]
 """Who wins when a product is synced for the first time (no agreed base yet)."""
 
 MAX_QUANTITY = 1_000_000_000
-"""Shopify refuses an ``available`` beyond +-this (INVALID_QUANTITY_TOO_HIGH / _LOW)."""
+"""The largest stock figure we write or let an operator set (half Shopify's own limit,
+so that a merge of two such figures still fits Shopify and our 32-bit columns)."""
+SHOPIFY_QUANTITY_LIMIT = 2_000_000_000
+"""Shopify refuses a quantity beyond +-this (INVALID_QUANTITY_TOO_HIGH / _LOW), so no
+genuine webhook carries one."""
+MAX_SHOPIFY_ID = 2**63 - 1
+"""Shopify's numeric ids are positive 64-bit integers (our columns are BIGINT)."""

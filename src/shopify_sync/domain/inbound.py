@@ -23,8 +23,8 @@ from shopify_sync.domain.model import (
     WebhookEvent,
     WebhookStatus,
 )
-from shopify_sync.domain.reconcile import classify_inbound, newest
-from shopify_sync.types import InventoryItemId, LocationId, ProductId
+from shopify_sync.domain.reconcile import ahead_of_clock, classify_inbound, newest
+from shopify_sync.types import SHOPIFY_QUANTITY_LIMIT, InventoryItemId, LocationId, ProductId
 
 INVENTORY_TOPIC = "inventory_levels/update"
 SOURCE = f"webhook:{INVENTORY_TOPIC}"
@@ -123,7 +123,7 @@ def plan_levels(
             taken.add(meta.webhook_id)
         linked = [rows[p.stock.product_id] for p in view.products.get(cmd.inventory_item_id, ())]
         before = len(writes)
-        status, detail, wanted = _plan_level(cmd, linked, location_id, writes)
+        status, detail, wanted = _plan_level(cmd, linked, location_id, writes, now)
         if items[cmd.inventory_item_id] > 1:  # a later delivery of the batch sees the change
             for write in writes[before:]:
                 rows[write.product_id] = _after(rows[write.product_id], write)
@@ -155,6 +155,7 @@ def _plan_level(
     products: Sequence[InboundTarget],
     location_id: LocationId,
     writes: list[InboundWrite],
+    now: datetime,
 ) -> tuple[WebhookStatus, str, tuple[ProductId, ...]]:
     if cmd.location_id != location_id:
         return "ignored", f"location {cmd.location_id} is not the synced location {location_id}", ()
@@ -166,7 +167,7 @@ def _plan_level(
     refresh: list[ProductId] = []
     status: WebhookStatus = "ignored"
     for target in products:
-        outcome, text = _plan_product(target, cmd, cmd.available, writes)
+        outcome, text = _plan_product(target, cmd, cmd.available, writes, now)
         details.append(f"{target.stock.product_id}: {text}")
         if outcome == "refresh":
             refresh.append(target.stock.product_id)
@@ -176,12 +177,21 @@ def _plan_level(
 
 
 def _plan_product(
-    target: InboundTarget, cmd: ApplyInventoryLevel, available: int, writes: list[InboundWrite]
+    target: InboundTarget,
+    cmd: ApplyInventoryLevel,
+    available: int,
+    writes: list[InboundWrite],
+    now: datetime,
 ) -> tuple[str, str]:
     if not target.sync_enabled:
         return "ignored", "sync disabled"
     if target.in_flight:
         return "refresh", "a write of ours is in flight; re-reading the level afterwards"
+    if ahead_of_clock(cmd.updated_at, now):
+        return "refresh", (
+            f"updated_at {cmd.updated_at} is ahead of our clock ({now:%Y-%m-%dT%H:%M:%SZ});"
+            " re-reading the level"
+        )
     stock = target.stock
     outcome = classify_inbound(
         stock, ShopifyLevel(cmd.inventory_item_id, available, cmd.updated_at)
@@ -194,6 +204,9 @@ def _plan_product(
         return "refresh", "not synced yet; running the first sync"
     assert stock.base is not None
     delta = available - stock.base
+    if abs(stock.ours + delta) > SHOPIFY_QUANTITY_LIMIT:
+        # Our column and Shopify both refuse it; the re-read's merge records the problem.
+        return "refresh", f"b2c_stock {stock.ours:+d} by {delta:+d} is out of range; re-reading"
     writes.append(
         InboundWrite(
             stock.product_id,

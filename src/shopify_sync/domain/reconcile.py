@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shopify_sync.domain.model import InboundOutcome, ProductStock, ShopifyLevel
 from shopify_sync.types import MAX_QUANTITY, InitialSource, InventoryItemId, ProductId
@@ -131,6 +131,27 @@ def inbound_delta(stock: ProductStock, available: int) -> int:
     if stock.base is None:
         raise ValueError("inbound_delta needs an agreed base; run the first sync instead")
     return available - stock.base
+
+
+FUTURE_TOLERANCE = timedelta(minutes=2)
+"""How far a Shopify timestamp may lie ahead of our clock and still be believed: clock
+skew between two NTP-synced machines plus Shopify's one-second resolution, with room."""
+
+
+def ahead_of_clock(updated_at: datetime | None, now: datetime) -> bool:
+    """True when Shopify's ``updated_at`` lies further ahead of ``now`` than the tolerance.
+
+    Such a level must never become ``shopify_seen_at``: every genuine update after it
+    would look stale until our clock caught up. It is re-read instead (like the same
+    second), and its timestamp is not recorded.
+    """
+    return updated_at is not None and updated_at - now > FUTURE_TOLERANCE
+
+
+def credible(updated_at: datetime | None, now: datetime) -> datetime | None:
+    """``updated_at`` when it may be recorded as ``shopify_seen_at``; None when it lies
+    ahead of our clock (see ``ahead_of_clock``)."""
+    return None if ahead_of_clock(updated_at, now) else updated_at
 
 
 def newest(a: datetime | None, b: datetime | None) -> datetime | None:

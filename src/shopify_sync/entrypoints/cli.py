@@ -32,6 +32,7 @@ from shopify_sync.errors import (
     ProductNotSyncable,
     ShopifySyncError,
     StorageError,
+    StorageRejected,
     StoreError,
     UnknownProduct,
     UnknownVariant,
@@ -204,7 +205,7 @@ def _as_dict(value: object) -> dict[str, Any]:
 def exit_code(exc: BaseException) -> int:
     """The exit code for an error that reached the command line."""
     match exc:
-        case ConfigError() | InvalidQuantity() | InvalidRequest():
+        case ConfigError() | InvalidQuantity() | InvalidRequest() | StorageRejected():
             return EXIT_CONFIG
         case UnknownProduct() | UnknownVariant():
             return EXIT_NOT_FOUND

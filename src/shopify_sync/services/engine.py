@@ -29,7 +29,7 @@ from shopify_sync.domain.model import (
     SyncFailure,
     WriteErrorKind,
 )
-from shopify_sync.domain.reconcile import Merge, merge
+from shopify_sync.domain.reconcile import Merge, credible, merge
 from shopify_sync.errors import StoreError, StoreRejected
 from shopify_sync.services.ports import Clock, StoreClient, UnitOfWork, UnitOfWorkFactory
 from shopify_sync.types import InitialSource, InventoryItemId, ProductId, VariantId
@@ -469,10 +469,11 @@ class SyncEngine:
                 pulled.append((product, result, level))
                 continue
             in_sync.append(product.product_id)
-            if level.updated_at is not None and (
-                product.shopify_seen_at is None or level.updated_at > product.shopify_seen_at
+            seen = credible(level.updated_at, now)
+            if seen is not None and (
+                product.shopify_seen_at is None or seen > product.shopify_seen_at
             ):
-                newer_seen[product.product_id] = level.updated_at
+                newer_seen[product.product_id] = seen
             report.add(
                 ProductResult(
                     product.product_id, "in_sync", product.b2c_stock, level.available,
@@ -487,7 +488,7 @@ class SyncEngine:
                         product.shopify_base,
                         result.inbound_delta,
                         result.merged,
-                        level.updated_at,
+                        credible(level.updated_at, now),
                         _level_reference(level),
                     )
                     for product, result, level in pulled

@@ -33,9 +33,11 @@ from shopify_sync.domain.inbound import (
     WebhookOutcome as WebhookOutcome,
 )
 from shopify_sync.domain.model import LogRecord, Product, SyncRun, WebhookStatus
+from shopify_sync.domain.reconcile import ahead_of_clock
 from shopify_sync.errors import (
     ProductNotSyncable,
     StorageError,
+    StorageRejected,
     StoreError,
     UnknownProduct,
     WriteConflict,
@@ -283,15 +285,27 @@ async def apply_inventory_levels(
             if attempt == MAX_CONFLICT_RETRIES:
                 raise
             log.info("webhook batch re-planned", deliveries=len(cmds), reason=str(exc))
-    _log_levels(cmds, plan.outcomes)
+    _log_levels(cmds, plan.outcomes, plan.now)
     return list(plan.outcomes)
 
 
-def _log_levels(cmds: Sequence[ApplyInventoryLevel], outcomes: Sequence[WebhookOutcome]) -> None:
+def _log_levels(
+    cmds: Sequence[ApplyInventoryLevel], outcomes: Sequence[WebhookOutcome], now: datetime
+) -> None:
     """Each delivery at DEBUG, and at INFO those ignored (a level for an item or location
-    we do not sync is worth an operator's look); ``LevelIngest`` sums up the rest."""
+    we do not sync is worth an operator's look); ``LevelIngest`` sums up the rest. A level
+    dated ahead of our clock is a WARNING: Shopify's clock or ours is wrong."""
     for cmd, outcome in zip(cmds, outcomes, strict=True):
         status = outcome.status or "duplicate"
+        if status != "duplicate" and ahead_of_clock(cmd.updated_at, now):
+            log.warning(
+                "webhook level dated ahead of our clock; re-reading it instead",
+                topic=cmd.meta.topic,
+                event_id=cmd.meta.event_id,
+                inventory_item_id=cmd.inventory_item_id,
+                updated_at=cmd.updated_at.isoformat() if cmd.updated_at else None,
+                now=now.isoformat(),
+            )
         (log.info if status == "ignored" else log.debug)(
             "webhook applied",
             topic=cmd.meta.topic,
@@ -364,9 +378,17 @@ async def record_rejected_webhook(
 ) -> None:
     """Keep a trace of a signed delivery whose payload we could not use."""
     now = clock.now()
-    async with uow() as unit:
-        if await unit.webhooks.record(webhook_event(meta, now, "failed", detail)):
-            await unit.commit()
+    try:
+        async with uow() as unit:
+            if await unit.webhooks.record(webhook_event(meta, now, "failed", detail)):
+                await unit.commit()
+    except StorageRejected as exc:
+        log.warning(
+            "rejected webhook not recorded: the database refused its headers",
+            topic=meta.topic,
+            reason=detail,
+            error=str(exc),
+        )
 
 
 def _variant_number(value: str | None) -> int:

@@ -174,3 +174,33 @@ def test_a_batch_plans_exactly_like_its_deliveries_one_by_one(
 
     assert batched.outcomes == tuple(one_by_one)
     assert _apply(start, batched).products == state.products
+
+
+def test_level_ahead_of_our_clock_is_re_read_not_applied() -> None:
+    """A level dated beyond NOW plus the tolerance writes nothing and asks for a re-read;
+    one just within the tolerance applies."""
+    far = (NOW - T0).seconds + 3 * 60
+    near = (NOW - T0).seconds + 60
+
+    result = plan([level("e1", 11, 7, far), level("e2", 22, 7, near)],
+                  view(target("A", 11, 10, 10), target("B", 22, 10, 10)))  # fmt: skip
+
+    assert [w.product_id for w in result.writes] == ["B"]
+    assert result.refresh == ("A",)
+
+
+def test_level_that_would_put_our_stock_out_of_range_is_re_read() -> None:
+    """A change that would move b2c_stock beyond Shopify's +-2,000,000,000 is not written:
+    the re-read's merge reports the problem instead."""
+    result = plan([level("e1", 11, 2_000_000_000, 5)], view(target("A", 11, 10, -10)))
+
+    assert (result.writes, result.refresh) == ((), ("A",))
+
+
+def test_credible_drops_only_timestamps_ahead_of_the_clock() -> None:
+    """credible() keeps a timestamp up to the tolerance ahead of now, and none beyond."""
+    from shopify_sync.domain.reconcile import FUTURE_TOLERANCE, credible
+
+    assert credible(NOW + FUTURE_TOLERANCE, NOW) == NOW + FUTURE_TOLERANCE
+    assert credible(NOW + FUTURE_TOLERANCE + timedelta(seconds=1), NOW) is None
+    assert credible(None, NOW) is None

@@ -45,6 +45,7 @@ from shopify_sync.adapters.db.engine import (
     asyncpg_connect_args,
     configure_sqlite,
 )
+from shopify_sync.adapters.db.failure import refused, translated
 from shopify_sync.adapters.db.level_statements import (
     EVENT_VALUES,
     WRITE_COLUMNS,
@@ -199,8 +200,8 @@ class SqliteLevelStore:
             if exc.sqlite_errorcode in _BUSY:
                 raise busy(f"database is locked: {exc}") from exc
             raise StorageError(f"database error: {exc}") from exc
-        except sqlite3.Error as exc:
-            raise StorageError(f"database error: {exc}") from exc
+        except (sqlite3.Error, OverflowError) as exc:  # OverflowError: an int beyond 64 bits
+            raise translated(exc) from exc
         finally:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
@@ -313,6 +314,13 @@ class PostgresLevelStore:
                 async with connection.transaction():
                     view = await self._read(connection, self._sql.read, cmds)
                     result = await self._write(connection, plan(view))
+        except (asyncpg.InterfaceError, OverflowError) as exc:
+            if not refused(exc):
+                connection.terminate()
+                raise _ConnectionLost(_first_line(exc)) from exc
+            # Refused before it was sent (asyncpg's client-side checks): the connection is fine.
+            self._check_in(connection)
+            raise translated(exc) from exc
         except _CONNECTION_ERRORS as exc:
             connection.terminate()
             raise _ConnectionLost(_first_line(exc)) from exc
@@ -324,7 +332,7 @@ class PostgresLevelStore:
             if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
                 raise WriteConflict(f"transaction conflict: {_first_line(exc)}") from exc
             if isinstance(exc, asyncpg.PostgresError):
-                raise StorageError(f"database error: {_first_line(exc)}") from exc
+                raise translated(exc) from exc
             raise
         self._check_in(connection)
         return result

@@ -1,4 +1,5 @@
-"""Adapter: one database transaction per unit of work; driver errors become StorageError.
+"""Adapter: one database transaction per unit of work; driver errors become StorageError
+(``StorageRejected`` for a value the database refuses, see ``failure``).
 
 On SQLite the units of work of one process take turns (an asyncio lock per engine): every
 transaction there starts with ``BEGIN IMMEDIATE``, so concurrent ones would otherwise
@@ -13,9 +14,10 @@ import asyncio
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from shopify_sync.adapters.db.failure import brief, translated
 from shopify_sync.adapters.db.records import (
     SqlLeaseRepository,
     SqlLogRepository,
@@ -56,7 +58,7 @@ class SqlUnitOfWork:
                 await self._connection.close()
                 self._connection = None
             self._release_turn()
-            raise StorageError(f"database unavailable: {_brief(exc)}") from exc
+            raise StorageError(f"database unavailable: {brief(exc)}") from exc
         except BaseException:
             self._release_turn()
             raise
@@ -86,16 +88,18 @@ class SqlUnitOfWork:
                 self._connection = None
                 self._transaction = None
                 self._release_turn()
-        if isinstance(exc, DBAPIError):
-            raise StorageError(f"database error: {_brief(exc)}") from exc
+        # A raw OverflowError is a value too large for the driver (sqlite3's integers,
+        # a date beyond year 9999 once moved to UTC): refused, like the DB-API errors.
+        if isinstance(exc, StatementError | OverflowError):
+            raise translated(exc) from exc
 
     async def commit(self) -> None:
         """Make the transaction's writes durable."""
         assert self._transaction is not None, "commit() outside 'async with'"
         try:
             await self._transaction.commit()
-        except DBAPIError as exc:
-            raise StorageError(f"database error on commit: {_brief(exc)}") from exc
+        except StatementError as exc:
+            raise translated(exc, "database error on commit") from exc
 
     def _release_turn(self) -> None:
         if self._turn is not None and self._holding:
@@ -118,10 +122,3 @@ class SqlUnitOfWorkFactory:
 
     def __call__(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.turn)
-
-
-def _brief(exc: BaseException) -> str:
-    text = (
-        str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
-    )
-    return text[:300]

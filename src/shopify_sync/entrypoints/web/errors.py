@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from shopify_sync.errors import (
     ProductNotSyncable,
     StorageError,
+    StorageRejected,
     StoreError,
     UnknownProduct,
     WebhookRejected,
@@ -28,6 +29,7 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (UnknownProduct, 404),
     (ProductNotSyncable, 409),
     (StoreError, 502),
+    (StorageRejected, 400),
     (StorageError, 503),
 )
 

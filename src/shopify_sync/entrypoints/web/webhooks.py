@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from shopify_sync.domain.commands import WebhookMeta
 from shopify_sync.entrypoints.web.state import AppState, state_of
-from shopify_sync.errors import WebhookRejected, WebhookTooLarge
+from shopify_sync.errors import StorageRejected, WebhookRejected, WebhookTooLarge
 from shopify_sync.services import handlers
 
 INVENTORY_PATH = "/webhooks/inventory-update"
@@ -28,9 +28,11 @@ ORDERS_PATH = "/webhooks/orders-create"
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The raw body, refused as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise WebhookTooLarge(f"body of {declared} bytes is over the {limit}-byte limit")
+    declared = request.headers.get("content-length", "")
+    # Only ASCII digits count (str.isdigit takes any script's); a malformed length is
+    # the server's to refuse, and the stream below is measured in any case.
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
+        raise WebhookTooLarge(f"body of {declared[:20]} bytes is over the {limit}-byte limit")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
@@ -57,7 +59,7 @@ async def _receive(
     meta = c.webhooks.meta(request.headers, topic)
     try:
         outcome = await apply(state, body, meta)
-    except WebhookRejected as exc:
+    except (WebhookRejected, StorageRejected) as exc:
         await handlers.record_rejected_webhook(meta, str(exc), c.uow, c.clock)
         raise
     if outcome.refresh:
@@ -153,7 +155,8 @@ def _operation(summary: str, description: str, topic: str) -> dict[str, Any]:
                     },
                 },
                 "400": {
-                    "description": "Missing headers or a body that is not the topic's JSON",
+                    "description": "Missing headers, a body that is not the topic's JSON, "
+                    "or a field out of range (recorded as a rejected delivery)",
                     "content": error,
                 },
                 "401": {"description": "Missing or wrong HMAC signature", "content": error},
