@@ -85,6 +85,10 @@ class FakeStoreClient:
     """Run one each before the next writes are applied (a sale racing our push)."""
     events: list[LevelEvent] = field(default_factory=list)
     """Every change of ``available``, as the webhooks Shopify would send for it."""
+    shop_locations: list[Location] = field(
+        default_factory=lambda: [Location(LocationId(1), "Shop location", True)]
+    )
+    """The store's locations (ours is 1 in every test's settings)."""
 
     def add(self, item: int, available: int | None, *, variant: int | None = None) -> None:
         """Stock an item at our location."""
@@ -195,9 +199,18 @@ class FakeStoreClient:
             if e.variant and (e.sku or "") in query
         ][:limit]
 
+    async def find_product_variants(self, query: str, *, limit: int = 10) -> list[Variant]:
+        # Products here have no titles of their own: a product search matches nothing.
+        self._maybe_fail()
+        return []
+
+    async def location(self, location_id: LocationId) -> Location | None:
+        self._maybe_fail()
+        return next((loc for loc in self.shop_locations if loc.id == location_id), None)
+
     async def locations(self) -> list[Location]:
         self._maybe_fail()
-        return [Location(LocationId(1), "Shop location", True)]
+        return list(self.shop_locations)
 
     async def webhook_subscriptions(self) -> list[WebhookSubscription]:
         return []

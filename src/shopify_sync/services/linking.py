@@ -45,14 +45,20 @@ def sku_query(skus: Iterable[str]) -> str:
 
 
 async def search_variants(store: StoreClient, text: str, *, limit: int = 20) -> list[Variant]:
-    """Shopify variants whose SKU or title matches ``text`` (exact SKU matches first)."""
+    """Shopify variants whose SKU, variant title or product title matches ``text`` (exact SKU
+    matches first, then variants whose own fields match, then the variants of products whose
+    title matches: Shopify's variant search does not look at the product's title)."""
     text = text.strip()
     if not text:
         return []
     found = await store.find_variants(sku_query([text]), limit=limit)
-    seen = {v.id for v in found}
     words = " ".join(f'"{w}"' for w in text.replace('"', " ").split())
-    found.extend(v for v in await store.find_variants(words, limit=limit) if v.id not in seen)
+    for more in (
+        await store.find_variants(words, limit=limit),
+        await store.find_product_variants(words, limit=limit),
+    ):
+        seen = {v.id for v in found}
+        found.extend(v for v in more if v.id not in seen)
     return found[:limit]
 
 

@@ -26,7 +26,7 @@ from shopify_sync.domain.model import (
     WebhookSubscription,
     WriteResult,
 )
-from shopify_sync.types import InventoryItemId, ProductId, VariantId
+from shopify_sync.types import InventoryItemId, LocationId, ProductId, VariantId
 
 
 class WebhookDecoder(Protocol):
@@ -84,6 +84,15 @@ class StoreClient(Protocol):
 
     async def find_variants(self, query: str, *, limit: int = 50) -> list[Variant]:
         """Search variants with Shopify's query syntax (e.g. ``sku:ABC-1`` or a title word)."""
+        ...
+
+    async def find_product_variants(self, query: str, *, limit: int = 10) -> list[Variant]:
+        """The variants of the first ``limit`` products matching a product search (e.g. title
+        words): Shopify's variant search does not look at the product's title."""
+        ...
+
+    async def location(self, location_id: LocationId) -> Location | None:
+        """One location by id, inactive ones included; None when the store has no such one."""
         ...
 
     async def locations(self) -> list[Location]:

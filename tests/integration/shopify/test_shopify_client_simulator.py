@@ -8,13 +8,15 @@ import pytest
 from structlog.testing import capture_logs
 
 from shopify_sync.domain.model import (
+    Location,
     QuantityWrite,
     SetQuantities,
     WebhookSubscription,
     WriteErrorKind,
 )
 from shopify_sync.errors import OutcomeUnknown, StoreRejected, StoreUnavailable
-from shopify_sync.types import InventoryItemId, VariantId
+from shopify_sync.services import linking
+from shopify_sync.types import InventoryItemId, LocationId, VariantId
 from tests.integration.shopify.shopify_sim_harness import PRODUCTS, SimShop
 
 pytestmark = pytest.mark.anyio
@@ -244,6 +246,26 @@ async def test_find_variants_and_resolve_inventory_items(shop: SimShop) -> None:
         ("SKU-000002", rows[0]["inventory_item_id"])
     ]
     assert resolved == {found[0].id: rows[0]["inventory_item_id"]}
+
+
+async def test_search_by_product_title_finds_its_variant(shop: SimShop) -> None:
+    """Words of a product's title find its variant (the SKU and variant title do not have them)."""
+    async with shop.client() as (client, _):
+        found = await linking.search_variants(client, "product 000002")
+
+    assert [v.sku for v in found] == ["SKU-000002"]
+
+
+async def test_location_by_id(shop: SimShop) -> None:
+    """One location reads by id with its name and state; an unknown id reads as None."""
+    state = await shop.control("GET", "/state")
+    first = state["locations"][0]
+
+    async with shop.client() as (client, _):
+        found = await client.location(LocationId(first["id"]))
+        missing = await client.location(LocationId(999_999_999))
+
+    assert (found, missing) == (Location(LocationId(first["id"]), first["name"], True), None)
 
 
 async def test_a_wrong_token_is_rejected(shop: SimShop) -> None:

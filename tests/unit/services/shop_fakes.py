@@ -37,13 +37,21 @@ class FakeShop(FakeStoreClient):
     """
 
     titles: dict[VariantId, str] = field(default_factory=dict)
+    product_titles: dict[VariantId, str] = field(default_factory=dict)
+    """The title of each variant's product: a product search matches it, a variant search not."""
     subscriptions: dict[str, WebhookSubscription] = field(default_factory=dict)
     queries: list[str] = field(default_factory=list)
     before_search: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     """Run one each before the next searches answer (someone racing the operator)."""
 
     def add_variant(
-        self, sku: str | None, available: int | None = 10, *, tracked: bool = True, title: str = ""
+        self,
+        sku: str | None,
+        available: int | None = 10,
+        *,
+        tracked: bool = True,
+        title: str = "",
+        product_title: str = "",
     ) -> Variant:
         """A new product variant stocked at our location."""
         item, variant = random_item_id(), VariantId(next(_variant_ids))
@@ -51,6 +59,8 @@ class FakeShop(FakeStoreClient):
         self.items[item].sku = sku
         self.items[item].tracked = tracked
         self.titles[variant] = title or f"Product {sku}"
+        if product_title:
+            self.product_titles[variant] = product_title
         return Variant(variant, item, sku, self.titles[variant], tracked)
 
     def _variants(self) -> Iterator[Variant]:
@@ -69,6 +79,17 @@ class FakeShop(FakeStoreClient):
             for part in query.split(" OR ")
         ]
         return [v for v in self._variants() if any(_matches(v, g) for g in groups)][:limit]
+
+    async def find_product_variants(self, query: str, *, limit: int = 10) -> list[Variant]:
+        self._maybe_fail()
+        self.queries.append(f"products: {query}")
+        words = [_unquote(m.group("value")).lower() for m in _TERM.finditer(query)]
+        return [
+            v
+            for v in self._variants()
+            if all(w in self.product_titles.get(v.id, "").lower() for w in words)
+            and v.id in self.product_titles
+        ][: limit * 20]
 
     async def webhook_subscriptions(self) -> list[WebhookSubscription]:
         self._maybe_fail()

@@ -159,6 +159,19 @@ async def test_search_variants_by_sku_then_title(shop_world: World) -> None:
     assert ([mug.id, big.id], []) == ([v.id for v in found], nothing)
 
 
+async def test_search_variants_finds_variants_by_their_product_title(shop_world: World) -> None:
+    """Words of a product's title find its variants, after the SKU and variant matches,
+    though Shopify's variant search does not look at the product's title."""
+    fake = shop(shop_world)
+    small = fake.add_variant("TS-S", title="Small", product_title="Linen shirt")
+    large = fake.add_variant("TS-L", title="Large", product_title="Linen shirt")
+    fake.add_variant("MUG", title="Blue mug", product_title="Mug")
+
+    found = await linking.search_variants(shop_world.store, "linen SHIRT")
+
+    assert [v.id for v in found] == [small.id, large.id]
+
+
 # -- auto-link -----------------------------------------------------------------------------
 
 

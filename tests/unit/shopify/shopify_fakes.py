@@ -232,6 +232,10 @@ def full_shop() -> RoutedShop:
                 ]
             },
             "FindVariants": paged("productVariants", [[variant], [variant]]),
+            "FindProductVariants": lambda v: {
+                "products": {"nodes": [{"variants": {"nodes": [variant]}}]}
+            },
+            "Location": lambda v: {"location": location},
             "Locations": paged("locations", [[location], [location]]),
             "WebhookSubscriptions": paged("webhookSubscriptions", [[hook], [hook]]),
             "CreateWebhookSubscription": lambda v: {

@@ -26,6 +26,8 @@ EVERY_OPERATION = {
     "ReadLevels",
     "ResolveInventoryItems",
     "FindVariants",
+    "FindProductVariants",
+    "Location",
     "Locations",
     "WebhookSubscriptions",
     "CreateWebhookSubscription",
@@ -51,6 +53,8 @@ async def _send_everything(version: str) -> list[dict[str, Any]]:
         await client.read_levels([InventoryItemId(1), InventoryItemId(2)])
         await client.resolve_inventory_items([VariantId(11)])
         await client.find_variants("sku:ABC-1", limit=5)
+        await client.find_product_variants('"shirt"', limit=5)
+        await client.location(LocationId(124656943))
         await client.locations()
         await client.webhook_subscriptions()
         await client.create_webhook_subscription(

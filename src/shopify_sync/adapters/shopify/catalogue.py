@@ -77,26 +77,45 @@ _DEFAULT_VARIANT_TITLE = "Default Title"
 """Shopify's title for the only variant of a product without options."""
 
 
+class _ProductVariants(Model):
+    nodes: list[_FoundVariant]
+
+
+class _FoundProduct(Model):
+    variants: _ProductVariants
+
+
+class _FoundProducts(Model):
+    nodes: list[_FoundProduct]
+
+
+class _FindProductsData(Model):
+    products: _FoundProducts
+
+
+def _variant(node: _FoundVariant) -> Variant:
+    title = node.product.title
+    if node.title and node.title != _DEFAULT_VARIANT_TITLE:
+        title = f"{title} - {node.title}"
+    return Variant(
+        id=VariantId(gid_number("ProductVariant", node.id)),
+        inventory_item_id=InventoryItemId(gid_number("InventoryItem", node.inventory_item.id)),
+        sku=node.sku or None,
+        title=title,
+        tracked=node.inventory_item.tracked,
+    )
+
+
 def variant_page(data: Mapping[str, JsonValue] | None) -> tuple[list[Variant], str | None]:
     """Map one ``FindVariants`` page; returns the variants and the next cursor (None at the end)."""
     page = parse_data(_FindData, data).product_variants
-    variants = []
-    for node in page.nodes:
-        title = node.product.title
-        if node.title and node.title != _DEFAULT_VARIANT_TITLE:
-            title = f"{title} - {node.title}"
-        variants.append(
-            Variant(
-                id=VariantId(gid_number("ProductVariant", node.id)),
-                inventory_item_id=InventoryItemId(
-                    gid_number("InventoryItem", node.inventory_item.id)
-                ),
-                sku=node.sku or None,
-                title=title,
-                tracked=node.inventory_item.tracked,
-            )
-        )
-    return variants, next_cursor(page.page_info)
+    return [_variant(node) for node in page.nodes], next_cursor(page.page_info)
+
+
+def product_variants(data: Mapping[str, JsonValue] | None) -> list[Variant]:
+    """Map a ``FindProductVariants`` answer: the variants of each product found, in order."""
+    products = parse_data(_FindProductsData, data).products
+    return [_variant(node) for product in products.nodes for node in product.variants.nodes]
 
 
 class _LocationNode(Model):
@@ -118,16 +137,26 @@ class _LocationsData(Model):
 def location_page(data: Mapping[str, JsonValue] | None) -> tuple[list[Location], str | None]:
     """Map one ``Locations`` page; returns the locations and the next cursor."""
     page = parse_data(_LocationsData, data).locations
-    found = [
-        Location(
-            id=LocationId(gid_number("Location", node.id)),
-            name=node.name,
-            active=node.is_active,
-            fulfills_online_orders=node.fulfills_online_orders,
-        )
-        for node in page.nodes
-    ]
-    return found, next_cursor(page.page_info)
+    return [_location(node) for node in page.nodes], next_cursor(page.page_info)
+
+
+def _location(node: _LocationNode) -> Location:
+    return Location(
+        id=LocationId(gid_number("Location", node.id)),
+        name=node.name,
+        active=node.is_active,
+        fulfills_online_orders=node.fulfills_online_orders,
+    )
+
+
+class _LocationData(Model):
+    location: _LocationNode | None
+
+
+def location_of(data: Mapping[str, JsonValue] | None) -> Location | None:
+    """Map a ``Location`` answer; None when the store has no location with that id."""
+    node = parse_data(_LocationData, data).location
+    return None if node is None else _location(node)
 
 
 class _WebhookNode(Model):

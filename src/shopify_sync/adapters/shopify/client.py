@@ -22,11 +22,13 @@ from shopify_sync.adapters.shopify.catalogue import (
     created_webhook,
     delete_errors,
     inventory_items_of,
+    location_of,
     location_page,
+    product_variants,
     variant_page,
     webhook_page,
 )
-from shopify_sync.adapters.shopify.documents import MAX_IDS_PER_CALL
+from shopify_sync.adapters.shopify.documents import MAX_IDS_PER_CALL, PRODUCTS_PER_TITLE_SEARCH
 from shopify_sync.adapters.shopify.envelope import MalformedResponse, UserError
 from shopify_sync.adapters.shopify.pacing import (
     DEFAULT_OUTAGE_PAUSE_S,
@@ -239,6 +241,20 @@ class ShopifyClient:
             if after is None:
                 break
         return found[:limit]
+
+    async def find_product_variants(self, query: str, *, limit: int = 10) -> list[Variant]:
+        """The variants of the first *limit* products matching Shopify's product search."""
+        data = await self._transport.execute(
+            documents.find_product_variants(query, min(limit, PRODUCTS_PER_TITLE_SEARCH))
+        )
+        with _parsing("FindProductVariants"):
+            return product_variants(data)
+
+    async def location(self, location_id: LocationId) -> Location | None:
+        """One location by id, inactive ones included; None when the store has no such one."""
+        data = await self._transport.execute(documents.location(location_id))
+        with _parsing("Location"):
+            return location_of(data)
 
     async def locations(self) -> list[Location]:
         """Every location of the store, inactive ones included."""

@@ -112,6 +112,51 @@ def find_variants(query: str, first: int, after: str | None) -> Operation:
     )
 
 
+_FIND_PRODUCT_VARIANTS = """query FindProductVariants(
+  $first: Int!, $variants: Int!, $query: String
+) {
+  products(first: $first, query: $query) {
+    nodes {
+      variants(first: $variants) {
+        nodes { id title sku product { title } inventoryItem { id tracked } }
+      }
+    }
+  }
+}"""
+PRODUCT_VARIANTS_PER_PRODUCT = 20
+"""Variants read per product found by a title search (beyond that, search by SKU)."""
+PRODUCTS_PER_TITLE_SEARCH = 10
+"""Products one title search reads: 10 x 20 variants stays under the 1,000-point query cap."""
+
+
+def find_product_variants(query: str, first: int) -> Operation:
+    """The variants of the first *first* products matching Shopify's product search *query*."""
+    if not 1 <= first <= PRODUCTS_PER_TITLE_SEARCH:
+        raise ValueError(f"a title search reads 1 to {PRODUCTS_PER_TITLE_SEARCH} products")
+    return Operation(
+        name="FindProductVariants",
+        query=_FIND_PRODUCT_VARIANTS,
+        variables={"first": first, "variants": PRODUCT_VARIANTS_PER_PRODUCT, "query": query},
+        estimated_cost=CONNECTION_COST
+        + first * (OBJECT_COST + CONNECTION_COST + 3 * OBJECT_COST * PRODUCT_VARIANTS_PER_PRODUCT),
+    )
+
+
+_LOCATION = """query Location($id: ID!) {
+  location(id: $id) { id name isActive fulfillsOnlineOrders }
+}"""
+
+
+def location(location_id: LocationId) -> Operation:
+    """One location by id (null when the store has none with that id)."""
+    return Operation(
+        name="Location",
+        query=_LOCATION,
+        variables={"id": to_gid("Location", location_id)},
+        estimated_cost=OBJECT_COST,
+    )
+
+
 _LOCATIONS = """query Locations($first: Int!, $after: String) {
   locations(first: $first, after: $after, includeInactive: true) {
     nodes { id name isActive fulfillsOnlineOrders }

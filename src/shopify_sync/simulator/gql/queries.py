@@ -10,7 +10,7 @@ from graphql import GraphQLError
 from shopify_sync.simulator.gql.connection import Term, connection, parse_search, term_matches
 from shopify_sync.simulator.gql.objects import Info, ctx, topic_name
 from shopify_sync.simulator.ids import gid_kind, parse_gid
-from shopify_sync.simulator.model import InventoryItem, Variant
+from shopify_sync.simulator.model import InventoryItem, Product, Variant
 from shopify_sync.simulator.store import Store
 from shopify_sync.simulator.timefmt import parse_iso
 
@@ -177,9 +177,29 @@ def _orders(_: Any, info: Info, **args: Any) -> dict[str, Any]:
     return connection(info, store.sorted_keys(store.orders), store.orders.__getitem__, args)
 
 
+def _product_fields(store: Store, product: Product) -> dict[str, Any]:
+    return {
+        "title": product.title,
+        "id": product.id,
+        "handle": product.handle,
+        "vendor": product.vendor,
+        "product_type": product.product_type,
+        "status": product.status,
+        "updated_at": product.updated_at,
+        "created_at": product.created_at,
+    }
+
+
 def _products(_: Any, info: Info, **args: Any) -> dict[str, Any]:
     store = ctx(info).store
-    return connection(info, store.sorted_keys(store.products), store.products.__getitem__, args)
+    keys = _search(
+        store,
+        store.products,
+        args.get("query"),
+        _product_fields,
+        lambda v: store.variants[v].product_id,
+    )
+    return connection(info, keys, store.products.__getitem__, args)
 
 
 def _bulk_operations(_: Any, info: Info, **args: Any) -> dict[str, Any]:
