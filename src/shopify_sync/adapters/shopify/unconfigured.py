@@ -19,7 +19,7 @@ from shopify_sync.domain.model import (
     WriteResult,
 )
 from shopify_sync.errors import ConfigError
-from shopify_sync.types import InventoryItemId, VariantId
+from shopify_sync.types import InventoryItemId, LocationId, VariantId
 
 
 class UnconfiguredStore:
@@ -52,6 +52,14 @@ class UnconfiguredStore:
         self._refuse()
 
     async def find_variants(self, query: str, *, limit: int = 50) -> list[Variant]:
+        """Refuse: Shopify is not configured."""
+        self._refuse()
+
+    async def find_product_variants(self, query: str, *, limit: int = 10) -> list[Variant]:
+        """Refuse: Shopify is not configured."""
+        self._refuse()
+
+    async def location(self, location_id: LocationId) -> Location | None:
         """Refuse: Shopify is not configured."""
         self._refuse()
 
