@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from shopify_sync.domain.address import public_base_url
 from shopify_sync.errors import ConfigError
 from shopify_sync.types import InitialSource, LocationId
 
@@ -68,6 +69,8 @@ class Need(StrEnum):
     """Receiving Shopify's webhooks: the signing secret, the size cap, de-duplication."""
     SERVICE = "service"
     """The HTTP API and the admin page: ``SYNC_API_TOKEN``, ``ADMIN_PASSWORD``."""
+    ADDRESS = "address"
+    """``PUBLIC_URL``: where Shopify delivers our webhooks (optional)."""
 
 
 EVERY_NEED: frozenset[Need] = frozenset(Need)
@@ -131,6 +134,8 @@ class Settings(BaseModel):
     database_url: Annotated[str, Uses(Need.DATABASE)] = Field(
         DEFAULT_DATABASE_URL, alias="DATABASE_URL"
     )
+    public_url: Annotated[str | None, Uses(Need.ADDRESS)] = Field(None, alias="PUBLIC_URL")
+    """The service's public base URL, where Shopify delivers our webhooks."""
     sync_api_token: Annotated[
         Secret | None,
         Uses(Need.SERVICE, required="a bearer token of your choice for /sync/... and the admin "
@@ -211,6 +216,11 @@ class Settings(BaseModel):
         if not re.match(r"^https?://[^/\s]+$", value):
             raise ValueError("a base URL such as http://127.0.0.1:8081 (no path)")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return public_base_url(value) if value is not None and value.strip() else None
 
     @field_validator("database_url")
     @classmethod

@@ -13,6 +13,7 @@ from __future__ import annotations
 import typer
 
 from shopify_sync.bootstrap import Container
+from shopify_sync.config import Need
 from shopify_sync.domain.commands import RetryProducts
 from shopify_sync.domain.model import Location, LogEntry, Product
 from shopify_sync.entrypoints.cli_output import (
@@ -33,6 +34,7 @@ from shopify_sync.entrypoints.cli_output import (
     when,
 )
 from shopify_sync.entrypoints.cli_products import products_app
+from shopify_sync.errors import InvalidRequest
 from shopify_sync.services import admin, setup
 from shopify_sync.types import ProductId
 
@@ -83,35 +85,52 @@ def _yes(flag: bool) -> str:
 
 
 ADDRESS = typer.Option(
-    ..., "--address", help="The service's public base URL, e.g. https://sync.example.com."
+    None,
+    "--address",
+    help="The service's public base URL, e.g. https://sync.example.com (default: PUBLIC_URL).",
 )
 
 
+def _address_needs(given: str | None) -> frozenset[Need]:
+    """A webhooks command loads ``PUBLIC_URL`` (and so validates it) only when it uses it."""
+    return SHOPIFY if given is not None else SHOPIFY | {Need.ADDRESS}
+
+
+def _address(given: str | None, c: Container) -> str:
+    """``--address``, else ``PUBLIC_URL``; neither is a usage error (exit 2)."""
+    address = given if given is not None else c.settings.public_url
+    if address is None:
+        raise InvalidRequest(
+            "no address: give --address https://sync.example.com or set PUBLIC_URL"
+        )
+    return address
+
+
 @webhooks_app.command("register")
-def webhooks_register(address: str = ADDRESS, as_json: bool = JSON) -> None:
+def webhooks_register(address: str | None = ADDRESS, as_json: bool = JSON) -> None:
     """Subscribe inventory_levels/update and orders/create to the service (idempotent)."""
     run(
-        lambda c: setup.register_webhooks(c.store, address),
+        lambda c: setup.register_webhooks(c.store, _address(address, c)),
         lambda check: _print_webhooks(check, as_json),
-        needs=SHOPIFY,
+        needs=_address_needs(address),
     )
 
 
 @webhooks_app.command("check")
 def webhooks_check(
-    address: str = ADDRESS,
+    address: str | None = ADDRESS,
     repair: bool = typer.Option(False, "--repair", help="Create missing, remove wrong and extra."),
     as_json: bool = JSON,
 ) -> None:
     """List missing, wrong or extra subscriptions (exit 1 unless all is well)."""
     run(
         lambda c: (
-            setup.register_webhooks(c.store, address, repair=True)
+            setup.register_webhooks(c.store, _address(address, c), repair=True)
             if repair
-            else setup.check_webhooks(c.store, address)
+            else setup.check_webhooks(c.store, _address(address, c))
         ),
         lambda check: _print_webhooks(check, as_json),
-        needs=SHOPIFY,
+        needs=_address_needs(address),
     )
 
 
@@ -138,7 +157,7 @@ def _print_webhooks(check: setup.WebhookCheck, as_json: bool) -> None:
         typer.echo(
             "all subscriptions are in place"
             if check.healthy
-            else "not in order: run `shopify-sync webhooks check --repair --address ...`"
+            else "not in order: run `shopify-sync webhooks check --repair` (PUBLIC_URL, --address)"
         )
     if not check.healthy:
         raise failed()

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from shopify_sync.domain.address import public_base_url
 from shopify_sync.domain.model import Location, WebhookSubscription
 from shopify_sync.errors import InvalidRequest
 from shopify_sync.services.handlers import INVENTORY_TOPIC, ORDERS_TOPIC
@@ -35,14 +36,10 @@ def webhook_targets(address: str) -> dict[str, str]:
         InvalidRequest: the address is not an absolute http(s) URL without query; Shopify
             delivers only to HTTPS, so plain http is accepted for local hosts only.
     """
-    address = address.strip().rstrip("/")
-    parts = urlsplit(address)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise InvalidRequest(
-            f"--address {address!r}: expected the service's public base URL, e.g. https://sync.example.com"
-        )
-    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
-        raise InvalidRequest(f"--address {address!r}: Shopify delivers webhooks over https only")
+    try:
+        address = public_base_url(address)
+    except ValueError as exc:
+        raise InvalidRequest(f"--address {address.strip()!r}: expected {exc}") from None
     return {topic: address + path for topic, path in WEBHOOK_PATHS.items()}
 
 

@@ -63,6 +63,24 @@ def test_webhooks_register_check_and_repair(shop: Shop) -> None:
     assert (refused.code, "https only" in refused.err) == (2, True)
 
 
+def test_webhooks_use_public_url_without_address(shop: Shop) -> None:
+    """Without --address the commands use PUBLIC_URL; with neither they exit 2 saying so."""
+    shop.env["PUBLIC_URL"] = "http://127.0.0.1:8765/"
+    registered = shop.cli("webhooks", "register", "--json")
+    checked = shop.cli("webhooks", "check")
+    del shop.env["PUBLIC_URL"]
+    neither = shop.cli("webhooks", "check")
+
+    assert (registered.code, registered.json()["address"], checked.code) == (
+        0, "http://127.0.0.1:8765", 0,
+    )  # fmt: skip
+    assert sorted(s["address"] for s in shop.sim("GET", "/subscriptions")["subscriptions"]) == [
+        "http://127.0.0.1:8765/webhooks/inventory-update",
+        "http://127.0.0.1:8765/webhooks/orders-create",
+    ]
+    assert (neither.code, "set PUBLIC_URL" in neither.err) == (2, True)
+
+
 def test_import_dry_run_shows_the_diff_and_a_bad_row_applies_nothing(shop: Shop) -> None:
     """A dry run prints the diff; a file with one bad row exits 2 and changes nothing."""
     path = shop.cwd / "in.csv"

@@ -53,6 +53,15 @@ def test_location_gid_and_admin_url_override() -> None:
     assert (settings.shopify_location_id, settings.admin_base_url) == (77, "http://127.0.0.1:8081")
 
 
+def test_public_url_is_optional_and_normalized() -> None:
+    """PUBLIC_URL is unset by default and loses its surrounding blanks and trailing slash."""
+    unset = load_settings(VALID, env_file=None)
+    given = load_settings({**VALID, "PUBLIC_URL": " https://sync.example.com/ "}, env_file=None)
+
+    assert unset.public_url is None
+    assert given.public_url == "https://sync.example.com"
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
@@ -66,6 +75,8 @@ def test_location_gid_and_admin_url_override() -> None:
         ("DATABASE_URL", "mysql://x/y", "SQLite or PostgreSQL"),
         ("SHOPIFY_ADMIN_URL", "ftp://x", "base URL"),
         ("INITIAL_SOURCE", "erp", "'b2b' or 'shopify'"),
+        ("PUBLIC_URL", "sync.example.com", "public base URL"),
+        ("PUBLIC_URL", "http://sync.example.com", "https only"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, expected: str) -> None:
