@@ -3,7 +3,9 @@
 A separate process (``wrk`` with ``bench/webhook.lua``) posts correctly signed
 ``inventory_levels/update`` deliveries, each with a unique event id and a newer level of
 one of the linked products, to ``serve``. Baseline in the same run: the same server's bare
-200-OK endpoint, with the same load generator, bodies and headers.
+200-OK endpoint, with the same load generator, bodies and headers; and the same deliveries
+to a second ``serve`` on the same database with its metrics off (``METRICS_ENABLED=false``),
+in alternating rounds, for what the instrumentation costs.
 
     python bench/webhooks.py                          # quick: 12 s per endpoint, 8 connections
     python bench/webhooks.py --duration 30 --connections 2,8   # full
@@ -113,6 +115,7 @@ async def statuses(url: str) -> dict[str, int]:
 
 BARE = ("bare 200 OK", "/_bench/ok")
 WEBHOOK = ("inventory webhook", "/webhooks/inventory-update")
+UNMETERED = ("webhook, metrics off", "/webhooks/inventory-update")
 
 
 def run_database(kind: str, sim: Any, levels: list[dict[str, Any]], args: argparse.Namespace,
@@ -125,15 +128,21 @@ def run_database(kind: str, sim: Any, levels: list[dict[str, Any]], args: argpar
         bodies = folder / "bodies.tsv"
         total = write_bodies(bodies, levels, sim.location_id, args.rounds)
         env = service_env(url, sim, LOG_LEVEL=args.log_level)
-        with service(env, log=folder / f"server-{kind}.log") as svc:
+        env_off = {**env, "METRICS_ENABLED": "false"}
+        with (
+            service(env, log=folder / f"server-{kind}.log") as svc,
+            service(env_off, log=folder / f"server-{kind}-off.log") as svc_off,
+        ):
             wrk(f"{svc.url}/_bench/ok", bodies, f"warm-{kind}", args, 2, args.connections[0])
+            wrk(f"{svc_off.url}/_bench/ok", bodies, f"warm-off-{kind}", args, 2, 1)
             sent = 0
+            servers = {BARE[0]: svc, WEBHOOK[0]: svc, UNMETERED[0]: svc_off}
             for connections in args.connections:
-                rounds: dict[str, list[dict[str, Any]]] = {BARE[0]: [], WEBHOOK[0]: []}
+                rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
                 for repeat in range(args.repeats):
-                    for name, path in (BARE, WEBHOOK):
-                        result = _round(kind, svc, sim, args, bodies, connections, path, sent,
-                                        profile=repeat == 0)  # fmt: skip
+                    for name, path in (BARE, WEBHOOK, UNMETERED):
+                        result = _round(kind, servers[name], sim, args, bodies, connections,
+                                        path, sent, profile=repeat == 0)  # fmt: skip
                         if path == WEBHOOK[1]:
                             sent += result["requests"]
                             if sent > total:
@@ -148,13 +157,21 @@ def run_database(kind: str, sim: Any, levels: list[dict[str, Any]], args: argpar
                               f"{result['rps']} req/s", file=sys.stderr)  # fmt: skip
                 bare = _combine(rounds[BARE[0]])
                 hook = _combine(rounds[WEBHOOK[0]])
-                ratios = sorted(
-                    w["rps"] / b["rps"]
-                    for b, w in zip(rounds[BARE[0]], rounds[WEBHOOK[0]], strict=True)
+                off = _combine(rounds[UNMETERED[0]])
+                for row, name in ((hook, WEBHOOK[0]), (off, UNMETERED[0])):
+                    ratios = sorted(
+                        w["rps"] / b["rps"]
+                        for b, w in zip(rounds[BARE[0]], rounds[name], strict=True)
+                    )
+                    row["vs_bare"] = round(statistics.median(ratios), 2)
+                    row["vs_bare_range"] = f"{ratios[0]:.2f}-{ratios[-1]:.2f}"
+                costs = sorted(
+                    w["rps"] / o["rps"]
+                    for w, o in zip(rounds[WEBHOOK[0]], rounds[UNMETERED[0]], strict=True)
                 )
-                hook["vs_bare"] = round(statistics.median(ratios), 2)
-                hook["vs_bare_range"] = f"{ratios[0]:.2f}-{ratios[-1]:.2f}"
-                for name, row in ((BARE[0], bare), (WEBHOOK[0], hook)):
+                hook["vs_metrics_off"] = round(statistics.median(costs), 3)
+                hook["vs_metrics_off_range"] = f"{costs[0]:.3f}-{costs[-1]:.3f}"
+                for name, row in ((BARE[0], bare), (WEBHOOK[0], hook), (UNMETERED[0], off)):
                     row.update(database=kind, endpoint=name, connections=connections,
                                rounds=rounds[name])  # fmt: skip
                     results.append(row)
@@ -238,12 +255,13 @@ def main() -> None:
         for kind in args.databases.split(","):
             results += run_database(kind, sim, levels, args, Path(tmp))
     headers = ["database", "endpoint", "connections", "req/s", "p50 ms", "p90 ms", "p99 ms",
-               "max ms", "errors", "vs bare", "rounds' ratios", "server CPU s",
-               "simulator CPU s"]  # fmt: skip
+               "max ms", "errors", "vs bare", "rounds' ratios", "vs metrics off",
+               "rounds' ratios", "server CPU s", "simulator CPU s"]  # fmt: skip
     rows = [
         [r["database"], r["endpoint"], r["connections"], r["rps"], r["p50_ms"], r["p90_ms"],
          r["p99_ms"], r["max_ms"], r["errors"], r.get("vs_bare"), r.get("vs_bare_range"),
-         r["server_cpu_s"], r["simulator_cpu_s"]]
+         r.get("vs_metrics_off"), r.get("vs_metrics_off_range"), r["server_cpu_s"],
+         r["simulator_cpu_s"]]
         for r in results
     ]  # fmt: skip
     title = (

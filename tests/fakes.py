@@ -17,7 +17,7 @@ from shopify_sync.domain.model import (
     WriteResult,
 )
 from shopify_sync.errors import OutcomeUnknown, StoreError, StoreUnavailable
-from shopify_sync.services.ports import Clock, StoreClient
+from shopify_sync.services.ports import Clock, Metrics, StoreClient
 from shopify_sync.types import InventoryItemId, LocationId, VariantId
 
 
@@ -229,3 +229,49 @@ def unavailable() -> StoreUnavailable:
 
 _store: StoreClient = FakeStoreClient(FakeClock())
 _clock: Clock = FakeClock()
+
+
+@dataclass
+class FakeMetrics:
+    """Records every call of the ``Metrics`` port, in order, as (method, arguments)."""
+
+    calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
+
+    def named(self, method: str) -> list[tuple[object, ...]]:
+        """The arguments of every call of ``method``."""
+        return [args for name, args in self.calls if name == method]
+
+    def webhook(self, topic: str, outcome: str, lag_s: float | None = None) -> None:
+        self.calls.append(("webhook", (topic, outcome, lag_s)))
+
+    def pushed(self, products: int, latency_s: float) -> None:
+        self.calls.append(("pushed", (products, latency_s)))
+
+    def pulled(self, products: int, via: str) -> None:
+        self.calls.append(("pulled", (products, via)))
+
+    def sync_failed(self, products: int) -> None:
+        self.calls.append(("sync_failed", (products,)))
+
+    def shopify_call(self, operation: str, outcome: str, duration_s: float) -> None:
+        self.calls.append(("shopify_call", (operation, outcome)))
+
+    def shopify_cost(self, points: float, available: float | None) -> None:
+        self.calls.append(("shopify_cost", (points, available)))
+
+    def shopify_waited(self, seconds: float) -> None:
+        self.calls.append(("shopify_waited", (seconds,)))
+
+    def outage_pause(self, on: bool) -> None:
+        self.calls.append(("outage_pause", (on,)))
+
+    def token_renewed(self, outcome: str) -> None:
+        self.calls.append(("token_renewed", (outcome,)))
+
+    def reconciled(
+        self, *, ok: bool, duration_s: float, checked: int, pushed: int, pulled: int, failed: int
+    ) -> None:
+        self.calls.append(("reconciled", (ok, checked, pushed, pulled, failed)))
+
+
+_metrics: Metrics = FakeMetrics()

@@ -5,10 +5,12 @@ Only entrypoints import this module. Nothing is built at import time.
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -18,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shopify_sync.adapters.clock import SystemClock
 from shopify_sync.adapters.db.engine import create_engine
 from shopify_sync.adapters.db.level_store import create_level_store
-from shopify_sync.adapters.db.migrate import upgrade_engine, upgrade_url
+from shopify_sync.adapters.db.migrate import readiness_problem, upgrade_engine, upgrade_url
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from shopify_sync.adapters.prometheus import PrometheusMetrics
 from shopify_sync.adapters.shopify.client import ShopifyClient
 from shopify_sync.adapters.shopify.unconfigured import UnconfiguredStore
 from shopify_sync.adapters.shopify.webhooks import ShopifyWebhookDecoder
@@ -27,9 +30,12 @@ from shopify_sync.config import Settings, required
 from shopify_sync.errors import ConfigError
 from shopify_sync.services.engine import SyncEngine, SyncPolicy
 from shopify_sync.services.ingest import LevelIngest
+from shopify_sync.services.monitoring import NO_METRICS, StatesReader
 from shopify_sync.services.ports import (
     Clock,
     LevelStore,
+    Metrics,
+    MetricsPage,
     StoreClient,
     UnitOfWorkFactory,
     WebhookDecoder,
@@ -55,6 +61,14 @@ class Container:
     levels: LevelStore
     """The webhook hot path's store; ``ingest`` batches deliveries onto it."""
     ingest: LevelIngest
+    metrics: Metrics
+    """Where the sync counts what it does (``NO_METRICS`` when metrics are off)."""
+    metrics_page: MetricsPage | None
+    """Renders ``/metrics``; None when metrics are off."""
+    states: StatesReader
+    """The products' states for scrapes and the dashboard, cached briefly."""
+    ready: Callable[[], Awaitable[str | None]]
+    """Why the process cannot take traffic (database unreachable or not migrated), or None."""
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")
     _closers: list[object] = field(default_factory=list)
 
@@ -94,19 +108,22 @@ async def build(
     if settings.auto_migrate if migrate is None else migrate:
         await upgrade_engine(engine)
     clock = SystemClock()
+    metrics = PrometheusMetrics(clock) if settings.metrics_enabled else None
     http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS, transport=transport)
-    store = _store(settings, http, clock)
+    store = _store(settings, http, clock, metrics)
     policy = SyncPolicy(
         initial_source=settings.initial_source,
         max_attempts=settings.sync_max_attempts,
         backoff_base_s=settings.sync_retry_base_s,
     )
-    container = assemble(settings, engine, store, clock, policy)
+    container = assemble(settings, engine, store, clock, policy, metrics=metrics)
     container._closers.append(http)
     return container
 
 
-def _store(settings: Settings, http: httpx.AsyncClient, clock: Clock) -> StoreClient:
+def _store(
+    settings: Settings, http: httpx.AsyncClient, clock: Clock, metrics: PrometheusMetrics | None
+) -> StoreClient:
     """The Shopify client, or one that refuses every call when the command loaded no
     Shopify settings (``products list``, ``log``...)."""
     try:
@@ -123,6 +140,7 @@ def _store(settings: Settings, http: httpx.AsyncClient, clock: Clock) -> StoreCl
         clock=clock,
         max_attempts=settings.shopify_max_attempts,
         outage_pause_s=settings.shopify_outage_pause_s,
+        metrics=metrics,
     )
 
 
@@ -132,9 +150,16 @@ def assemble(
     store: StoreClient,
     clock: Clock,
     policy: SyncPolicy,
+    *,
+    metrics: PrometheusMetrics | None = None,
 ) -> Container:
     """Wire the use cases over a database engine and a Shopify client (``build`` makes
-    real ones; tests pass fakes). The container disposes of ``engine`` when closed."""
+    real ones; tests pass fakes). The container disposes of ``engine`` when closed.
+
+    ``metrics`` is the recorder the Shopify client already counts into; one is made here
+    when metrics are on and none was given."""
+    if metrics is None and settings.metrics_enabled:
+        metrics = PrometheusMetrics(clock)
     uow = SqlUnitOfWorkFactory(engine)
     secret = settings.shopify_webhook_secret
     levels = create_level_store(uow, settings.database_url)
@@ -143,12 +168,16 @@ def assemble(
         uow=uow,
         store=store,
         clock=clock,
-        engine=SyncEngine(uow, store, clock, policy),
+        engine=SyncEngine(uow, store, clock, policy, metrics=metrics or NO_METRICS),
         webhooks=ShopifyWebhookDecoder([] if secret is None else [secret.get_secret_value()]),
         levels=levels,
         # Without a location no delivery reaches the ingest: only `serve` verifies webhooks,
         # and it loads every setting.
         ingest=LevelIngest(levels, clock, settings.shopify_location_id or LocationId(0)),
+        metrics=metrics or NO_METRICS,
+        metrics_page=metrics,
+        states=StatesReader(uow, clock),
+        ready=functools.partial(readiness_problem, engine),
     )
     container._closers.append(engine)
     return container

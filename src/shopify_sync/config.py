@@ -17,6 +17,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
@@ -41,6 +42,8 @@ OLDEST_API_VERSION = "2025-10"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./shopify-sync.db"
 DEFAULT_RECONCILE_INTERVAL_S = 300
 DEFAULT_ENV_FILE = Path(".env")
+DEFAULT_METRICS_NETWORKS = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
+"""Who may scrape ``/metrics`` without the API token: this host only."""
 
 _API_VERSION = re.compile(r"^(\d{4})-(01|04|07|10)$")
 _LOCATION_GID = re.compile(r"^gid://shopify/Location/(\d+)$")
@@ -171,6 +174,10 @@ class Settings(BaseModel):
     )
     auto_migrate: Annotated[bool, Uses(Need.DATABASE)] = Field(True, alias="AUTO_MIGRATE")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")
+    metrics_enabled: Annotated[bool, Uses(Need.SERVICE)] = Field(True, alias="METRICS_ENABLED")
+    metrics_allowed_networks: Annotated[
+        tuple[IPv4Network | IPv6Network, ...], Uses(Need.SERVICE)
+    ] = Field(DEFAULT_METRICS_NETWORKS, alias="METRICS_ALLOWED_NETWORKS")
 
     @field_validator("shopify_store_domain")
     @classmethod
@@ -221,6 +228,23 @@ class Settings(BaseModel):
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:
         return public_base_url(value) if value is not None and value.strip() else None
+
+    @field_validator("metrics_allowed_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        networks: list[IPv4Network | IPv6Network] = []
+        for part in value.replace(" ", ",").split(","):
+            if not part:
+                continue
+            try:
+                networks.append(ip_network(part, strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"comma-separated networks such as 10.0.0.0/8,127.0.0.1 ({part!r} is not one)"
+                ) from None
+        return tuple(networks)
 
     @field_validator("database_url")
     @classmethod

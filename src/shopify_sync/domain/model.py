@@ -323,3 +323,22 @@ class SyncRun:
     changed: int
     failed: int
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProductStates:
+    """How many products are in each sync state, read for monitoring in one query.
+
+    ``counts`` has every key of :data:`PRODUCT_STATES`; each product is in exactly one.
+    """
+
+    counts: dict[str, int]
+    oldest_error_since: datetime | None
+    """When the longest-standing unresolved sync error began; None without errors."""
+    last_reconcile_ok_at: datetime | None
+    """When the last reconcile that ended without an error finished."""
+
+
+PRODUCT_STATES = ("in_sync", "pending", "error", "parked", "disabled", "unlinked")
+"""The states of :class:`ProductStates`: disabled first, then unlinked, parked, in error,
+with a change owed, in sync (a product takes the first that applies)."""

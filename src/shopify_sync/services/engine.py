@@ -31,7 +31,8 @@ from shopify_sync.domain.model import (
 )
 from shopify_sync.domain.reconcile import Merge, credible, merge
 from shopify_sync.errors import StoreError, StoreRejected
-from shopify_sync.services.ports import Clock, StoreClient, UnitOfWork, UnitOfWorkFactory
+from shopify_sync.services.monitoring import NO_METRICS
+from shopify_sync.services.ports import Clock, Metrics, StoreClient, UnitOfWork, UnitOfWorkFactory
 from shopify_sync.types import InitialSource, InventoryItemId, ProductId, VariantId
 
 log = structlog.get_logger(__name__)
@@ -83,6 +84,8 @@ class SyncReport:
 
     results: dict[ProductId, ProductResult] = field(default_factory=dict)
     api_writes: int = 0
+    started_at: datetime | None = None
+    """When the sync picked these products up (push latency counts from here)."""
 
     def add(self, result: ProductResult) -> None:
         """Record (or replace) a product's result."""
@@ -99,6 +102,16 @@ class SyncReport:
         return sum(r.action in ("pushed", "pulled", "merged") for r in self.results.values())
 
     @property
+    def pushed(self) -> int:
+        """Products whose change of ours was written to Shopify."""
+        return sum(r.action in ("pushed", "merged") for r in self.results.values())
+
+    @property
+    def pulled(self) -> int:
+        """Products whose Shopify-side change was taken into our row."""
+        return sum(r.action in ("pulled", "merged") for r in self.results.values())
+
+    @property
     def failed(self) -> int:
         """Products that failed this time (recorded in ``sync_error``)."""
         return sum(r.action == "failed" for r in self.results.values())
@@ -112,6 +125,8 @@ class SyncTotals:
     changed: int = 0
     failed: int = 0
     api_writes: int = 0
+    pushed: int = 0
+    pulled: int = 0
 
     def add(self, report: SyncReport) -> None:
         """Fold one call's report in."""
@@ -119,6 +134,8 @@ class SyncTotals:
         self.changed += report.changed
         self.failed += report.failed
         self.api_writes += report.api_writes
+        self.pushed += report.pushed
+        self.pulled += report.pulled
 
     def add_totals(self, other: SyncTotals) -> None:
         """Fold other totals in."""
@@ -126,6 +143,8 @@ class SyncTotals:
         self.changed += other.changed
         self.failed += other.failed
         self.api_writes += other.api_writes
+        self.pushed += other.pushed
+        self.pulled += other.pulled
 
 
 class SyncEngine:
@@ -139,7 +158,9 @@ class SyncEngine:
         policy: SyncPolicy = SyncPolicy(),
         *,
         new_key: Callable[[], str] = lambda: str(uuid.uuid4()),
+        metrics: Metrics = NO_METRICS,
     ) -> None:
+        self.metrics = metrics
         self._uow = uow
         self._store = store
         self._clock = clock
@@ -150,7 +171,7 @@ class SyncEngine:
 
     async def sync(self, products: Sequence[Product], *, source: str) -> SyncReport:
         """Sync these products now: resend writes in flight, then merge and push the rest."""
-        report = SyncReport()
+        report = SyncReport(started_at=self._clock.now())
         todo: list[Product] = []
         for product in products:
             if not product.sync_enabled:
@@ -257,7 +278,7 @@ class SyncEngine:
                 for p in await uow.products.by_inventory_items(levels)
                 if p.sync_enabled and p.parked_at is None and p.push_key is None
             ]
-        report = SyncReport()
+        report = SyncReport(started_at=self._clock.now())
         again = await self._sync_round(
             products, report, source, final=False, levels=levels, read_at=started
         )
@@ -507,6 +528,8 @@ class SyncEngine:
                 again.append(product.product_id)  # its row moved since we read it
                 continue
             action: Action = "pulled" if result.inbound_delta else "in_sync"
+            if result.inbound_delta:
+                self.metrics.pulled(1, "sync")
             report.add(
                 ProductResult(
                     product.product_id, action, product.b2c_stock + result.inbound_delta,
@@ -607,6 +630,7 @@ class SyncEngine:
                 )  # fmt: skip
                 await uow.writes.remove(write.idempotency_key)
                 await uow.commit()
+            self.metrics.pushed(len(done), (now - (report.started_at or now)).total_seconds())
             for p in done:
                 inbound = (p.push_expected or 0) - (
                     p.shopify_base if p.shopify_base is not None else (p.push_expected or 0)
@@ -712,6 +736,7 @@ class SyncEngine:
             failures.append(SyncFailure(product.product_id, text[:2000], when))
             logged.setdefault(message, []).append((product, when))
         await unit.products.record_failures(failures, now)
+        self.metrics.sync_failed(len(failures))
         for message, failed in logged.items():
             retried = [when for _, when in failed if when is not None]
             log.warning(

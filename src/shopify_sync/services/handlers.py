@@ -159,6 +159,14 @@ async def reconcile_all(
             started_at=started_at,
             api_writes=totals.api_writes,
         )
+        engine.metrics.reconciled(
+            ok=error is None,
+            duration_s=summary.duration_s,
+            checked=totals.checked,
+            pushed=totals.pushed,
+            pulled=totals.pulled,
+            failed=totals.failed,
+        )
         async with uow() as unit:
             await unit.runs.add(
                 SyncRun(

@@ -16,6 +16,7 @@ from shopify_sync.domain.model import (
     LogEntry,
     LogRecord,
     Product,
+    ProductStates,
     PulledChange,
     PushStart,
     SetQuantities,
@@ -151,6 +152,11 @@ class ProductRepository(Protocol):
         self, *, limit: int = 250, now: datetime | None = None
     ) -> list[Product]: ...
     async def counts(self) -> Mapping[str, int]: ...
+    async def states(self) -> ProductStates:
+        """Products per monitoring state, the oldest error and the last good reconcile,
+        in one query (a scrape runs it)."""
+        ...
+
     async def set_inventory_item(
         self, product_id: str, item: InventoryItemId, now: datetime
     ) -> None: ...
@@ -311,4 +317,75 @@ class LevelStore(Protocol):
 
     async def aclose(self) -> None:
         """Release connections and threads."""
+        ...
+
+
+class Metrics(Protocol):
+    """What the sync reports for monitoring (``/metrics``, the dashboard's history).
+
+    Every method is cheap and never raises: counting must not slow or disturb a sync.
+    Labels are small closed sets (topics, outcomes, operation names), never a product.
+    """
+
+    def webhook(self, topic: str, outcome: str, lag_s: float | None = None) -> None:
+        """One delivery answered: ``applied``, ``duplicate``, ``stale``, ``ignored``,
+        ``bad_signature``, ``malformed``, ``too_large`` or ``unavailable``; for an
+        applied one, the seconds from Shopify's trigger to our commit."""
+        ...
+
+    def pushed(self, products: int, latency_s: float) -> None:
+        """Shopify acknowledged a write of ``products`` changes of ours, ``latency_s``
+        after the sync picked them up."""
+        ...
+
+    def pulled(self, products: int, via: str) -> None:
+        """Shopify-side changes taken into our rows (``via``: ``webhook`` or ``sync``)."""
+        ...
+
+    def sync_failed(self, products: int) -> None:
+        """Products whose sync attempt failed (each records its error)."""
+        ...
+
+    def shopify_call(self, operation: str, outcome: str, duration_s: float) -> None:
+        """One call to Shopify ended (``ok``, ``rejected``, ``throttled``,
+        ``unavailable``, ``outcome_unknown`` or ``paused``), retries included."""
+        ...
+
+    def shopify_cost(self, points: float, available: float | None) -> None:
+        """Shopify charged ``points`` for a call; its bucket now holds ``available``."""
+        ...
+
+    def shopify_waited(self, seconds: float) -> None:
+        """A call waited this long for the cost bucket to refill."""
+        ...
+
+    def outage_pause(self, on: bool) -> None:
+        """The outage pause began (True) or ended (False)."""
+        ...
+
+    def token_renewed(self, outcome: str) -> None:
+        """An access token renewal ended (``ok`` or ``failed``)."""
+        ...
+
+    def reconciled(
+        self,
+        *,
+        ok: bool,
+        duration_s: float,
+        checked: int,
+        pushed: int,
+        pulled: int,
+        failed: int,
+    ) -> None:
+        """A full reconcile ended, with what it found."""
+        ...
+
+
+class MetricsPage(Protocol):
+    """Renders the process's metrics for a scrape."""
+
+    content_type: str
+
+    def render(self, states: ProductStates | None) -> bytes:
+        """The exposition; ``states`` None marks the database-derived figures unavailable."""
         ...

@@ -377,3 +377,56 @@ async def test_sqlite_units_of_work_take_turns(tmp_path: Path) -> None:
         await task
 
     assert order == ["first leaving", "second entered"]
+
+
+async def test_states_put_each_product_in_one_state(engine: AsyncEngine) -> None:
+    """states(): one product per state, the first failure of the erroring ones as the
+    oldest error (a later failure keeps it), and the last reconcile that ended well."""
+    await _insert(engine, b2c=10, base=10)
+    await _insert(engine, b2c=12, base=10)
+    erroring, _ = await _insert(engine, b2c=12, base=10)
+    parked, _ = await _insert(engine, b2c=12, base=10)
+    disabled, _ = await _insert(engine, b2c=12, base=10)
+    unlinked, _ = await _insert(engine, b2c=12, base=10)
+    factory = SqlUnitOfWorkFactory(engine)
+    async with factory() as uow:
+        await uow.products.record_failures(
+            [SyncFailure(ProductId(erroring), "down", NOW + timedelta(minutes=1))], NOW
+        )
+        await uow.products.record_failures(
+            [SyncFailure(ProductId(erroring), "down", NOW + timedelta(minutes=9))],
+            NOW + timedelta(minutes=5),
+        )
+        await uow.products.record_failures(
+            [SyncFailure(ProductId(parked), "refused", None)], NOW + timedelta(minutes=2)
+        )
+        await uow.products.set_enabled(disabled, False, NOW)
+        await uow.products.set_link(unlinked, variant_id=None, inventory_item_id=None, now=NOW)
+        await uow.runs.add(SyncRun("reconcile", NOW, NOW + timedelta(seconds=3), 6, 0, 0))
+        await uow.runs.add(SyncRun("reconcile", NOW, NOW + timedelta(seconds=9), 6, 0, 1, "x"))
+        await uow.runs.add(SyncRun("reconcile:api", NOW, NOW + timedelta(seconds=5), 6, 0, 0))
+        await uow.commit()
+    async with factory() as uow:
+        states = await uow.products.states()
+
+    assert states.counts == {
+        "in_sync": 1, "pending": 1, "error": 1, "parked": 1, "disabled": 1, "unlinked": 1,
+    }  # fmt: skip
+    assert states.oldest_error_since == NOW
+    assert states.last_reconcile_ok_at == NOW + timedelta(seconds=5)
+
+
+async def test_a_success_clears_when_the_error_began(engine: AsyncEngine) -> None:
+    """After an operator's retry clears a failure, the next failure starts a new error."""
+    pid, _ = await _insert(engine, b2c=12, base=10)
+    factory = SqlUnitOfWorkFactory(engine)
+    async with factory() as uow:
+        await uow.products.record_failures([SyncFailure(ProductId(pid), "x", None)], NOW)
+        await uow.products.clear_failure([pid], NOW + timedelta(minutes=1))
+        later = NOW + timedelta(minutes=3)
+        await uow.products.record_failures([SyncFailure(ProductId(pid), "y", None)], later)
+        await uow.commit()
+    async with factory() as uow:
+        states = await uow.products.states()
+
+    assert states.oldest_error_since == later

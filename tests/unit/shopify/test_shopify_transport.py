@@ -19,6 +19,7 @@ from shopify_sync.errors import (
     StoreUnavailable,
 )
 from shopify_sync.types import InventoryItemId
+from tests.fakes import FakeMetrics
 from tests.unit.shopify.shopify_fakes import (
     ADMIN_URL,
     TOKEN,
@@ -438,3 +439,38 @@ async def test_throttling_refusals_or_a_zero_pause_never_pause(
 
     assert level[ITEM].available == 7
     assert len(shop.requests) == sends + 1
+
+
+async def test_calls_their_cost_waits_and_the_pause_are_counted(clock: FakeClock) -> None:
+    """Metrics see each call's outcome (ok, throttled then ok, unavailable, paused), the
+    cost charged with the bucket's level, the wait for the bucket and the pause on and off."""
+    metrics = FakeMetrics()
+    shop = ScriptedShop(
+        [
+            gql({"nodes": [item_node("gid://shopify/InventoryItem/30322695", 7)]}, available=900),
+            throttled(requested=752, available=666, rate=100),
+            LEVEL,
+            httpx.Response(503),
+            LEVEL,
+        ]
+    )
+    client, http = make_client(shop, clock, max_attempts=2, outage_pause_s=15, metrics=metrics)
+
+    async with http:
+        await client.read_levels([ITEM])
+        await client.read_levels([ITEM])
+        shop.steps[0:0] = [httpx.Response(503)]
+        with pytest.raises(StoreUnavailable):
+            await client.read_levels([ITEM])
+        with pytest.raises(StoreUnavailable):
+            await client.read_levels([ITEM])
+        clock.current += timedelta(seconds=15)
+        await client.read_levels([ITEM])
+
+    assert metrics.named("shopify_call") == [
+        ("ReadLevels", "ok"), ("ReadLevels", "ok"), ("ReadLevels", "unavailable"),
+        ("ReadLevels", "paused"), ("ReadLevels", "ok"),
+    ]  # fmt: skip
+    assert metrics.named("shopify_cost")[0] == (10, 900)
+    assert metrics.named("shopify_waited") == [(0.86,)]
+    assert metrics.named("outage_pause") == [(True,), (False,)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from importlib.resources import files
 
 from alembic import command
@@ -9,6 +11,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 _SCRIPT_LOCATION = str(files("shopify_sync.adapters.db") / "migrations")
@@ -23,8 +26,9 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str:
-    """The newest migration revision shipped with this version."""
+    """The newest migration revision shipped with this version (read once)."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -56,3 +60,20 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
     async with engine.connect() as connection:
         return await connection.run_sync(_current)
+
+
+async def readiness_problem(engine: AsyncEngine, timeout_s: float = 5.0) -> str | None:
+    """Why the service cannot take traffic on this database, or None when it can: the
+    database answers within ``timeout_s`` and is migrated to this version's head."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            revision = await current_revision(engine)
+    except (SQLAlchemyError, OSError) as exc:  # TimeoutError is an OSError
+        return f"database unreachable ({type(exc).__name__})"
+    head = head_revision()
+    if revision != head:
+        return (
+            f"database at migration {revision or 'none'}, this version needs {head}: "
+            "run `shopify-sync db upgrade`"
+        )
+    return None

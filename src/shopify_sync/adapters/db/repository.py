@@ -34,9 +34,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.selectable import NamedFromClause
 from sqlalchemy.types import TypeEngine
 
-from shopify_sync.adapters.db.tables import UtcDateTime
+from shopify_sync.adapters.db.tables import UtcDateTime, sync_runs
 from shopify_sync.adapters.db.tables import product_inventory as t
-from shopify_sync.domain.model import Change, Product, PulledChange, PushStart, SyncFailure
+from shopify_sync.domain.model import (
+    PRODUCT_STATES,
+    Change,
+    Product,
+    ProductStates,
+    PulledChange,
+    PushStart,
+    SyncFailure,
+)
 from shopify_sync.errors import StorageError
 from shopify_sync.types import InventoryItemId, ProductId
 
@@ -155,6 +163,7 @@ def inbound_cas(rows: NamedFromClause | None = None, *, unlocked: bool = False) 
 
 _CLEAR_ERROR: dict[str, Any] = {
     "sync_error": None,
+    "sync_error_since": None,
     "sync_attempts": 0,
     "next_attempt_at": None,
     "parked_at": None,
@@ -366,6 +375,38 @@ class SqlProductRepository:
         row = (await self._c.execute(query)).one()
         return {key: int(value) for key, value in row._mapping.items()}
 
+    async def states(self) -> ProductStates:
+        """Products per monitoring state, the oldest error and the last good reconcile,
+        in one query: a count over the table, two index lookups in ``sync_runs``."""
+        linked = _linked()
+        state = case(
+            (~t.c.sync_enabled, "disabled"),
+            (~linked, "unlinked"),
+            (t.c.parked_at.is_not(None), "parked"),
+            (t.c.sync_error.is_not(None), "error"),
+            (_PENDING, "pending"),
+            else_="in_sync",
+        )
+        counted = select(state.label("state"), t.c.sync_error_since).subquery()
+        query = select(
+            *(
+                func.count(case((counted.c.state == name, 1))).label(name)
+                for name in PRODUCT_STATES
+            ),
+            func.min(
+                case((counted.c.state.in_(("error", "parked")), counted.c.sync_error_since))
+            ).label("oldest"),
+            _last_good_run("reconcile").label("reconcile"),
+            _last_good_run("reconcile:api").label("reconcile_api"),
+        )
+        row = (await self._c.execute(query)).one()._mapping
+        runs = [at for at in (row["reconcile"], row["reconcile_api"]) if at is not None]
+        return ProductStates(
+            counts={name: int(row[name]) for name in PRODUCT_STATES},
+            oldest_error_since=row["oldest"],
+            last_reconcile_ok_at=max(runs, default=None),
+        )
+
     async def set_inventory_item(
         self, product_id: str, item: InventoryItemId, now: datetime
     ) -> None:
@@ -562,6 +603,9 @@ class SqlProductRepository:
             .where(t.c.product_id == bindparam("b_id"))
             .values(
                 sync_error=bindparam("b_error"),
+                sync_error_since=func.coalesce(
+                    t.c.sync_error_since, bindparam("b_now", type_=UtcDateTime)
+                ),
                 sync_attempts=t.c.sync_attempts + 1,
                 next_attempt_at=bindparam("b_next", type_=UtcDateTime),
                 parked_at=bindparam("b_parked", type_=UtcDateTime),
@@ -573,6 +617,7 @@ class SqlProductRepository:
                     "b_error": f.message,
                     "b_next": f.next_attempt_at,
                     "b_parked": None if f.next_attempt_at is not None else now,
+                    "b_now": now,
                 }
                 for f in failures
             ],
@@ -723,6 +768,17 @@ def _refresh_after(read_at: datetime | None) -> Any:
     if read_at is None:
         return False
     return case((t.c.updated_at > read_at, t.c.refresh_requested), else_=false())
+
+
+def _last_good_run(kind: str) -> Any:
+    """When the newest run of ``kind`` that ended without an error finished."""
+    return (
+        select(sync_runs.c.finished_at)
+        .where(sync_runs.c.kind == kind, sync_runs.c.error.is_(None))
+        .order_by(sync_runs.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def _linked() -> Any:

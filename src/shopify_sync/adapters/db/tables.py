@@ -68,6 +68,8 @@ product_inventory = Table(
     Column("shopify_inventory_item_id", BigInteger),
     Column("sync_enabled", Boolean, nullable=False, server_default=false()),
     Column("sync_error", Text),
+    # Ours: when the unresolved error began (sync_error holds the latest failure).
+    Column("sync_error_since", UtcDateTime),
     Column("sync_attempts", Integer, nullable=False, server_default=text("0")),
     Column("next_attempt_at", UtcDateTime),
     Column("last_synced_at", UtcDateTime),

@@ -53,7 +53,7 @@ from shopify_sync.domain.model import (
     WriteResult,
 )
 from shopify_sync.errors import ConfigError, OutcomeUnknown, StoreRejected, StoreUnavailable
-from shopify_sync.services.ports import Clock
+from shopify_sync.services.ports import Clock, Metrics
 from shopify_sync.types import InventoryItemId, LocationId, VariantId
 
 _log = structlog.get_logger(__name__)
@@ -105,6 +105,7 @@ class ShopifyClient:
         concurrent_request_attempts: resends of a write while its key is still in progress.
         outage_pause_s: how long every call pauses after one failed through all its
             attempts (``OutagePause``; 0 turns it off).
+        metrics: where calls, their cost, waits and the outage pause are counted.
     """
 
     def __init__(
@@ -121,6 +122,7 @@ class ShopifyClient:
         bulk_polling: BulkPolling = DEFAULT_BULK_POLLING,
         concurrent_request_attempts: int = DEFAULT_CONCURRENT_REQUEST_ATTEMPTS,
         outage_pause_s: float = DEFAULT_OUTAGE_PAUSE_S,
+        metrics: Metrics | None = None,
     ) -> None:
         self._features = features_for(api_version)
         self._location_id = location_id
@@ -129,6 +131,7 @@ class ShopifyClient:
         self._backoff = Backoff(rng if rng is not None else random.Random())
         self._bulk_polling = bulk_polling
         self._concurrent_attempts = max(1, concurrent_request_attempts)
+        self._metrics = metrics
         token = (
             access_token.get_secret_value() if isinstance(access_token, SecretStr) else access_token
         )
@@ -140,7 +143,8 @@ class ShopifyClient:
             limiter=CostLimiter(clock),
             backoff=self._backoff,
             max_attempts=max_attempts,
-            outage=OutagePause(clock, outage_pause_s),
+            outage=OutagePause(clock, outage_pause_s, metrics=metrics),
+            metrics=metrics,
         )
 
     def __repr__(self) -> str:

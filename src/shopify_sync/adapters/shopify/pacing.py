@@ -20,7 +20,7 @@ import structlog
 
 from shopify_sync.adapters.shopify.envelope import Cost
 from shopify_sync.errors import StoreUnavailable
-from shopify_sync.services.ports import Clock
+from shopify_sync.services.ports import Clock, Metrics
 
 _log = structlog.get_logger(__name__)
 
@@ -131,8 +131,10 @@ class OutagePause:
         clock: Clock,
         pause_s: float = DEFAULT_OUTAGE_PAUSE_S,
         max_pause_s: float = MAX_OUTAGE_PAUSE_S,
+        metrics: Metrics | None = None,
     ) -> None:
         self._clock = clock
+        self._metrics = metrics
         self._base_s = pause_s
         self._max_s = max(max_pause_s, pause_s)
         self._pause_s = pause_s
@@ -171,6 +173,8 @@ class OutagePause:
         )
         self._until = self._since = None
         self._probing = False
+        if self._metrics is not None:
+            self._metrics.outage_pause(False)
 
     def failed(self, operation: str, reason: str) -> None:
         """A call failed through all its attempts: pause every call (the probe's failure:
@@ -181,6 +185,8 @@ class OutagePause:
         if self._until is None:
             self._since = now
             self._pause_s = self._base_s
+            if self._metrics is not None:
+                self._metrics.outage_pause(True)
         elif self._probing:
             self._pause_s = min(self._max_s, self._pause_s * 2)
             self._probing = False

@@ -8,6 +8,7 @@ final error is :class:`~shopify_sync.errors.OutcomeUnknown`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from shopify_sync.errors import (
     StoreRejected,
     StoreUnavailable,
 )
-from shopify_sync.services.ports import Clock
+from shopify_sync.services.ports import Clock, Metrics
 
 _log = structlog.get_logger(__name__)
 
@@ -78,6 +79,17 @@ def body_excerpt(response: httpx.Response, secret: str) -> str:
     return text[:EXCERPT_CHARS]
 
 
+def _call_outcome(error: StoreError) -> str:
+    """The ``outcome`` label of a failed call."""
+    if isinstance(error, OutcomeUnknown):
+        return "outcome_unknown"
+    if isinstance(error, RateLimited):
+        return "throttled"
+    if isinstance(error, StoreRejected):
+        return "rejected"
+    return "unavailable"
+
+
 @dataclass(frozen=True, slots=True)
 class _Retry:
     """A failed attempt worth repeating: why, how long to wait, and what to raise at the end."""
@@ -102,6 +114,7 @@ class GraphQLTransport:
         backoff: Backoff,
         max_attempts: int,
         outage: OutagePause | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -113,19 +126,44 @@ class GraphQLTransport:
         self._backoff = backoff
         self._max_attempts = max_attempts
         self._outage = outage if outage is not None else OutagePause(clock, pause_s=0)
+        self._metrics = metrics
 
     async def execute(self, operation: Operation) -> dict[str, JsonValue] | None:
+        """
+        Send *operation* until Shopify gives a definite answer, and return its ``data``
+        (:meth:`_execute`); the call, its outcome and duration go to the metrics.
+
+        Raises:
+            StoreUnavailable: paused after an outage (``OutagePause``); nothing was sent.
+        """
+        try:
+            self._outage.check(operation.name)
+        except StoreUnavailable:
+            if self._metrics is not None:
+                self._metrics.shopify_call(operation.name, "paused", 0.0)
+            raise
+        if self._metrics is None:
+            return await self._execute(operation)
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            return await self._execute(operation)
+        except StoreError as exc:
+            outcome = _call_outcome(exc)
+            raise
+        finally:
+            self._metrics.shopify_call(operation.name, outcome, time.perf_counter() - started)
+
+    async def _execute(self, operation: Operation) -> dict[str, JsonValue] | None:
         """
         Send *operation* until Shopify gives a definite answer, and return its ``data``.
 
         Raises:
             StoreRejected: Shopify refused the request (4xx, GraphQL validation, cost).
             RateLimited: still throttled after the last attempt.
-            StoreUnavailable: timeouts, network errors or 5xx through the last attempt, or
-                calls paused after such a failure (``OutagePause``; nothing sent).
+            StoreUnavailable: timeouts, network errors or 5xx through the last attempt.
             OutcomeUnknown: a write that may have been applied got no definite answer.
         """
-        self._outage.check(operation.name)
         body = operation.body()
         maybe_applied = False
         retry: _Retry | None = None
@@ -138,6 +176,8 @@ class GraphQLTransport:
                     attempt=attempt,
                     wait_s=round(retry.wait_s, 3),
                 )
+                if self._metrics is not None and isinstance(retry.error, RateLimited):
+                    self._metrics.shopify_waited(retry.wait_s)
                 await self._clock.sleep(retry.wait_s)
             await self._pace(operation)
             try:
@@ -182,6 +222,8 @@ class GraphQLTransport:
                 estimated_cost=operation.estimated_cost,
                 wait_s=round(wait_s, 3),
             )
+            if self._metrics is not None:
+                self._metrics.shopify_waited(wait_s)
             await self._clock.sleep(wait_s)
 
     async def _attempt(self, operation: Operation, body: bytes, attempt: int) -> Envelope | _Retry:
@@ -228,6 +270,12 @@ class GraphQLTransport:
             error_bad = StoreUnavailable(f"{operation.name}: unreadable answer from Shopify: {exc}")
             return _Retry("malformed_response", self._backoff.delay(attempt - 1), error_bad, True)
         self._limiter.observe(envelope.cost)
+        cost = envelope.cost
+        if self._metrics is not None and cost is not None and cost.actual_query_cost is not None:
+            bucket = cost.throttle_status
+            self._metrics.shopify_cost(
+                cost.actual_query_cost, bucket.currently_available if bucket else None
+            )
         return self._check_errors(operation, envelope, response, attempt)
 
     def _check_errors(

@@ -21,7 +21,7 @@ from shopify_sync import bootstrap
 from shopify_sync.bootstrap import Container
 from shopify_sync.config import Settings, required
 from shopify_sync.domain.commands import ReconcileAll, SyncProduct
-from shopify_sync.entrypoints.web import admin, webhooks
+from shopify_sync.entrypoints.web import admin, monitoring, webhooks
 from shopify_sync.entrypoints.web.errors import exception_handlers
 from shopify_sync.entrypoints.web.state import AppState, state_of
 from shopify_sync.entrypoints.worker import Worker
@@ -191,6 +191,7 @@ def create_app(
         return JSONResponse(body, status_code=200 if report.database_ok else 503)
 
     webhooks.register(app)
+    monitoring.register(app)
     admin.register(app)
     return app
 

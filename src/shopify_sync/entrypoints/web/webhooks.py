@@ -19,8 +19,15 @@ from starlette.routing import Route
 
 from shopify_sync.domain.commands import WebhookMeta
 from shopify_sync.entrypoints.web.state import AppState, state_of
-from shopify_sync.errors import StorageRejected, WebhookRejected, WebhookTooLarge
+from shopify_sync.errors import (
+    ShopifySyncError,
+    StorageRejected,
+    WebhookRejected,
+    WebhookTooLarge,
+    WebhookUnauthorized,
+)
 from shopify_sync.services import handlers
+from shopify_sync.services.ports import Clock, Metrics
 
 INVENTORY_PATH = "/webhooks/inventory-update"
 ORDERS_PATH = "/webhooks/orders-create"
@@ -51,20 +58,57 @@ async def _receive(
     topic: str,
     apply: Callable[[AppState, bytes, WebhookMeta], Awaitable[handlers.WebhookOutcome]],
 ) -> Response:
-    """Size cap, signature, headers, then ``apply``; a signed but unusable body is recorded."""
+    """Size cap, signature, headers, then ``apply``; a signed but unusable body is recorded.
+    Every answer is counted by outcome (``Metrics.webhook``)."""
     state = state_of(request)
     c = state.container
-    body = await read_body(request, c.settings.webhook_max_body_bytes)
-    c.webhooks.verify(body, request.headers.get("x-shopify-hmac-sha256"))
-    meta = c.webhooks.meta(request.headers, topic)
     try:
-        outcome = await apply(state, body, meta)
-    except (WebhookRejected, StorageRejected) as exc:
-        await handlers.record_rejected_webhook(meta, str(exc), c.uow, c.clock)
+        body = await read_body(request, c.settings.webhook_max_body_bytes)
+        c.webhooks.verify(body, request.headers.get("x-shopify-hmac-sha256"))
+        meta = c.webhooks.meta(request.headers, topic)
+        try:
+            outcome = await apply(state, body, meta)
+        except (WebhookRejected, StorageRejected) as exc:
+            await handlers.record_rejected_webhook(meta, str(exc), c.uow, c.clock)
+            raise
+    except ShopifySyncError as exc:
+        c.metrics.webhook(topic, _refused(exc))
         raise
+    _count(c.metrics, topic, outcome, meta, c.clock)
     if outcome.refresh:
         state.worker.wake()
     return _answer(outcome)
+
+
+def _refused(exc: ShopifySyncError) -> str:
+    """The ``outcome`` label of a delivery refused with ``exc``."""
+    if isinstance(exc, WebhookTooLarge):
+        return "too_large"
+    if isinstance(exc, WebhookUnauthorized):
+        return "bad_signature"
+    if isinstance(exc, WebhookRejected | StorageRejected):
+        return "malformed"
+    return "unavailable"
+
+
+def _count(
+    metrics: Metrics, topic: str, outcome: handlers.WebhookOutcome, meta: WebhookMeta, clock: Clock
+) -> None:
+    """Count an answered delivery: applied (with its lag since Shopify's trigger),
+    duplicate, stale or ignored."""
+    if outcome.duplicate:
+        metrics.webhook(topic, "duplicate")
+    elif outcome.status == "processed":
+        lag_s = None
+        if meta.triggered_at is not None:
+            lag_s = (clock.now() - meta.triggered_at).total_seconds()
+        metrics.webhook(topic, "applied", lag_s)
+        if topic == handlers.INVENTORY_TOPIC and not outcome.refresh:
+            metrics.pulled(1, "webhook")
+    elif outcome.status == "ignored" and "stale:" in outcome.detail:
+        metrics.webhook(topic, "stale")
+    else:
+        metrics.webhook(topic, outcome.status or "ignored")
 
 
 async def _inventory_level(

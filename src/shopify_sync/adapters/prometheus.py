@@ -1,0 +1,271 @@
+"""Adapter: the ``Metrics`` port on the official Prometheus client, and the ``/metrics`` page.
+
+Naming follows Prometheus' conventions: one ``shopify_sync_`` prefix, base units in the
+name (``_seconds``), counters ending in ``_total``; labels are small closed sets (topics,
+outcomes, operation names), never a product or SKU, so cardinality stays bounded whatever
+the catalogue. Each process has its own registry and counters (scrape every process);
+the figures read from the database (``ProductStates``) are the same on every process.
+
+The webhook path pays for a counter and a histogram per delivery: children are resolved
+once per label set and kept, so a delivery costs two dictionary lookups and two locked
+additions, a few microseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from shopify_sync.domain.model import PRODUCT_STATES, ProductStates
+from shopify_sync.services.ports import Clock
+
+PREFIX = "shopify_sync"
+LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
+"""Webhook lag and push latency: from tens of milliseconds to a quarter of an hour."""
+CALL_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+RECONCILE_BUCKETS_S = (1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
+
+
+class _DatabaseFigures(Collector):
+    """The figures read from the database at scrape time (set just before rendering)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self.states: ProductStates | None = None
+
+    def collect(self) -> Iterable[Metric]:
+        up = GaugeMetricFamily(
+            f"{PREFIX}_database_up",
+            "1 when this scrape could read the database; 0 marks the product figures unavailable",
+        )
+        up.add_metric([], 0.0 if self.states is None else 1.0)
+        yield up
+        if self.states is None:
+            return
+        yield from self._figures(self.states)
+
+    def _figures(self, states: ProductStates) -> Iterator[Metric]:
+        products = GaugeMetricFamily(
+            f"{PREFIX}_products",
+            "Products by sync state, read from the database (the same on every process)",
+            labels=["state"],
+        )
+        for state in PRODUCT_STATES:
+            products.add_metric([state], float(states.counts.get(state, 0)))
+        yield products
+        now = self._clock.now()
+        oldest = GaugeMetricFamily(
+            f"{PREFIX}_oldest_error_age_seconds",
+            "Age of the longest-standing unresolved sync error; 0 without errors",
+        )
+        since = states.oldest_error_since
+        oldest.add_metric([], 0.0 if since is None else max((now - since).total_seconds(), 0.0))
+        yield oldest
+        if states.last_reconcile_ok_at is not None:
+            last = GaugeMetricFamily(
+                f"{PREFIX}_reconcile_last_success_timestamp_seconds",
+                "When the last reconcile that ended without an error finished (Unix time)",
+            )
+            last.add_metric([], states.last_reconcile_ok_at.timestamp())
+            yield last
+
+
+class PrometheusMetrics:
+    """Implements the ``Metrics`` port and renders the exposition (``MetricsPage``)."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self, clock: Clock) -> None:
+        # The ``_created`` series (one per counter and histogram) double the page for a
+        # timestamp Prometheus does not use; the switch is process-wide and idempotent.
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # unannotated upstream
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._database = _DatabaseFigures(clock)
+        self.registry.register(self._database)
+        r = self.registry
+        self._deliveries = Counter(
+            f"{PREFIX}_webhook_deliveries",
+            "Webhook deliveries answered, by topic and outcome",
+            ["topic", "outcome"],
+            registry=r,
+        )
+        self._lag = Histogram(
+            f"{PREFIX}_webhook_lag_seconds",
+            "From Shopify's X-Shopify-Triggered-At to our commit, for applied deliveries",
+            ["topic"],
+            buckets=LATENCY_BUCKETS_S,
+            registry=r,
+        )
+        self._pushed = Counter(
+            f"{PREFIX}_pushed_changes",
+            "Changes of ours (products) Shopify acknowledged",
+            registry=r,
+        )
+        self._push_latency = Histogram(
+            f"{PREFIX}_push_latency_seconds",
+            "From the sync picking a change of ours up to Shopify's acknowledgement, per write",
+            buckets=LATENCY_BUCKETS_S,
+            registry=r,
+        )
+        self._pulled = Counter(
+            f"{PREFIX}_pulled_changes",
+            "Shopify-side changes taken into our rows, by path (webhook or sync)",
+            ["via"],
+            registry=r,
+        )
+        self._failures = Counter(
+            f"{PREFIX}_sync_failures",
+            "Failed sync attempts of products (each records its error and next try)",
+            registry=r,
+        )
+        self._calls = Counter(
+            f"{PREFIX}_shopify_calls",
+            "Calls to Shopify's Admin API by operation and outcome, retries included",
+            ["operation", "outcome"],
+            registry=r,
+        )
+        self._call_duration = Histogram(
+            f"{PREFIX}_shopify_call_duration_seconds",
+            "Duration of a call to Shopify, retries and waits included",
+            ["operation"],
+            buckets=CALL_BUCKETS_S,
+            registry=r,
+        )
+        self._cost = Counter(
+            f"{PREFIX}_shopify_cost_points",
+            "Cost points Shopify charged (actualQueryCost)",
+            registry=r,
+        )
+        self._waited = Counter(
+            f"{PREFIX}_shopify_throttle_wait_seconds",
+            "Time calls waited for Shopify's cost bucket (pacing and throttling)",
+            registry=r,
+        )
+        self._bucket = Gauge(
+            f"{PREFIX}_shopify_bucket_available_points",
+            "Points left in Shopify's cost bucket, as last reported",
+            registry=r,
+        )
+        self._outage = Gauge(
+            f"{PREFIX}_shopify_outage_pause",
+            "1 while calls to Shopify are paused after an outage, else 0",
+            registry=r,
+        )
+        self._renewals = Counter(
+            f"{PREFIX}_shopify_token_renewals",
+            "Access token renewals by outcome (client credentials grant)",
+            ["outcome"],
+            registry=r,
+        )
+        self._runs = Counter(
+            f"{PREFIX}_reconcile_runs",
+            "Full reconciles run by this process, by outcome",
+            ["outcome"],
+            registry=r,
+        )
+        self._run_duration = Histogram(
+            f"{PREFIX}_reconcile_duration_seconds",
+            "Duration of a full reconcile",
+            buckets=RECONCILE_BUCKETS_S,
+            registry=r,
+        )
+        self._last_run = Gauge(
+            f"{PREFIX}_reconcile_last_products",
+            "What the last reconcile of this process found: products checked, pushed "
+            "(changed on our side), pulled (changed on Shopify's side), failed",
+            ["result"],
+            registry=r,
+        )
+        self._webhook_children: dict[tuple[str, str], Counter] = {}
+        self._lag_children: dict[str, Histogram] = {}
+
+    # -- the Metrics port ---------------------------------------------------------------------
+
+    def webhook(self, topic: str, outcome: str, lag_s: float | None = None) -> None:
+        """Count a delivery; observe its lag when it was applied."""
+        key = (topic, outcome)
+        child = self._webhook_children.get(key)
+        if child is None:
+            child = self._webhook_children[key] = self._deliveries.labels(topic, outcome)
+        child.inc()
+        if lag_s is not None:
+            lag = self._lag_children.get(topic)
+            if lag is None:
+                lag = self._lag_children[topic] = self._lag.labels(topic)
+            lag.observe(max(lag_s, 0.0))
+
+    def pushed(self, products: int, latency_s: float) -> None:
+        """Count acknowledged changes and the write's latency."""
+        self._pushed.inc(products)
+        self._push_latency.observe(max(latency_s, 0.0))
+
+    def pulled(self, products: int, via: str) -> None:
+        """Count Shopify-side changes taken in."""
+        self._pulled.labels(via).inc(products)
+
+    def sync_failed(self, products: int) -> None:
+        """Count failed attempts."""
+        self._failures.inc(products)
+
+    def shopify_call(self, operation: str, outcome: str, duration_s: float) -> None:
+        """Count a call and observe its duration."""
+        self._calls.labels(operation, outcome).inc()
+        if outcome != "paused":
+            self._call_duration.labels(operation).observe(duration_s)
+
+    def shopify_cost(self, points: float, available: float | None) -> None:
+        """Count the points charged; remember the bucket's level."""
+        self._cost.inc(max(points, 0.0))
+        if available is not None:
+            self._bucket.set(available)
+
+    def shopify_waited(self, seconds: float) -> None:
+        """Count time spent waiting for the bucket."""
+        self._waited.inc(max(seconds, 0.0))
+
+    def outage_pause(self, on: bool) -> None:
+        """Set the outage pause gauge."""
+        self._outage.set(1.0 if on else 0.0)
+
+    def token_renewed(self, outcome: str) -> None:
+        """Count a token renewal."""
+        self._renewals.labels(outcome).inc()
+
+    def reconciled(
+        self,
+        *,
+        ok: bool,
+        duration_s: float,
+        checked: int,
+        pushed: int,
+        pulled: int,
+        failed: int,
+    ) -> None:
+        """Count a reconcile and keep what it found."""
+        self._runs.labels("ok" if ok else "failed").inc()
+        self._run_duration.observe(duration_s)
+        for result, value in (
+            ("checked", checked),
+            ("pushed", pushed),
+            ("pulled", pulled),
+            ("failed", failed),
+        ):
+            self._last_run.labels(result).set(value)
+
+    # -- the MetricsPage port ---------------------------------------------------------------
+
+    def render(self, states: ProductStates | None) -> bytes:
+        """The text exposition; ``states`` None marks the product figures unavailable."""
+        self._database.states = states
+        return generate_latest(self.registry)

@@ -1,0 +1,98 @@
+"""Monitoring use cases: the database-derived figures a scrape reads, and a recorder that
+counts nothing (when metrics are off, and in tests that do not look at them).
+
+A scrape reads the products' states in one query, kept for ``ttl_s`` so that several
+scrapers (or several processes' scrapers) cost at most one query per interval each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from shopify_sync.domain.model import ProductStates
+from shopify_sync.errors import StorageError
+from shopify_sync.services.ports import Clock, UnitOfWorkFactory
+
+log = structlog.get_logger(__name__)
+
+STATES_TTL_S = 5.0
+"""How long a read of the products' states serves scrapes."""
+
+
+class StatesReader:
+    """Reads :class:`ProductStates` at most once per ``ttl_s``; None while the database is
+    unreachable (the scrape then marks those figures unavailable instead of failing)."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ttl_s: float = STATES_TTL_S) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ttl_s = ttl_s
+        self._lock = asyncio.Lock()
+        self._cached: tuple[float, ProductStates | None] | None = None
+
+    async def read(self) -> ProductStates | None:
+        """The states, fresh within ``ttl_s``; concurrent callers share one query."""
+        async with self._lock:
+            now = self._clock.now().timestamp()
+            if self._cached is not None and now - self._cached[0] < self._ttl_s:
+                return self._cached[1]
+            states: ProductStates | None
+            try:
+                async with self._uow() as unit:
+                    states = await unit.products.states()
+            except StorageError as exc:
+                log.warning(
+                    "metrics: database unreachable; product figures marked unavailable",
+                    error=str(exc),
+                )
+                states = None
+            self._cached = (now, states)
+            return states
+
+
+class NoMetrics:
+    """A recorder that records nothing (metrics turned off)."""
+
+    def webhook(self, topic: str, outcome: str, lag_s: float | None = None) -> None:
+        """Record nothing."""
+
+    def pushed(self, products: int, latency_s: float) -> None:
+        """Record nothing."""
+
+    def pulled(self, products: int, via: str) -> None:
+        """Record nothing."""
+
+    def sync_failed(self, products: int) -> None:
+        """Record nothing."""
+
+    def shopify_call(self, operation: str, outcome: str, duration_s: float) -> None:
+        """Record nothing."""
+
+    def shopify_cost(self, points: float, available: float | None) -> None:
+        """Record nothing."""
+
+    def shopify_waited(self, seconds: float) -> None:
+        """Record nothing."""
+
+    def outage_pause(self, on: bool) -> None:
+        """Record nothing."""
+
+    def token_renewed(self, outcome: str) -> None:
+        """Record nothing."""
+
+    def reconciled(
+        self,
+        *,
+        ok: bool,
+        duration_s: float,
+        checked: int,
+        pushed: int,
+        pulled: int,
+        failed: int,
+    ) -> None:
+        """Record nothing."""
+
+
+NO_METRICS = NoMetrics()
