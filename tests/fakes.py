@@ -81,6 +81,8 @@ class FakeStoreClient:
     answered: dict[str, tuple[SetQuantities, WriteResult]] = field(default_factory=dict)
     writes: list[SetQuantities] = field(default_factory=list)
     reads: int = 0
+    bulk_reads: int = 0
+    """Whole-catalogue variant reads (one bulk operation each)."""
     before_write: list[Callable[[], None]] = field(default_factory=list)
     """Run one each before the next writes are applied (a sale racing our push)."""
     events: list[LevelEvent] = field(default_factory=list)
@@ -138,6 +140,13 @@ class FakeStoreClient:
         self._maybe_fail()
         for item, entry in sorted(self.items.items()):
             yield LevelRead(item, entry.available, entry.updated_at, entry.tracked)
+
+    async def catalogue_variants(self) -> AsyncIterator[Variant]:
+        self._maybe_fail()
+        self.bulk_reads += 1
+        for item, entry in sorted(self.items.items()):
+            if entry.variant is not None:
+                yield Variant(entry.variant, item, entry.sku, entry.sku or "", entry.tracked)
 
     async def set_quantities(self, write: SetQuantities) -> WriteResult:
         self._maybe_fail()

@@ -147,6 +147,15 @@ class Variant:
 
 
 @dataclass(frozen=True, slots=True)
+class Link:
+    """A product's link to a Shopify variant and its inventory item (both None: unlinked)."""
+
+    product_id: ProductId
+    variant_id: str | None
+    inventory_item_id: InventoryItemId | None
+
+
+@dataclass(frozen=True, slots=True)
 class WebhookSubscription:
     """One webhook subscription of our app in the store."""
 

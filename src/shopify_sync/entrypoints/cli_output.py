@@ -7,6 +7,7 @@ a progress bar on stderr when it is a terminal.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -130,13 +131,26 @@ def num(value: int | None) -> str:
 @contextmanager
 def progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
     """A progress bar on stderr (a terminal only); yields the function to advance it."""
+    with progress_bars((label, total)) as (advance,):
+        yield advance
+
+
+@contextmanager
+def progress_bars(*bars: tuple[str, int | None]) -> Iterator[list[Callable[[int], None]]]:
+    """One progress bar per (label, total) on stderr (a terminal only), in one display;
+    yields the functions to advance each (a total of None counts without an end)."""
     console = Console(stderr=True)
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(
         *columns, console=console, transient=True, disable=not console.is_terminal
-    ) as bar:
-        task = bar.add_task(label, total=total)
-        yield lambda n: bar.advance(task, n)
+    ) as display:
+        tasks = [display.add_task(label, total=total) for label, total in bars]
+        yield [functools.partial(display.advance, task) for task in tasks]
 
 
 def finish_sync(results: Sequence[ProductResult], *, echo: bool = True) -> None:

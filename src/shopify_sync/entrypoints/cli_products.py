@@ -33,6 +33,7 @@ from shopify_sync.entrypoints.cli_output import (
     plain,
     print_json,
     progress,
+    progress_bars,
     run,
     stdout_console,
     syncing,
@@ -136,18 +137,31 @@ def products_link(
     run(lambda c: linking.link_product(cmd, c.uow, c.store, c.clock), show, needs=CATALOGUE)
 
 
+LISTED_LINKS = 50
+"""Up to this many links are listed one per row; beyond, they are counted (``--json`` lists all)."""
+
+
 def _auto_link(dry_run: bool, as_json: bool) -> None:
     async def work(c: Container) -> linking.AutoLinkReport:
         total = await admin.product_counts(c.uow)
-        with progress("matching SKUs", total["total"] - total["linked"]) as advance:
+        unlinked = total["total"] - total["linked"]
+        if unlinked < linking.BULK_LINK_THRESHOLD:
+            with progress("matching SKUs", unlinked) as advance:
+                return await linking.auto_link(
+                    AutoLink(dry_run), c.uow, c.store, c.clock, progress=advance
+                )
+        bars = (("reading Shopify's variants", None), ("matching SKUs", unlinked))
+        with progress_bars(*bars) as (reading, advance):
             return await linking.auto_link(
-                AutoLink(dry_run), c.uow, c.store, c.clock, progress=advance
+                AutoLink(dry_run), c.uow, c.store, c.clock, progress=advance, reading=reading
             )
 
     def show(report: linking.AutoLinkReport) -> None:
         if as_json:
             print_json({"dry_run": report.dry_run, "items": plain(report.items)})
             return
+        links = report.linked
+        listed = [i for i in report.items if i.outcome != "linked" or links <= LISTED_LINKS]
         table = new_table(
             "Auto-link by SKU" + (" (dry run: nothing changed)" if dry_run else ""),
             "product",
@@ -155,16 +169,18 @@ def _auto_link(dry_run: bool, as_json: bool) -> None:
             "outcome",
             "detail",
         )
-        for item in sorted(
-            report.items, key=lambda i: (i.outcome != "linked", i.outcome, i.product_id)
-        ):
+        for item in sorted(listed, key=lambda i: (i.outcome != "linked", i.outcome, i.product_id)):
             outcome = (
                 "would link"
                 if dry_run and item.outcome == "linked"
                 else item.outcome.replace("_", " ")
             )
             table.add_row(item.product_id, item.sku or "", outcome, item.detail)
-        stdout_console().print(table)
+        if listed:
+            stdout_console().print(table)
+        if links > LISTED_LINKS:
+            verb = "would be linked" if dry_run else "linked"
+            typer.echo(f"{links:,} products {verb} (not listed one by one: --json lists them)")
         counts = {o: len(report.of(o)) for o in sorted({i.outcome for i in report.items})}
         typer.echo(
             ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in counts.items())

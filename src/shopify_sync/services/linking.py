@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from shopify_sync.domain.commands import AutoLink, LinkProduct
-from shopify_sync.domain.model import LogRecord, Product, Variant
+from shopify_sync.domain.model import Link, LogRecord, Product, Variant
 from shopify_sync.errors import LinkConflict, UnknownVariant
 from shopify_sync.services.admin import (
     OPERATOR,
     ProductFilter,
     get_product,
     locked_product,
+    product_counts,
     walk_products,
 )
 from shopify_sync.services.ports import Clock, StoreClient, UnitOfWork, UnitOfWorkFactory
@@ -28,6 +29,11 @@ from shopify_sync.types import InventoryItemId, ProductId, VariantId
 SKUS_PER_QUERY = 50
 """SKUs searched in one ``productVariants`` query (``sku:"A" OR sku:"B" ...``)."""
 MAX_MATCHES_PER_QUERY = 1000
+BULK_LINK_THRESHOLD = 2000
+"""From this many unlinked products on, auto-linking reads Shopify's variants in one bulk
+operation (as the reconcile reads levels) instead of searching 50 SKUs a call."""
+READ_REPORT_EVERY = 1000
+"""Variants read between two reports to the ``reading`` progress."""
 
 Progress = Callable[[int], None]
 """Told how many more products were looked at."""
@@ -164,9 +170,7 @@ async def unlink_product(product_id: str, uow: UnitOfWorkFactory, clock: Clock) 
         product = await locked_product(unit, product_id)
         _check_not_in_flight(product)
         if product.linked:
-            await unit.products.set_link(
-                product_id, variant_id=None, inventory_item_id=None, now=now
-            )
+            await unit.products.set_links([Link(product.product_id, None, None)], now)
             await unit.log.add(
                 [_link_note(product, f"unlinked from variant {product.shopify_variant_id}")], now
             )
@@ -178,15 +182,22 @@ async def unlink_product(product_id: str, uow: UnitOfWorkFactory, clock: Clock) 
 
 async def _link(unit: UnitOfWork, product: Product, variant: Variant, clock: Clock) -> None:
     _check_not_in_flight(product)
+    await _link_many(unit, [(product, variant)], clock)
+
+
+async def _link_many(
+    unit: UnitOfWork, pairs: Sequence[tuple[Product, Variant]], clock: Clock
+) -> None:
+    """Link each product to its variant and note it in the audit trail: two statements."""
     now = clock.now()
-    await unit.products.set_link(
-        product.product_id,
-        variant_id=str(variant.id),
-        inventory_item_id=variant.inventory_item_id,
-        now=now,
+    await unit.products.set_links(
+        [Link(p.product_id, str(v.id), v.inventory_item_id) for p, v in pairs], now
     )
-    detail = f"linked to variant {variant.id} ({variant.title}, SKU {variant.sku or '-'})"
-    await unit.log.add([_link_note(product, detail)], now)
+    await unit.log.add([_link_note(p, _linked_to(v)) for p, v in pairs], now)
+
+
+def _linked_to(variant: Variant) -> str:
+    return f"linked to variant {variant.id} ({variant.title}, SKU {variant.sku or '-'})"
 
 
 def _check_not_in_flight(product: Product) -> None:
@@ -245,16 +256,30 @@ async def auto_link(
     clock: Clock,
     *,
     progress: Progress | None = None,
+    reading: Progress | None = None,
+    bulk_from: int = BULK_LINK_THRESHOLD,
 ) -> AutoLinkReport:
     """Match every unlinked product to the Shopify variant with its SKU, page by page.
 
     Links only a product whose SKU no other product of ours carries and exactly one
     tracked Shopify variant carries, when no other product is linked to that variant.
+    From ``bulk_from`` unlinked products on, Shopify's variants are read once through a bulk
+    operation (streamed; only those carrying one of our SKUs are kept); below, the SKUs of
+    each page are searched, ``SKUS_PER_QUERY`` a call.
+
+    Args:
+        progress: told how many more products were looked at.
+        reading: told how many more Shopify variants were read (bulk read only).
     """
     ours_twice = await _duplicate_skus(uow)
+    counts = await product_counts(uow)
+    bulk: dict[str, list[Variant]] | None = None
+    if counts.get("total", 0) - counts.get("linked", 0) >= bulk_from:
+        bulk = await _bulk_matches(uow, store, ours_twice, reading)
     items: list[AutoLinkItem] = []
     async for page in walk_products(uow, ProductFilter(unlinked=True)):
-        items.extend(await _auto_link_page(page, ours_twice, cmd.dry_run, uow, store, clock))
+        matches = bulk if bulk is not None else await _searched_matches(page, ours_twice, store)
+        items.extend(await _auto_link_page(page, ours_twice, matches, cmd.dry_run, uow, clock))
         if progress is not None:
             progress(len(page))
     return AutoLinkReport(cmd.dry_run, tuple(items))
@@ -265,21 +290,48 @@ async def _duplicate_skus(uow: UnitOfWorkFactory) -> set[str]:
         return {sku_key(s) for s in await unit.products.duplicate_skus()}
 
 
-async def _auto_link_page(
-    page: Sequence[Product],
-    ours_twice: set[str],
-    dry_run: bool,
-    uow: UnitOfWorkFactory,
-    store: StoreClient,
-    clock: Clock,
-) -> list[AutoLinkItem]:
+async def _bulk_matches(
+    uow: UnitOfWorkFactory, store: StoreClient, ours_twice: set[str], reading: Progress | None
+) -> dict[str, list[Variant]]:
+    """Shopify's variants carrying one of our unlinked products' SKUs, by SKU key."""
+    wanted: set[str] = set()
+    async for page in walk_products(uow, ProductFilter(unlinked=True)):
+        wanted.update(k for p in page if (k := sku_key(p.sku)) and k not in ours_twice)
+    matches: dict[str, list[Variant]] = {}
+    read = 0
+    async for variant in store.catalogue_variants():
+        key = sku_key(variant.sku)
+        if key in wanted:
+            matches.setdefault(key, []).append(variant)
+        read += 1
+        if reading is not None and read % READ_REPORT_EVERY == 0:
+            reading(READ_REPORT_EVERY)
+    if reading is not None and read % READ_REPORT_EVERY:
+        reading(read % READ_REPORT_EVERY)
+    return matches
+
+
+async def _searched_matches(
+    page: Sequence[Product], ours_twice: set[str], store: StoreClient
+) -> dict[str, list[Variant]]:
+    """Shopify's variants carrying the SKUs of ``page``, searched ``SKUS_PER_QUERY`` a call."""
     wanted = sorted({p.sku.strip() for p in page if p.sku and sku_key(p.sku) not in ours_twice})
     matches: dict[str, list[Variant]] = {}
     for start in range(0, len(wanted), SKUS_PER_QUERY):
         query = sku_query(wanted[start : start + SKUS_PER_QUERY])
         for variant in await store.find_variants(query, limit=MAX_MATCHES_PER_QUERY):
             matches.setdefault(sku_key(variant.sku), []).append(variant)
-    items: list[AutoLinkItem] = []
+    return matches
+
+
+async def _auto_link_page(
+    page: Sequence[Product],
+    ours_twice: set[str],
+    matches: Mapping[str, list[Variant]],
+    dry_run: bool,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+) -> list[AutoLinkItem]:
     async with uow() as unit:
         candidates = [
             v[0] for p in page if len(v := matches.get(sku_key(p.sku), [])) == 1 and v[0].tracked
@@ -289,28 +341,50 @@ async def _auto_link_page(
             for p in await unit.products.by_inventory_items(c.inventory_item_id for c in candidates)
         }
         claimed: set[int] = set()
+        items: list[AutoLinkItem] = []
         for product in page:
             item = _classify(product, ours_twice, matches, taken, claimed)
             if item.outcome == "linked":
                 claimed.add(item.variants[0].inventory_item_id)
-                if not dry_run:
-                    fresh = await locked_product(unit, product.product_id)
-                    if fresh.linked:  # by someone else since the page was read
-                        item = AutoLinkItem(
-                            item.product_id, item.sku, "taken", item.variants,
-                            "linked by someone else meanwhile",
-                        )  # fmt: skip
-                    else:
-                        await _link(unit, fresh, item.variants[0], clock)
             items.append(item)
+        if not dry_run:
+            items = await _apply_links(unit, items, clock)
         await unit.commit()
     return items
+
+
+async def _apply_links(
+    unit: UnitOfWork, items: list[AutoLinkItem], clock: Clock
+) -> list[AutoLinkItem]:
+    """Link the page's matches whose products are still unlinked (rows locked in id order);
+    a product linked by someone else since the page was read is reported as taken."""
+    wanted = [i.product_id for i in items if i.outcome == "linked"]
+    fresh = {p.product_id: p for p in await unit.products.get_many(wanted, lock=True)}
+    pairs: list[tuple[Product, Variant]] = []
+    result: list[AutoLinkItem] = []
+    for item in items:
+        current = fresh.get(item.product_id)
+        if item.outcome == "linked" and (current is None or current.linked):
+            item = AutoLinkItem(
+                item.product_id, item.sku, "taken", item.variants,
+                "linked by someone else meanwhile",
+            )  # fmt: skip
+        elif item.outcome == "linked" and current is not None and current.push_key is not None:
+            item = AutoLinkItem(
+                item.product_id, item.sku, "taken", item.variants,
+                "a write to Shopify is waiting for its answer: try again once it is answered",
+            )  # fmt: skip
+        elif item.outcome == "linked" and current is not None:
+            pairs.append((current, item.variants[0]))
+        result.append(item)
+    await _link_many(unit, pairs, clock)
+    return result
 
 
 def _classify(
     product: Product,
     ours_twice: set[str],
-    matches: dict[str, list[Variant]],
+    matches: Mapping[str, list[Variant]],
     taken: Mapping[InventoryItemId | None, ProductId],
     claimed: set[int],
 ) -> AutoLinkItem:

@@ -12,6 +12,7 @@ from shopify_sync.domain.inbound import LevelPlan, LevelView
 from shopify_sync.domain.model import (
     Change,
     LevelRead,
+    Link,
     Location,
     LogEntry,
     LogRecord,
@@ -73,6 +74,10 @@ class StoreClient(Protocol):
         """Stream every level at the location from one bulk operation, never all in memory."""
         ...
 
+    def catalogue_variants(self) -> AsyncIterator[Variant]:
+        """Stream every variant of the store from one bulk operation, never all in memory."""
+        ...
+
     async def set_quantities(self, write: SetQuantities) -> WriteResult:
         """Send one compare-and-set write; resending the same value replays Shopify's answer."""
         ...
@@ -117,7 +122,9 @@ class ProductRepository(Protocol):
     """``product_inventory``: reads, and compare-and-set writes that name their ``Change``."""
 
     async def get(self, product_id: str, *, lock: bool = False) -> Product | None: ...
-    async def get_many(self, product_ids: Iterable[str]) -> list[Product]: ...
+    async def get_many(
+        self, product_ids: Iterable[str], *, lock: bool = False
+    ) -> list[Product]: ...
     async def by_inventory_item(
         self, item: InventoryItemId, *, lock: bool = False
     ) -> list[Product]: ...
@@ -201,14 +208,7 @@ class ProductRepository(Protocol):
     async def move_stock(
         self, product_id: str, *, to_b2c: int, change: Change, now: datetime
     ) -> None: ...
-    async def set_link(
-        self,
-        product_id: str,
-        *,
-        variant_id: str | None,
-        inventory_item_id: InventoryItemId | None,
-        now: datetime,
-    ) -> None: ...
+    async def set_links(self, links: Sequence[Link], now: datetime) -> None: ...
     async def set_enabled(self, product_id: str, enabled: bool, now: datetime) -> None: ...
 
 

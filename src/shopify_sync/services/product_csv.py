@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shopify_sync.domain.commands import ImportProducts
-from shopify_sync.domain.model import Change, LogRecord, Product
+from shopify_sync.domain.model import Change, Link, LogRecord, Product
 from shopify_sync.services.admin import OPERATOR, ProductFilter, walk_products
 from shopify_sync.services.engine import ProductResult, SyncEngine, parse_variant_id
 from shopify_sync.services.ports import Clock, StoreClient, UnitOfWork, UnitOfWorkFactory
@@ -362,11 +362,15 @@ async def _apply(
             )
         else:
             if link:
-                await unit.products.set_link(
-                    row.product_id,
-                    variant_id=link["shopify_variant_id"],
-                    inventory_item_id=link["shopify_inventory_item_id"],
-                    now=now,
+                await unit.products.set_links(
+                    [
+                        Link(
+                            ProductId(row.product_id),
+                            link["shopify_variant_id"],
+                            link["shopify_inventory_item_id"],
+                        )
+                    ],
+                    now,
                 )
             if values:
                 await unit.products.upsert({"product_id": row.product_id, **values}, change, now)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from structlog.testing import capture_logs
 
+from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from shopify_sync.domain.commands import AutoLink
 from shopify_sync.domain.model import (
     Location,
     QuantityWrite,
@@ -17,6 +21,7 @@ from shopify_sync.domain.model import (
 from shopify_sync.errors import OutcomeUnknown, StoreRejected, StoreUnavailable
 from shopify_sync.services import linking
 from shopify_sync.types import InventoryItemId, LocationId, VariantId
+from tests.conftest import migrated_engine
 from tests.integration.shopify.shopify_sim_harness import PRODUCTS, SimShop
 
 pytestmark = pytest.mark.anyio
@@ -276,3 +281,45 @@ async def test_a_wrong_token_is_rejected(shop: SimShop) -> None:
 
     assert caught.value.status == 401
     assert "shpat_wrong" not in caught.value.body_excerpt
+
+
+@pytest.mark.parametrize("version", ["2025-10", "2026-10"])
+async def test_bulk_variants_stream_every_variant(shop: SimShop, version: str) -> None:
+    """One bulk operation yields every variant with its SKU and inventory item, in any version."""
+    rows = (await shop.control("GET", "/levels?limit=1000"))["levels"]
+    held = {(r["variant_id"], r["inventory_item_id"], r["sku"]) for r in rows}
+
+    async with shop.client(version) as (client, _):
+        variants = [v async for v in client.catalogue_variants()]
+
+    assert {(v.id, v.inventory_item_id, v.sku) for v in variants} == held
+    assert len(variants) == PRODUCTS and all(v.tracked for v in variants)
+
+
+async def test_auto_link_in_bulk_links_our_products_to_the_simulator(
+    shop: SimShop, tmp_path: Path
+) -> None:
+    """Auto-linking through the bulk read links each product to the variant with its SKU."""
+    rows = (await shop.control("GET", "/levels?limit=1000"))["levels"]
+    items = {r["sku"]: r["inventory_item_id"] for r in rows}
+    async with migrated_engine(f"sqlite+aiosqlite:///{tmp_path / 'link.db'}") as engine:
+        async with engine.begin() as c:
+            await c.execute(
+                text("INSERT INTO product_inventory (product_id, sku) VALUES (:p, :s)"),
+                [{"p": f"p{n}", "s": sku.lower()} for n, sku in enumerate(sorted(items))]
+                + [{"p": "p-none", "s": "NOWHERE-1"}],
+            )
+        uow = SqlUnitOfWorkFactory(engine)
+        async with shop.client("2026-10") as (client, clock):
+            report = await linking.auto_link(AutoLink(), uow, client, clock, bulk_from=1)
+        async with engine.connect() as c:
+            linked: dict[str, int | None] = dict(
+                (
+                    await c.execute(
+                        text("SELECT sku, shopify_inventory_item_id FROM product_inventory")
+                    )
+                ).all()
+            )
+
+    assert (report.linked, [i.product_id for i in report.of("unmatched")]) == (PRODUCTS, ["p-none"])
+    assert linked == {**{sku.lower(): item for sku, item in items.items()}, "NOWHERE-1": None}

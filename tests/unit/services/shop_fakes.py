@@ -69,6 +69,14 @@ class FakeShop(FakeStoreClient):
                 title = self.titles.get(entry.variant, entry.sku or "")
                 yield Variant(entry.variant, InventoryItemId(item), entry.sku, title, entry.tracked)
 
+    async def catalogue_variants(self) -> AsyncIterator[Variant]:
+        self._maybe_fail()
+        self.bulk_reads += 1
+        if self.before_search:
+            await self.before_search.pop(0)()
+        for variant in list(self._variants()):
+            yield variant
+
     async def find_variants(self, query: str, *, limit: int = 50) -> list[Variant]:
         self._maybe_fail()
         self.queries.append(query)

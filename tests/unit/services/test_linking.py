@@ -198,14 +198,17 @@ async def arrange_catalogue(world: World) -> dict[str, str]:
     }
 
 
-async def test_auto_link_links_only_the_unambiguous(shop_world: World) -> None:
-    """Only a product with a unique SKU on both sides and a free, tracked variant is linked."""
+@pytest.mark.parametrize("bulk_from", [1, linking.BULK_LINK_THRESHOLD])
+async def test_auto_link_links_only_the_unambiguous(shop_world: World, bulk_from: int) -> None:
+    """Only a product with a unique SKU on both sides and a free, tracked variant is linked,
+    whether Shopify's variants are read in bulk or searched."""
     ids = await arrange_catalogue(shop_world)
     seen: list[int] = []
 
     report = await linking.auto_link(
-        AutoLink(), shop_world.uow, shop_world.store, shop_world.clock, progress=seen.append
-    )
+        AutoLink(), shop_world.uow, shop_world.store, shop_world.clock, progress=seen.append,
+        bulk_from=bulk_from,
+    )  # fmt: skip
 
     assert {i.product_id: i.outcome for i in report.items} == {
         "a-good": "linked", "b-dups": "duplicate_shopify", "c-loose": "untracked",
@@ -252,8 +255,34 @@ async def test_auto_link_searches_skus_in_batches(shop_world: World) -> None:
     assert (report.linked, len(shop(shop_world).queries)) == (linking.SKUS_PER_QUERY + 1, 2)
 
 
-async def test_auto_link_leaves_a_product_linked_meanwhile(shop_world: World) -> None:
-    """A product linked by someone else while Shopify was searched is reported, not relinked."""
+async def test_auto_link_reads_a_large_catalogue_in_one_bulk_operation(shop_world: World) -> None:
+    """From the threshold on, one bulk read replaces the searches and reports what it read."""
+    fake = shop(shop_world)
+    for n in range(3):
+        fake.add_variant(f"K-{n}")
+        await add_product(shop_world, sku=f"k-{n}")
+    fake.add_variant("NOT-OURS")
+    read: list[int] = []
+
+    report = await linking.auto_link(
+        AutoLink(), shop_world.uow, shop_world.store, shop_world.clock, reading=read.append,
+        bulk_from=3,
+    )  # fmt: skip
+
+    assert (report.linked, fake.bulk_reads, fake.queries, sum(read)) == (3, 1, [], 4)
+
+
+@pytest.mark.parametrize(
+    ("bulk_from", "reported"),
+    [
+        (linking.BULK_LINK_THRESHOLD, [("taken", "linked by someone else meanwhile")]),
+        (1, []),  # read in bulk before our products are walked: no longer unlinked then
+    ],
+)
+async def test_auto_link_leaves_a_product_linked_meanwhile(
+    shop_world: World, bulk_from: int, reported: list[tuple[str, str]]
+) -> None:
+    """A product linked by someone else while Shopify was read is never relinked."""
     fake = shop(shop_world)
     mine, theirs = fake.add_variant("M-1"), fake.add_variant("OTHER")
     pid = await add_product(shop_world, sku="M-1")
@@ -263,10 +292,10 @@ async def test_auto_link_leaves_a_product_linked_meanwhile(shop_world: World) ->
 
     fake.before_search.append(link_elsewhere)
 
-    report = await linking.auto_link(AutoLink(), shop_world.uow, shop_world.store, shop_world.clock)
+    report = await linking.auto_link(
+        AutoLink(), shop_world.uow, shop_world.store, shop_world.clock, bulk_from=bulk_from
+    )
 
-    assert [(i.outcome, i.detail) for i in report.items] == [
-        ("taken", "linked by someone else meanwhile")
-    ]
+    assert [(i.outcome, i.detail) for i in report.items] == reported
     assert theirs.inventory_item_id == (await product(shop_world, pid)).inventory_item_id
     assert mine.id != theirs.id

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from shopify_sync.adapters.shopify.bulk import BulkPolling
-from shopify_sync.domain.model import LevelRead
+from shopify_sync.domain.model import LevelRead, Variant
 from shopify_sync.errors import StoreRejected, StoreUnavailable
-from shopify_sync.types import InventoryItemId
+from shopify_sync.types import InventoryItemId, VariantId
 from tests.unit.shopify.shopify_fakes import (
     BULK_URL,
     TOKEN,
@@ -223,3 +223,47 @@ async def test_a_broken_download_is_unavailable(clock: FakeClock) -> None:
             await consume()
 
     assert len(seen) == 1
+
+
+def _variant_line(number: int, sku: str | None, *, tracked: bool = True, title: str = "") -> str:
+    return json.dumps(
+        {
+            "id": f"gid://shopify/ProductVariant/{number}",
+            "sku": sku,
+            "title": title or "Default Title",
+            "product": {"title": f"Product {number}"},
+            "inventoryItem": {
+                "id": f"gid://shopify/InventoryItem/{number + 1000}",
+                "tracked": tracked,
+            },
+        }
+    )
+
+
+async def test_catalogue_variants_stream_the_bulk_rows_as_variants(clock: FakeClock) -> None:
+    """Each JSONL row of the variants bulk query becomes a Variant (id, SKU, item, tracking)."""
+    shop = bulk_shop([{"status": "COMPLETED", "url": BULK_URL}])
+    lines = [_variant_line(1, "A-1"), _variant_line(2, None, tracked=False, title="Large")]
+    shop.files[BULK_URL] = ("\n".join(lines) + "\n").encode()
+    client, http = make_client(shop, clock)
+
+    async with http:
+        variants = [v async for v in client.catalogue_variants()]
+
+    assert variants == [
+        Variant(VariantId(1), InventoryItemId(1001), "A-1", "Product 1", True),
+        Variant(VariantId(2), InventoryItemId(1002), None, "Product 2 - Large", False),
+    ]
+    started = next(b for b in shop.graphql_bodies() if b["operationName"] == "RunBulkQuery")
+    assert "productVariants" in started["variables"]["query"]
+
+
+async def test_a_malformed_variant_row_is_unavailable(clock: FakeClock) -> None:
+    """A variants row without its inventory item stops the read as a Shopify failure."""
+    shop = bulk_shop([{"status": "COMPLETED", "url": BULK_URL}])
+    shop.files[BULK_URL] = b'{"id": "gid://shopify/ProductVariant/1", "sku": "A"}\n'
+    client, http = make_client(shop, clock)
+
+    with pytest.raises(StoreUnavailable, match="bulk result line 1"):
+        async with http:
+            _ = [v async for v in client.catalogue_variants()]

@@ -88,6 +88,12 @@ async def test_bulk_inner_query_passes_schema_validation(version: str) -> None:
     assert schema_problems(version, bulk["variables"]["query"], None) == []
 
 
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS + OLDER_VERSIONS)
+def test_variants_bulk_query_passes_schema_validation(version: str) -> None:
+    """The bulk query auto-linking reads Shopify's variants with is a valid query of the version."""
+    assert schema_problems(version, documents.VARIANTS_BULK_QUERY, None) == []
+
+
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
 async def test_set_quantities_obeys_runtime_rules(version: str) -> None:
     """From 2026-04 every entry carries changeFromQuantity and the field carries @idempotent."""

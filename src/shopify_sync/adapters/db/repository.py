@@ -39,6 +39,7 @@ from shopify_sync.adapters.db.tables import product_inventory as t
 from shopify_sync.domain.model import (
     PRODUCT_STATES,
     Change,
+    Link,
     Product,
     ProductStates,
     PulledChange,
@@ -188,13 +189,17 @@ class SqlProductRepository:
         row = (await self._c.execute(query)).first()
         return None if row is None else _product(row)
 
-    async def get_many(self, product_ids: Iterable[str]) -> list[Product]:
-        """The products with these ids, in id order; unknown ids are left out."""
+    async def get_many(self, product_ids: Iterable[str], *, lock: bool = False) -> list[Product]:
+        """The products with these ids, in id order; unknown ids are left out. ``lock`` holds
+        the rows until commit (PostgreSQL), taken in id order."""
         ids = sorted(set(product_ids))
         found: list[Product] = []
         for start in range(0, len(ids), CHUNK):
             query = select(t).where(t.c.product_id.in_(ids[start : start + CHUNK]))
-            found.extend(_product(r) for r in await self._c.execute(query.order_by(t.c.product_id)))
+            query = query.order_by(t.c.product_id)
+            if lock:
+                query = query.with_for_update()
+            found.extend(_product(r) for r in await self._c.execute(query))
         return found
 
     async def by_inventory_item(
@@ -723,21 +728,17 @@ class SqlProductRepository:
             )
         )
 
-    async def set_link(
-        self,
-        product_id: str,
-        *,
-        variant_id: str | None,
-        inventory_item_id: InventoryItemId | None,
-        now: datetime,
-    ) -> None:
-        """Link to (or unlink from) a Shopify variant; the agreed base restarts from scratch."""
-        await self._c.execute(
+    async def set_links(self, links: Sequence[Link], now: datetime) -> None:
+        """Link products to (or unlink them from) Shopify variants, in one statement; each
+        agreed base restarts from scratch."""
+        if not links:
+            return
+        statement = (
             update(t)
-            .where(t.c.product_id == product_id)
+            .where(t.c.product_id == bindparam("pid"))
             .values(
-                shopify_variant_id=variant_id,
-                shopify_inventory_item_id=inventory_item_id,
+                shopify_variant_id=bindparam("variant"),
+                shopify_inventory_item_id=bindparam("item"),
                 shopify_base=None,
                 shopify_seen_at=None,
                 refresh_requested=False,
@@ -745,6 +746,11 @@ class SqlProductRepository:
                 updated_at=now,
             )
         )
+        params = [
+            {"pid": k.product_id, "variant": k.variant_id, "item": k.inventory_item_id}
+            for k in links
+        ]
+        await self._c.execute(statement, params)
 
     async def set_enabled(self, product_id: str, enabled: bool, now: datetime) -> None:
         """Turn sync on or off for one product."""

@@ -1,14 +1,18 @@
-"""Adapter: a full snapshot of the location's levels through one Shopify bulk operation.
+"""Adapter: whole-catalogue reads through one Shopify bulk operation each.
 
-Start a bulk query, poll it with a growing interval on the injected clock, then stream
-the JSONL result line by line (never the whole file in memory). The result URL is a
-pre-signed storage link: it is fetched without our access token.
+Start a bulk query, poll it (``bulkOperation(id:)``, never the deprecated
+``currentBulkOperation``) with a growing interval on the injected clock, then stream the
+JSONL result line by line (never the whole file in memory), each line mapped by the caller's
+parser. The result URL is a pre-signed storage link: it is fetched without our access
+token. Two reads use it: the location's levels (the reconcile's snapshot) and the store's
+variants (auto-linking).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 import structlog
@@ -18,17 +22,15 @@ from shopify_sync.adapters.shopify.envelope import MalformedResponse
 from shopify_sync.adapters.shopify.payloads import (
     BulkOperation,
     polled_bulk_operation,
-    snapshot_row,
     started_bulk_operation,
 )
 from shopify_sync.adapters.shopify.transport import GraphQLTransport, translate_transport_errors
 from shopify_sync.adapters.shopify.version import ApiFeatures
-from shopify_sync.domain.model import LevelRead
 from shopify_sync.errors import StoreRejected, StoreUnavailable
 from shopify_sync.services.ports import Clock
-from shopify_sync.types import LocationId
 
 _log = structlog.get_logger(__name__)
+_Row = TypeVar("_Row")
 
 _RUNNING = frozenset({"CREATED", "RUNNING"})
 
@@ -46,8 +48,8 @@ class BulkPolling:
 DEFAULT_BULK_POLLING = BulkPolling()
 
 
-class BulkSnapshot:
-    """Runs the snapshot bulk query for one location and yields its rows as :class:`LevelRead`."""
+class BulkQuery:
+    """Runs bulk queries and yields their JSONL rows, each mapped by a parser."""
 
     def __init__(
         self,
@@ -56,37 +58,37 @@ class BulkSnapshot:
         http: httpx.AsyncClient,
         clock: Clock,
         features: ApiFeatures,
-        location: LocationId,
         polling: BulkPolling = DEFAULT_BULK_POLLING,
     ) -> None:
         self._transport = transport
         self._http = http
         self._clock = clock
         self._features = features
-        self._location = location
         self._polling = polling
 
-    async def levels(self) -> AsyncIterator[LevelRead]:
+    async def rows(self, query: str, parse: Callable[[str], _Row]) -> AsyncIterator[_Row]:
         """
-        Yield every inventory item's level at the location.
+        Run ``query`` as one bulk operation and yield each line of its result, parsed.
+
+        Args:
+            query: the bulk query (one top-level connection).
+            parse: maps one JSONL line; raises ``MalformedResponse`` for a line it cannot read.
 
         Raises:
             StoreUnavailable: the operation failed, expired, was cancelled, did not finish in
                 time, or its result could not be read to the end.
             StoreRejected: Shopify refused the query (invalid, access denied).
         """
-        started = await self._start()
+        started = await self._start(query)
         finished = await self._wait(started)
         if finished.url is None:
             # A completed operation without a URL found no objects at all.
             return
-        async for level in self._stream(finished.url):
-            yield level
+        async for row in self._stream(finished.url, parse):
+            yield row
 
-    async def _start(self) -> BulkOperation:
-        operation = documents.run_bulk_query(
-            self._features, documents.snapshot_query(self._location)
-        )
+    async def _start(self, query: str) -> BulkOperation:
+        operation = documents.run_bulk_query(self._features, query)
         answer = started_bulk_operation(await self._transport.execute(operation))
         if isinstance(answer, BulkOperation):
             _log.info("shopify_bulk_started", bulk_operation=answer.id)
@@ -133,7 +135,7 @@ class BulkSnapshot:
             f"bulk operation {current.id} ended {current.status} ({current.error_code})"
         )
 
-    async def _stream(self, url: str) -> AsyncIterator[LevelRead]:
+    async def _stream(self, url: str, parse: Callable[[str], _Row]) -> AsyncIterator[_Row]:
         rows = 0
         with translate_transport_errors("bulk result"):
             async with self._http.stream("GET", url) as response:
@@ -145,9 +147,9 @@ class BulkSnapshot:
                     if not line.strip():
                         continue
                     try:
-                        level = snapshot_row(line)
+                        row = parse(line)
                     except MalformedResponse as exc:
                         raise StoreUnavailable(f"bulk result line {rows + 1}: {exc}") from exc
                     rows += 1
-                    yield level
+                    yield row
         _log.info("shopify_bulk_streamed", rows=rows)

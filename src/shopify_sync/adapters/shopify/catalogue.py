@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated
 
-from pydantic import Field, JsonValue
+from pydantic import Field, JsonValue, ValidationError
 
 from shopify_sync.adapters.shopify.envelope import (
     FIRST_MATCH,
+    MalformedResponse,
     Model,
     PageInfo,
     UserError,
@@ -110,6 +111,18 @@ def variant_page(data: Mapping[str, JsonValue] | None) -> tuple[list[Variant], s
     """Map one ``FindVariants`` page; returns the variants and the next cursor (None at the end)."""
     page = parse_data(_FindData, data).product_variants
     return [_variant(node) for node in page.nodes], next_cursor(page.page_info)
+
+
+def variant_row(line: str) -> Variant:
+    """One JSONL line of the variants bulk operation.
+
+    Raises:
+        MalformedResponse: the line is not a variant row.
+    """
+    try:
+        return _variant(_FoundVariant.model_validate_json(line))
+    except ValidationError as exc:
+        raise MalformedResponse(f"unexpected bulk row: {exc.error_count()} problems") from exc
 
 
 def product_variants(data: Mapping[str, JsonValue] | None) -> list[Variant]:

@@ -17,7 +17,7 @@ import structlog
 from pydantic import SecretStr
 
 from shopify_sync.adapters.shopify import documents
-from shopify_sync.adapters.shopify.bulk import DEFAULT_BULK_POLLING, BulkPolling, BulkSnapshot
+from shopify_sync.adapters.shopify.bulk import DEFAULT_BULK_POLLING, BulkPolling, BulkQuery
 from shopify_sync.adapters.shopify.catalogue import (
     created_webhook,
     delete_errors,
@@ -26,6 +26,7 @@ from shopify_sync.adapters.shopify.catalogue import (
     location_page,
     product_variants,
     variant_page,
+    variant_row,
     webhook_page,
 )
 from shopify_sync.adapters.shopify.documents import MAX_IDS_PER_CALL, PRODUCTS_PER_TITLE_SEARCH
@@ -40,6 +41,7 @@ from shopify_sync.adapters.shopify.payloads import (
     CONCURRENT_REQUEST,
     KEY_MISMATCH,
     level_reads,
+    snapshot_row,
     write_result,
 )
 from shopify_sync.adapters.shopify.transport import GraphQLTransport
@@ -167,17 +169,22 @@ class ShopifyClient:
                 result.update(level_reads(data, batch))
         return result
 
-    def snapshot_levels(self) -> AsyncIterator[LevelRead]:
-        """Stream every inventory item's level at the location from one bulk operation."""
-        snapshot = BulkSnapshot(
+    def _bulk(self) -> BulkQuery:
+        return BulkQuery(
             self._transport,
             http=self._http,
             clock=self._clock,
             features=self._features,
-            location=self._location,
             polling=self._bulk_polling,
         )
-        return snapshot.levels()
+
+    def snapshot_levels(self) -> AsyncIterator[LevelRead]:
+        """Stream every inventory item's level at the location from one bulk operation."""
+        return self._bulk().rows(documents.snapshot_query(self._location), snapshot_row)
+
+    def catalogue_variants(self) -> AsyncIterator[Variant]:
+        """Stream every variant of the store (id, SKU, item, tracked) from one bulk operation."""
+        return self._bulk().rows(documents.VARIANTS_BULK_QUERY, variant_row)
 
     async def set_quantities(self, write: SetQuantities) -> WriteResult:
         """

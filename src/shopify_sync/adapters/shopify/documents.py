@@ -316,6 +316,22 @@ def snapshot_query(location: LocationId) -> str:
 }}"""
 
 
+VARIANTS_BULK_QUERY = """{
+  productVariants {
+    edges {
+      node {
+        id
+        sku
+        title
+        product { title }
+        inventoryItem { id tracked }
+      }
+    }
+  }
+}"""
+"""The bulk query: every variant of the store with what linking needs (one JSONL row each)."""
+
+
 def run_bulk_query(features: ApiFeatures, bulk_query: str) -> Operation:
     """Start a bulk query; objects are not grouped (our rows have no children)."""
     if features.group_objects:

@@ -41,6 +41,10 @@ class UnconfiguredStore:
         """Refuse: Shopify is not configured."""
         self._refuse()
 
+    def catalogue_variants(self) -> AsyncIterator[Variant]:
+        """Refuse: Shopify is not configured."""
+        self._refuse()
+
     async def set_quantities(self, write: SetQuantities) -> WriteResult:
         """Refuse: Shopify is not configured."""
         self._refuse()
