@@ -15,6 +15,7 @@ from shopify_sync.adapters.db.repository import CHUNK
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.domain.model import (
     Change,
+    Link,
     LogRecord,
     Product,
     PulledChange,
@@ -401,7 +402,7 @@ async def test_states_put_each_product_in_one_state(engine: AsyncEngine) -> None
             [SyncFailure(ProductId(parked), "refused", None)], NOW + timedelta(minutes=2)
         )
         await uow.products.set_enabled(disabled, False, NOW)
-        await uow.products.set_link(unlinked, variant_id=None, inventory_item_id=None, now=NOW)
+        await uow.products.set_links([Link(ProductId(unlinked), None, None)], NOW)
         await uow.runs.add(SyncRun("reconcile", NOW, NOW + timedelta(seconds=3), 6, 0, 0))
         await uow.runs.add(SyncRun("reconcile", NOW, NOW + timedelta(seconds=9), 6, 0, 1, "x"))
         await uow.runs.add(SyncRun("reconcile:api", NOW, NOW + timedelta(seconds=5), 6, 0, 0))
