@@ -127,3 +127,11 @@ async def _pg_engine(postgres_database_url: str) -> AsyncIterator[AsyncEngine]:
     """A migrated PostgreSQL schema."""
     async with migrated_engine(postgres_database_url) as engine:
         yield engine
+
+
+def pytest_report_header() -> str:
+    """The fuzzers' seed, so that a failing run can be replayed with FUZZ_SEED."""
+    from tests.fuzzing import FUZZ_SEED, LONG
+
+    length = "long (FUZZ_LONG)" if LONG else "short"
+    return f"fuzz seed: {FUZZ_SEED} (replay with FUZZ_SEED={FUZZ_SEED}), {length} run"

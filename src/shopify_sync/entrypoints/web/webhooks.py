@@ -28,6 +28,7 @@ from shopify_sync.errors import (
 )
 from shopify_sync.services import handlers
 from shopify_sync.services.ports import Clock, Metrics
+from shopify_sync.types import MAX_SHOPIFY_ID, SHOPIFY_QUANTITY_LIMIT
 
 INVENTORY_PATH = "/webhooks/inventory-update"
 ORDERS_PATH = "/webhooks/orders-create"
@@ -158,16 +159,22 @@ def register(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
 
 
-def _operation(summary: str, description: str, topic: str) -> dict[str, Any]:
+def _operation(summary: str, description: str, topic: str, payload: str) -> dict[str, Any]:
+    text: dict[str, Any] = {"type": "string"}
+    identifier = {"type": "string", "pattern": "^[!-~]{1,200}$"}
     headers = [
-        ("X-Shopify-Hmac-Sha256", True, "Base64 HMAC-SHA256 of the raw body, app secret"),
-        ("X-Shopify-Topic", False, f"`{topic}`"),
-        ("X-Shopify-Event-Id", True, "The event; repeated deliveries carry the same id"),
-        ("X-Shopify-Webhook-Id", False, "The delivery attempt"),
-        ("X-Shopify-Shop-Domain", False, "The shop's myshopify.com domain"),
-        ("X-Shopify-Triggered-At", False, "When Shopify emitted the event"),
-        ("X-Shopify-API-Version", False, "The payload's Admin API version"),
-    ]
+        ("X-Shopify-Hmac-Sha256", True, "Base64 HMAC-SHA256 of the raw body, app secret", text),
+        ("X-Shopify-Topic", False, f"`{topic}`", {"type": "string", "enum": [topic]}),
+        ("X-Shopify-Event-Id", True, "The event; repeated deliveries carry the same id",
+         identifier),
+        ("X-Shopify-Webhook-Id", False, "The delivery attempt", identifier),
+        ("X-Shopify-Shop-Domain", False, "The shop's myshopify.com domain", text),
+        ("X-Shopify-Triggered-At", False, "When Shopify emitted the event",
+         {"type": "string", "format": "date-time"}),
+        ("X-Shopify-API-Version", False, "The payload's Admin API version",
+         {"type": "string", "pattern": "^([0-9]{4}-[0-9]{2}|unstable)$"}),
+    ]  # fmt: skip
+    unsigned = " Not covered by the signature: a value that cannot be parsed is treated as absent."
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookError"}}}
     return {
         "post": {
@@ -180,14 +187,16 @@ def _operation(summary: str, description: str, topic: str) -> dict[str, Any]:
                     "name": name,
                     "in": "header",
                     "required": required,
-                    "description": text,
-                    "schema": {"type": "string"},
+                    "description": about + ("" if name.endswith("Hmac-Sha256") else unsigned),
+                    "schema": schema,
                 }
-                for name, required, text in headers
+                for name, required, about, schema in headers
             ],
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": {"type": "object"}}},
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{payload}"}}
+                },
             },
             "responses": {
                 "200": {
@@ -211,7 +220,49 @@ def _operation(summary: str, description: str, topic: str) -> dict[str, Any]:
     }
 
 
+_ID = {"type": "integer", "minimum": 1, "maximum": MAX_SHOPIFY_ID}
+_QUANTITY = {
+    "type": "integer", "minimum": -SHOPIFY_QUANTITY_LIMIT, "maximum": SHOPIFY_QUANTITY_LIMIT,
+}  # fmt: skip
+
 _SCHEMAS: dict[str, Any] = {
+    "InventoryLevelPayload": {
+        "type": "object",
+        "description": "The fields of Shopify's `inventory_levels/update` body we read "
+        "(others are ignored); values outside these bounds are refused with 400.",
+        "required": ["inventory_item_id", "location_id", "available"],
+        "properties": {
+            "inventory_item_id": _ID,
+            "location_id": _ID,
+            "available": {"anyOf": [_QUANTITY, {"type": "null"}]},
+            "updated_at": {"type": "string", "format": "date-time"},
+            "admin_graphql_api_id": {"type": "string"},
+        },
+    },
+    "OrderPayload": {
+        "type": "object",
+        "description": "The fields of Shopify's `orders/create` body we read.",
+        "required": ["id"],
+        "properties": {
+            "id": _ID,
+            "name": {"type": "string"},
+            "test": {"type": "boolean"},
+            "line_items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "quantity"],
+                    "properties": {
+                        "id": _ID,
+                        "variant_id": {"anyOf": [_ID, {"type": "null"}]},
+                        "sku": {"type": ["string", "null"]},
+                        "quantity": {**_QUANTITY, "minimum": 0},
+                        "title": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
     "WebhookAnswer": {
         "type": "object",
         "required": ["status", "detail"],
@@ -234,12 +285,14 @@ _OPENAPI: dict[str, Any] = {
         "(three-way merge), de-duplicated by event id, in one transaction shared with the "
         "deliveries arriving at the same time.",
         handlers.INVENTORY_TOPIC,
+        "InventoryLevelPayload",
     ),
     ORDERS_PATH: _operation(
         "Orders Create",
         "Shopify `orders/create`: logs each line for a linked product and asks for a re-read "
         "of its items; never subtracts (the inventory update carries the decrement).",
         handlers.ORDERS_TOPIC,
+        "OrderPayload",
     ),
 }
 
