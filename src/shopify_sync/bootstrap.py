@@ -28,6 +28,7 @@ from shopify_sync.adapters.shopify.unconfigured import UnconfiguredStore
 from shopify_sync.adapters.shopify.webhooks import ShopifyWebhookDecoder
 from shopify_sync.config import Settings, required
 from shopify_sync.errors import ConfigError
+from shopify_sync.services import setup
 from shopify_sync.services.engine import SyncEngine, SyncPolicy
 from shopify_sync.services.ingest import LevelIngest
 from shopify_sync.services.monitoring import NO_METRICS, StatesReader
@@ -71,6 +72,26 @@ class Container:
     """Why the process cannot take traffic (database unreachable or not migrated), or None."""
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")
     _closers: list[object] = field(default_factory=list)
+    _location_ok: bool = False
+
+    async def check_location(self) -> None:
+        """Check once per process that ``SHOPIFY_LOCATION_ID`` names an active location of
+        the store (one ``location(id)`` read, then remembered).
+
+        Raises:
+            ConfigError: it does not (names the variable and ``shopify-sync locations``).
+            StoreError: Shopify could not answer; nothing is remembered, so the next call asks.
+        """
+        if self._location_ok:
+            return
+        location = required(self.settings.shopify_location_id, "SHOPIFY_LOCATION_ID")
+        problem = await setup.location_problem(self.store, location)
+        if problem is not None:
+            raise ConfigError(
+                "SHOPIFY_LOCATION_ID",
+                f"{problem}; `shopify-sync locations` lists the store's locations and their ids",
+            )
+        self._location_ok = True
 
     async def aclose(self) -> None:
         """Finish the webhook batches taken, then close connection pools."""

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any, TypeVar
 
+import structlog
 import typer
 from sqlalchemy import make_url
 
@@ -86,6 +87,8 @@ def with_container(
         migrate_now = migrate and config.auto_migrate and Need.DATABASE in needs
         container = await bootstrap.build(config, migrate=migrate_now)
         try:
+            if Need.LOCATION in needs:
+                await container.check_location()
             return await work(container)
         finally:
             await container.aclose()
@@ -122,6 +125,15 @@ def serve(
 
     config = settings(EVERY_NEED)
     bootstrap.configure_logging(config.log_level)
+    try:
+        # A wrong location stops start-up (exit 2) before any product is synced.
+        with_container(lambda c: c.check_location(), needs=EVERY_NEED, migrate=False)
+    except StoreError as exc:
+        structlog.get_logger(__name__).warning(
+            "SHOPIFY_LOCATION_ID not checked yet: Shopify did not answer; "
+            "the service checks it before its first sync",
+            error=str(exc),
+        )
     uvicorn.run(
         create_app(config),
         host=host,

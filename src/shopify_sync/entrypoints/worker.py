@@ -15,6 +15,7 @@ from datetime import timedelta
 import structlog
 
 from shopify_sync.bootstrap import Container
+from shopify_sync.errors import ConfigError, StoreError
 from shopify_sync.services import handlers
 
 log = structlog.get_logger(__name__)
@@ -51,6 +52,28 @@ class Worker:
                 await task
         self._tasks = []
 
+    async def _location_checked(self) -> bool:
+        """Whether syncing may go on: ``SHOPIFY_LOCATION_ID`` names an active location.
+
+        ``serve`` checks it before starting; this covers a start while Shopify was down.
+        Nothing is synced (so no product is parked) until the check passes.
+        """
+        try:
+            await self._c.check_location()
+        except ConfigError as exc:
+            self._hold(f"not syncing: configuration error: {exc}")
+            return False
+        except StoreError as exc:
+            self._hold(f"not syncing yet: SHOPIFY_LOCATION_ID not checked ({exc})")
+            return False
+        return True
+
+    def _hold(self, reason: str) -> None:
+        """Say why syncing waits: in ``/health`` always, in the log once per new reason."""
+        if reason != self.last_error:
+            log.error(reason)
+        self.last_error = reason
+
     async def _pending_loop(self) -> None:
         interval = self._c.settings.pending_scan_interval_s
         while True:
@@ -58,6 +81,8 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
                 await asyncio.sleep(COALESCE_WINDOW_S)
             self._wake.clear()
+            if not await self._location_checked():
+                continue
             try:
                 report = await handlers.push_pending(self._c.uow, self._c.engine, self._c.clock)
                 if report.checked:
@@ -76,6 +101,9 @@ class Worker:
         interval = self._c.settings.reconcile_interval_s
         ttl = timedelta(seconds=max(60, interval))
         while True:
+            if not await self._location_checked():
+                await asyncio.sleep(interval)
+                continue
             try:
                 ran = await handlers.scheduled_reconcile(
                     self._c.holder, ttl, self._c.uow, self._c.engine, self._c.clock

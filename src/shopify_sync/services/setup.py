@@ -16,6 +16,7 @@ from shopify_sync.domain.model import Location, WebhookSubscription
 from shopify_sync.errors import InvalidRequest
 from shopify_sync.services.handlers import INVENTORY_TOPIC, ORDERS_TOPIC
 from shopify_sync.services.ports import StoreClient
+from shopify_sync.types import LocationId
 
 WEBHOOK_PATHS: Mapping[str, str] = {
     INVENTORY_TOPIC: "/webhooks/inventory-update",
@@ -27,6 +28,19 @@ WEBHOOK_PATHS: Mapping[str, str] = {
 async def list_locations(store: StoreClient) -> list[Location]:
     """Every location of the store, active ones first, then by name."""
     return sorted(await store.locations(), key=lambda loc: (not loc.active, loc.name.lower()))
+
+
+async def location_problem(store: StoreClient, location_id: LocationId) -> str | None:
+    """What is wrong with syncing ``location_id`` (the store has no such location, or it is
+    inactive), or None when it can be synced. A wrong location is a configuration error:
+    every product would read as "not stocked there", so it must stop us before any sync.
+    """
+    found = await store.location(location_id)
+    if found is None:
+        return f"the store has no location with id {location_id}"
+    if not found.active:
+        return f"location {location_id} ({found.name}) is inactive in the store"
+    return None
 
 
 def webhook_targets(address: str) -> dict[str, str]:

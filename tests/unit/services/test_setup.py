@@ -128,3 +128,19 @@ async def test_locations_list_active_ones_first() -> None:
     found = await setup.list_locations(Shop(FakeClock()))
 
     assert [loc.id for loc in found] == [2, 3, 1]
+
+
+async def test_location_problem_names_an_unknown_or_inactive_location(store: FakeShop) -> None:
+    """An unknown id and an inactive location are problems; an active one is not."""
+    store.shop_locations = [
+        Location(LocationId(1), "Main", True),
+        Location(LocationId(2), "Closed shop", False),
+    ]
+
+    found = [await setup.location_problem(store, LocationId(n)) for n in (1, 2, 3)]
+
+    assert found == [
+        None,
+        "location 2 (Closed shop) is inactive in the store",
+        "the store has no location with id 3",
+    ]
