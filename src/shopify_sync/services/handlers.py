@@ -43,7 +43,7 @@ from shopify_sync.errors import (
     WriteConflict,
 )
 from shopify_sync.services.engine import ProductResult, SyncEngine, SyncReport, SyncTotals
-from shopify_sync.services.ports import Clock, LevelStore, UnitOfWorkFactory
+from shopify_sync.services.ports import Clock, LevelStore, UnitOfWork, UnitOfWorkFactory
 from shopify_sync.types import LocationId, ProductId
 
 log = structlog.get_logger(__name__)
@@ -423,14 +423,22 @@ async def health(uow: UnitOfWorkFactory) -> Health:
     try:
         async with uow() as unit:
             counts = dict(await unit.products.counts())
-            last = await unit.runs.last("reconcile")
-            api_last = await unit.runs.last("reconcile:api")
-            if api_last is not None and (last is None or api_last.started_at > last.started_at):
-                last = api_last
+            last = await _last_reconcile(unit)
             in_flight = len(await unit.writes.keys())
     except StorageError as exc:
         return Health(False, str(exc), {}, None, 0)
     return Health(True, None, counts, last, in_flight)
+
+
+async def last_reconcile(uow: UnitOfWorkFactory) -> SyncRun | None:
+    """The newest reconcile, scheduled or started by hand (what ``/health`` reports too)."""
+    async with uow() as unit:
+        return await _last_reconcile(unit)
+
+
+async def _last_reconcile(unit: UnitOfWork) -> SyncRun | None:
+    runs = [await unit.runs.last(kind) for kind in ("reconcile", "reconcile:api")]
+    return max((r for r in runs if r is not None), key=lambda r: r.started_at, default=None)
 
 
 async def products_for(uow: UnitOfWorkFactory, ids: Sequence[ProductId]) -> list[Product]:

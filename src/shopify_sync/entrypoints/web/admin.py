@@ -374,8 +374,7 @@ async def reconcile_page(page: SignedPage) -> Response:
             plan = await handlers.plan_reconcile(page.c.uow, page.c.engine)
         except StoreError as exc:
             error = str(exc)
-    async with page.c.uow() as unit:
-        last = await unit.runs.last("reconcile:api") or await unit.runs.last("reconcile")
+    last = await handlers.last_reconcile(page.c.uow)
     return page.render("reconcile.html", plan=plan, error=error, last=last)
 
 
