@@ -16,6 +16,7 @@
           OutcomeUnknown     the request was sent but no answer came; retry the same request
         RateLimited          throttled; carries retry_after_s; retryable
         StoreRejected        a 4xx or a top-level GraphQL error we caused; not retryable
+        StoreAuthFailed      Shopify refused our credentials; nothing sent; retried later
       WebhookRejected        bad signature or malformed payload
         WebhookUnauthorized  missing or wrong HMAC signature
         WebhookTooLarge      body over the size cap
@@ -121,6 +122,19 @@ class StoreRejected(StoreError):
         super().__init__(message)
         self.status = status
         self.body_excerpt = body_excerpt
+
+
+class StoreAuthFailed(StoreError):
+    """Raised when Shopify refuses our credentials: a refused token exchange
+    (``invalid_client``: wrong secret, app uninstalled) or a token answered 401.
+
+    Nothing was sent, so a write in flight is kept and resent under its key later; the
+    products record the error and retry with backoff, as for any Shopify failure.
+    """
+
+    def __init__(self, message: str, *, code: str = "unauthorized") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class WebhookRejected(ShopifySyncError):

@@ -12,9 +12,11 @@ from typing import Any
 import httpx
 
 from shopify_sync.adapters.shopify import ShopifyClient
+from shopify_sync.adapters.shopify.auth import ClientCredentials
 from shopify_sync.adapters.shopify.bulk import BulkPolling
 from shopify_sync.services.ports import Clock
 from shopify_sync.simulator import ManualClock
+from shopify_sync.simulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from shopify_sync.types import LocationId
 
 TOKEN = "shpat_integration_token"
@@ -86,3 +88,19 @@ class SimShop:
                 **kwargs,
             )
             yield client, clock
+
+    @contextlib.asynccontextmanager
+    async def app_client(
+        self, *, secret: str = DEFAULT_CLIENT_SECRET, version: str = "2026-04"
+    ) -> AsyncIterator[tuple[ShopifyClient, ClientCredentials]]:
+        """A ShopifyClient authenticated by the client credentials grant, and its tokens."""
+        clock = SimulatorClock(self.shop_clock)
+        async with httpx.AsyncClient(timeout=5.0) as http:
+            tokens = ClientCredentials(
+                self.base_url, "demo.myshopify.com", DEFAULT_CLIENT_ID, secret,
+                http=http, clock=clock,
+            )  # fmt: skip
+            client = ShopifyClient(
+                self.base_url, version, tokens, await self.location(), http=http, clock=clock
+            )
+            yield client, tokens

@@ -14,6 +14,7 @@ from shopify_sync.domain.model import LevelRead, QuantityWrite, SetQuantities
 from shopify_sync.errors import (
     OutcomeUnknown,
     RateLimited,
+    StoreAuthFailed,
     StoreError,
     StoreRejected,
     StoreUnavailable,
@@ -207,7 +208,7 @@ async def test_no_httpx_exception_escapes(
     assert isinstance(caught.value.__cause__, httpx.HTTPError)
 
 
-@pytest.mark.parametrize("status", [401, 402, 403, 404, 423])
+@pytest.mark.parametrize("status", [402, 403, 404, 423])
 async def test_client_errors_are_rejected_at_once_with_an_excerpt(
     clock: FakeClock, status: int
 ) -> None:
@@ -222,6 +223,19 @@ async def test_client_errors_are_rejected_at_once_with_an_excerpt(
 
     assert caught.value.status == status
     assert "Invalid API key" in caught.value.body_excerpt
+    assert len(shop.requests) == 1
+
+
+async def test_a_refused_static_token_names_the_variable(clock: FakeClock) -> None:
+    """A 401 to the static token raises StoreAuthFailed naming SHOPIFY_ACCESS_TOKEN, sent once."""
+    body = {"errors": "[API] Invalid API key or access token"}
+    shop = ScriptedShop([httpx.Response(401, json=body)])
+
+    with pytest.raises(StoreAuthFailed) as caught:
+        await _read(shop, clock)
+
+    assert "SHOPIFY_ACCESS_TOKEN" in str(caught.value)
+    assert TOKEN not in str(caught.value)
     assert len(shop.requests) == 1
 
 
@@ -327,7 +341,7 @@ async def test_write_refused_after_a_lost_answer_is_still_unknown(clock: FakeClo
         with pytest.raises(OutcomeUnknown) as caught:
             await client.set_quantities(WRITE)
 
-    assert isinstance(caught.value.__cause__, StoreRejected)
+    assert isinstance(caught.value.__cause__, StoreAuthFailed)
 
 
 async def test_write_throttled_is_resent_and_not_unknown(clock: FakeClock) -> None:

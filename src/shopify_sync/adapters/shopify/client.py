@@ -11,12 +11,14 @@ import random
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
 from pydantic import SecretStr
 
 from shopify_sync.adapters.shopify import documents
+from shopify_sync.adapters.shopify.auth import AccessTokens, StaticToken
 from shopify_sync.adapters.shopify.bulk import DEFAULT_BULK_POLLING, BulkPolling, BulkQuery
 from shopify_sync.adapters.shopify.catalogue import (
     created_webhook,
@@ -95,7 +97,8 @@ class ShopifyClient:
         admin_url: the shop's base URL, e.g. ``https://example.myshopify.com``.
         api_version: ``YYYY-MM`` (documents adapt: ``changeFromQuantity`` and
             ``@idempotent`` from 2026-01, ``compareQuantity`` before).
-        access_token: the Admin API token; sent only to the GraphQL endpoint, never logged.
+        access_token: the Admin API token (static), or where tokens come from (the client
+            credentials grant); sent only to the GraphQL endpoint, never logged.
         location_id: the location whose ``available`` quantities we sync (``None`` for a
             command that only lists locations or manages webhooks: calls about levels then
             raise :class:`ConfigError` naming ``SHOPIFY_LOCATION_ID``).
@@ -114,7 +117,7 @@ class ShopifyClient:
         self,
         admin_url: str,
         api_version: str,
-        access_token: str | SecretStr,
+        access_token: str | SecretStr | AccessTokens,
         location_id: LocationId | None,
         *,
         http: httpx.AsyncClient,
@@ -134,12 +137,14 @@ class ShopifyClient:
         self._bulk_polling = bulk_polling
         self._concurrent_attempts = max(1, concurrent_request_attempts)
         self._metrics = metrics
-        token = (
-            access_token.get_secret_value() if isinstance(access_token, SecretStr) else access_token
+        tokens = (
+            StaticToken(access_token, urlsplit(admin_url).netloc)
+            if isinstance(access_token, str | SecretStr)
+            else access_token
         )
         self._transport = GraphQLTransport(
             f"{admin_url.rstrip('/')}/admin/api/{api_version}/graphql.json",
-            token,
+            tokens,
             http=http,
             clock=clock,
             limiter=CostLimiter(clock),

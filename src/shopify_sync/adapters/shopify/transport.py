@@ -3,7 +3,9 @@
 Every ``httpx`` exception is translated in :func:`translate_transport_errors`; no library
 exception leaves this package. A write (``Operation.is_write``) is only ever resent as the
 identical bytes; when it may have reached Shopify and no definite answer came back, the
-final error is :class:`~shopify_sync.errors.OutcomeUnknown`.
+final error is :class:`~shopify_sync.errors.OutcomeUnknown`. The access token comes from an
+:class:`~.auth.AccessTokens`; a 401 gets one new token and the same bytes again (Shopify
+checks the token before anything else, so the refused request did nothing).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn
 
 import httpx
 import structlog
@@ -28,11 +31,15 @@ from shopify_sync.adapters.shopify.pacing import (
 from shopify_sync.errors import (
     OutcomeUnknown,
     RateLimited,
+    StoreAuthFailed,
     StoreError,
     StoreRejected,
     StoreUnavailable,
 )
 from shopify_sync.services.ports import Clock, Metrics
+
+if TYPE_CHECKING:
+    from shopify_sync.adapters.shopify.auth import AccessTokens
 
 _log = structlog.get_logger(__name__)
 
@@ -85,6 +92,8 @@ def _call_outcome(error: StoreError) -> str:
         return "outcome_unknown"
     if isinstance(error, RateLimited):
         return "throttled"
+    if isinstance(error, StoreAuthFailed):
+        return "auth_failed"
     if isinstance(error, StoreRejected):
         return "rejected"
     return "unavailable"
@@ -100,13 +109,20 @@ class _Retry:
     maybe_applied: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Unauthorized:
+    """The Admin API answered 401 to this token: nothing was done."""
+
+    token: str
+
+
 class GraphQLTransport:
     """Sends :class:`Operation` values to one shop's GraphQL endpoint and returns their data."""
 
     def __init__(
         self,
         endpoint: str,
-        access_token: str,
+        tokens: AccessTokens,
         *,
         http: httpx.AsyncClient,
         clock: Clock,
@@ -119,7 +135,7 @@ class GraphQLTransport:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self._endpoint = endpoint
-        self._token = access_token
+        self._tokens = tokens
         self._http = http
         self._clock = clock
         self._limiter = limiter
@@ -163,11 +179,15 @@ class GraphQLTransport:
             RateLimited: still throttled after the last attempt.
             StoreUnavailable: timeouts, network errors or 5xx through the last attempt.
             OutcomeUnknown: a write that may have been applied got no definite answer.
+            StoreAuthFailed: the credentials were refused (a new token did not help).
         """
         body = operation.body()
         maybe_applied = False
+        renewed = False
         retry: _Retry | None = None
-        for attempt in range(1, self._max_attempts + 1):
+        attempt = 0
+        while attempt < self._max_attempts:
+            attempt += 1
             if retry is not None:
                 _log.warning(
                     "shopify_request_retried",
@@ -182,6 +202,10 @@ class GraphQLTransport:
             await self._pace(operation)
             try:
                 outcome = await self._attempt(operation, body, attempt)
+            except StoreAuthFailed as exc:
+                self._outage.answered()  # refused credentials: Shopify itself is reachable
+                self._raise_for_write(operation, maybe_applied, exc)
+                raise
             except StoreRejected as exc:
                 self._outage.answered()
                 if operation.is_write and maybe_applied:
@@ -192,6 +216,24 @@ class GraphQLTransport:
             if isinstance(outcome, Envelope):
                 self._outage.answered()
                 return outcome.data
+            if isinstance(outcome, _Unauthorized):
+                self._outage.answered()
+                if renewed:
+                    self._refused(operation, maybe_applied)
+                try:
+                    fresh = await self._tokens.renew(outcome.token)
+                except StoreUnavailable as exc:
+                    error = StoreUnavailable(f"{operation.name}: not sent: {exc}")
+                    wait_s = self._backoff.delay(attempt - 1)
+                    retry = _Retry("token_endpoint_unavailable", wait_s, error, False)
+                    continue
+                if fresh is None:
+                    self._refused(operation, maybe_applied)
+                _log.info("shopify_token_renewed_after_401", operation=operation.name)
+                renewed = True
+                attempt -= 1  # the same bytes again at once, with the new token
+                retry = None
+                continue
             retry = outcome
             maybe_applied = maybe_applied or outcome.maybe_applied
         assert retry is not None
@@ -213,6 +255,18 @@ class GraphQLTransport:
             ) from retry.error
         raise retry.error
 
+    def _refused(self, operation: Operation, maybe_applied: bool) -> NoReturn:
+        error = self._tokens.refused()
+        self._raise_for_write(operation, maybe_applied, error)
+        raise error
+
+    @staticmethod
+    def _raise_for_write(operation: Operation, maybe_applied: bool, error: StoreError) -> None:
+        if operation.is_write and maybe_applied:
+            raise OutcomeUnknown(
+                f"{operation.name}: an earlier attempt may have been applied; {error}"
+            ) from error
+
     async def _pace(self, operation: Operation) -> None:
         wait_s = self._limiter.reserve(operation.estimated_cost)
         if wait_s > 0:
@@ -226,11 +280,19 @@ class GraphQLTransport:
                 self._metrics.shopify_waited(wait_s)
             await self._clock.sleep(wait_s)
 
-    async def _attempt(self, operation: Operation, body: bytes, attempt: int) -> Envelope | _Retry:
+    async def _attempt(
+        self, operation: Operation, body: bytes, attempt: int
+    ) -> Envelope | _Retry | _Unauthorized:
+        try:
+            token = await self._tokens.token()
+        except StoreUnavailable as exc:
+            error = StoreUnavailable(f"{operation.name}: not sent: {exc}")
+            wait_s = self._backoff.delay(attempt - 1)
+            return _Retry("token_endpoint_unavailable", wait_s, error, maybe_applied=False)
         headers = {
             "Content-Type": "application/json",
             "Accept": "application/json",
-            "X-Shopify-Access-Token": self._token,
+            "X-Shopify-Access-Token": token,
         }
         try:
             with translate_transport_errors(operation.name):
@@ -245,10 +307,12 @@ class GraphQLTransport:
         deprecated = response.headers.get("X-Shopify-API-Deprecated-Reason")
         if deprecated:
             _log.warning("shopify_deprecated_usage", operation=operation.name, reason=deprecated)
-        return self._classify(operation, response, attempt)
+        if response.status_code == 401:
+            return _Unauthorized(token)
+        return self._classify(operation, response, attempt, token)
 
     def _classify(
-        self, operation: Operation, response: httpx.Response, attempt: int
+        self, operation: Operation, response: httpx.Response, attempt: int, token: str
     ) -> Envelope | _Retry:
         status = response.status_code
         if status == 429:
@@ -262,7 +326,7 @@ class GraphQLTransport:
             raise StoreRejected(
                 f"{operation.name}: Shopify refused the request with HTTP {status}",
                 status=status,
-                body_excerpt=body_excerpt(response, self._token),
+                body_excerpt=body_excerpt(response, token),
             )
         try:
             envelope = parse_envelope(response.content)
@@ -276,10 +340,15 @@ class GraphQLTransport:
             self._metrics.shopify_cost(
                 cost.actual_query_cost, bucket.currently_available if bucket else None
             )
-        return self._check_errors(operation, envelope, response, attempt)
+        return self._check_errors(operation, envelope, response, attempt, token)
 
     def _check_errors(
-        self, operation: Operation, envelope: Envelope, response: httpx.Response, attempt: int
+        self,
+        operation: Operation,
+        envelope: Envelope,
+        response: httpx.Response,
+        attempt: int,
+        token: str,
     ) -> Envelope | _Retry:
         if not envelope.errors:
             return envelope
@@ -297,5 +366,5 @@ class GraphQLTransport:
         raise StoreRejected(
             f"{operation.name}: Shopify refused the query ({first.code}): {first.message}",
             status=response.status_code,
-            body_excerpt=body_excerpt(response, self._token),
+            body_excerpt=body_excerpt(response, token),
         )
