@@ -23,6 +23,7 @@ from shopify_sync.adapters.db.level_store import create_level_store
 from shopify_sync.adapters.db.migrate import readiness_problem, upgrade_engine, upgrade_url
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.adapters.prometheus import PrometheusMetrics
+from shopify_sync.adapters.shopify.auth import AccessTokens, ClientCredentials, StaticToken
 from shopify_sync.adapters.shopify.client import ShopifyClient
 from shopify_sync.adapters.shopify.unconfigured import UnconfiguredStore
 from shopify_sync.adapters.shopify.webhooks import ShopifyWebhookDecoder
@@ -149,13 +150,13 @@ def _store(
     Shopify settings (``products list``, ``log``...)."""
     try:
         domain = required(settings.shopify_store_domain, "SHOPIFY_STORE_DOMAIN")
-        token = required(settings.shopify_access_token, "SHOPIFY_ACCESS_TOKEN")
+        tokens = _tokens(settings, domain, http, clock, metrics)
     except ConfigError as missing:
         return UnconfiguredStore(missing)
     return ShopifyClient(
         settings.shopify_admin_url or f"https://{domain}",
         settings.shopify_api_version,
-        token,
+        tokens,
         settings.shopify_location_id,
         http=http,
         clock=clock,
@@ -163,6 +164,31 @@ def _store(
         outage_pause_s=settings.shopify_outage_pause_s,
         metrics=metrics,
     )
+
+
+def _tokens(
+    settings: Settings,
+    domain: str,
+    http: httpx.AsyncClient,
+    clock: Clock,
+    metrics: PrometheusMetrics | None,
+) -> AccessTokens:
+    """Client credentials (a Dev Dashboard app) or the static token (an admin-created app).
+
+    Raises:
+        ConfigError: neither is set (the command did not load ``Need.SHOPIFY``).
+    """
+    if settings.uses_client_credentials:
+        return ClientCredentials(
+            settings.shopify_admin_url or f"https://{domain}",
+            domain,
+            required(settings.shopify_client_id, "SHOPIFY_CLIENT_ID"),
+            required(settings.shopify_client_secret, "SHOPIFY_CLIENT_SECRET"),
+            http=http,
+            clock=clock,
+            metrics=metrics,
+        )
+    return StaticToken(required(settings.shopify_access_token, "SHOPIFY_ACCESS_TOKEN"), domain)
 
 
 def assemble(
@@ -182,7 +208,11 @@ def assemble(
     if metrics is None and settings.metrics_enabled:
         metrics = PrometheusMetrics(clock)
     uow = SqlUnitOfWorkFactory(engine)
-    secret = settings.shopify_webhook_secret
+    current, previous = (
+        settings.webhook_secrets
+        if settings.shopify_webhook_secret or settings.shopify_client_secret
+        else (None, None)
+    )
     levels = create_level_store(uow, settings.database_url)
     container = Container(
         settings=settings,
@@ -190,7 +220,10 @@ def assemble(
         store=store,
         clock=clock,
         engine=SyncEngine(uow, store, clock, policy, metrics=metrics or NO_METRICS),
-        webhooks=ShopifyWebhookDecoder([] if secret is None else [secret.get_secret_value()]),
+        webhooks=ShopifyWebhookDecoder(
+            [] if current is None else [current.get_secret_value()],
+            previous=None if previous is None else previous.get_secret_value(),
+        ),
         levels=levels,
         # Without a location no delivery reaches the ingest: only `serve` verifies webhooks,
         # and it loads every setting.

@@ -118,14 +118,26 @@ class Settings(BaseModel):
     shopify_api_version: Annotated[str, Uses(Need.SHOPIFY)] = Field(
         DEFAULT_API_VERSION, alias="SHOPIFY_API_VERSION"
     )
-    shopify_access_token: Annotated[
-        Secret | None,
-        Uses(Need.SHOPIFY, required="the custom app's Admin API access token (shpat_ and more)"),
-    ] = Field(None, alias="SHOPIFY_ACCESS_TOKEN")
-    shopify_webhook_secret: Annotated[
-        Secret | None,
-        Uses(Need.WEBHOOKS, required="the app's client secret, which signs Shopify's webhooks"),
-    ] = Field(None, alias="SHOPIFY_WEBHOOK_SECRET")
+    shopify_client_id: Annotated[str | None, Uses(Need.SHOPIFY)] = Field(
+        None, alias="SHOPIFY_CLIENT_ID"
+    )
+    """A Dev Dashboard app's client ID (with ``SHOPIFY_CLIENT_SECRET``: the client credentials
+    grant). Exactly one of this pair and ``SHOPIFY_ACCESS_TOKEN`` is set (see ``_credentials``)."""
+    shopify_client_secret: Annotated[Secret | None, Uses(Need.SHOPIFY)] = Field(
+        None, alias="SHOPIFY_CLIENT_SECRET"
+    )
+    shopify_access_token: Annotated[Secret | None, Uses(Need.SHOPIFY)] = Field(
+        None, alias="SHOPIFY_ACCESS_TOKEN"
+    )
+    """The Admin API token of an app created in the Shopify admin before 2026."""
+    shopify_webhook_secret: Annotated[Secret | None, Uses(Need.WEBHOOKS)] = Field(
+        None, alias="SHOPIFY_WEBHOOK_SECRET"
+    )
+    """Defaults to ``SHOPIFY_CLIENT_SECRET``: a Dev Dashboard app signs webhooks with it."""
+    shopify_webhook_secret_previous: Annotated[Secret | None, Uses(Need.WEBHOOKS)] = Field(
+        None, alias="SHOPIFY_WEBHOOK_SECRET_PREVIOUS"
+    )
+    """The secret before a rotation: Shopify may keep signing with it for a while."""
     shopify_location_id: Annotated[
         LocationId | None,
         Uses(Need.LOCATION, required="the id of the location to sync; `shopify-sync locations` "
@@ -252,6 +264,22 @@ class Settings(BaseModel):
         return normalize_database_url(value)
 
     @property
+    def uses_client_credentials(self) -> bool:
+        """True for a Dev Dashboard app (client ID and secret), False for a static token."""
+        return self.shopify_client_id is not None and self.shopify_client_secret is not None
+
+    @property
+    def webhook_secrets(self) -> tuple[SecretStr, SecretStr | None]:
+        """The key webhooks are verified with (``SHOPIFY_WEBHOOK_SECRET``, else the client
+        secret) and the previous one accepted during a rotation.
+
+        Raises:
+            ConfigError: neither secret is set (the command did not load ``Need.WEBHOOKS``).
+        """
+        current = self.shopify_webhook_secret or self.shopify_client_secret
+        return required(current, "SHOPIFY_WEBHOOK_SECRET"), self.shopify_webhook_secret_previous
+
+    @property
     def admin_base_url(self) -> str:
         """The Admin API base URL: the override (e.g. the local simulator) or the shop itself.
 
@@ -352,11 +380,53 @@ def load_settings(
         ):
             state = "is empty" if variable in empty else "is required but not set"
             problems[variable] = f"{state}: {uses.required}"
+    problems.update(_credential_problems(values, needs, problems, empty))
     if problems:
         order = list(_ALIASES)
         found = sorted(problems.items(), key=lambda item: order.index(item[0]))
         raise ConfigError(*found[0], *found[1:])
     return settings
+
+
+_CLIENT_ID = "SHOPIFY_CLIENT_ID"
+_CLIENT_SECRET = "SHOPIFY_CLIENT_SECRET"
+_ACCESS_TOKEN = "SHOPIFY_ACCESS_TOKEN"
+_BOTH_KINDS = (
+    "set SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET (an app from Shopify's Dev Dashboard) "
+    "or SHOPIFY_ACCESS_TOKEN (an app created in the Shopify admin before 2026)"
+)
+
+
+def _credential_problems(
+    values: Mapping[str, str],
+    needs: Collection[Need],
+    known: Mapping[str, str],
+    empty: Collection[str],
+) -> dict[str, str]:
+    """Exactly one kind of Shopify credentials, and a webhook secret from one of two places."""
+    problems: dict[str, str] = {}
+    given = {name for name in (_CLIENT_ID, _CLIENT_SECRET, _ACCESS_TOKEN) if name in values}
+    if Need.SHOPIFY in needs and not given & set(known):
+        if not given:
+            state = "is empty" if _ACCESS_TOKEN in empty else "no Shopify credentials"
+            problems[_ACCESS_TOKEN] = f"{state}: {_BOTH_KINDS}"
+        elif _ACCESS_TOKEN in given and given & {_CLIENT_ID, _CLIENT_SECRET}:
+            problems[_ACCESS_TOKEN] = f"two kinds of Shopify credentials: {_BOTH_KINDS}, not both"
+        elif given == {_CLIENT_ID}:
+            problems[_CLIENT_SECRET] = "is required with SHOPIFY_CLIENT_ID: the app's client secret"
+        elif given == {_CLIENT_SECRET}:
+            problems[_CLIENT_ID] = "is required with SHOPIFY_CLIENT_SECRET: the app's client ID"
+    if (
+        Need.WEBHOOKS in needs
+        and "SHOPIFY_WEBHOOK_SECRET" not in values
+        and _CLIENT_SECRET not in values
+        and "SHOPIFY_WEBHOOK_SECRET" not in known
+    ):
+        problems["SHOPIFY_WEBHOOK_SECRET"] = (
+            "is required but not set: the app's client secret, which signs Shopify's webhooks "
+            "(defaults to SHOPIFY_CLIENT_SECRET when that is set)"
+        )
+    return problems
 
 
 def load_database_url(

@@ -247,6 +247,102 @@ def test_an_empty_value_is_called_empty(value: str) -> None:
     assert caught.value.problems == (
         (
             "SHOPIFY_ACCESS_TOKEN",
-            "is empty: the custom app's Admin API access token (shpat_ and more)",
+            "is empty: set SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET (an app from Shopify's "
+            "Dev Dashboard) or SHOPIFY_ACCESS_TOKEN (an app created in the Shopify admin "
+            "before 2026)",
         ),
     )
+
+
+APP = {
+    k: v for k, v in VALID.items() if k not in ("SHOPIFY_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET")
+}
+APP |= {"SHOPIFY_CLIENT_ID": "0123456789abcdef", "SHOPIFY_CLIENT_SECRET": "shpss_0123456789"}
+
+
+def test_client_credentials_alone_suffice_and_sign_webhooks() -> None:
+    """A Dev Dashboard app's ID and secret are the credentials; the secret verifies webhooks."""
+    settings = load_settings(APP, env_file=None)
+    current, previous = settings.webhook_secrets
+
+    assert settings.uses_client_credentials
+    assert current.get_secret_value() == "shpss_0123456789"
+    assert previous is None
+
+
+def test_an_explicit_webhook_secret_and_a_previous_one() -> None:
+    """SHOPIFY_WEBHOOK_SECRET wins over the client secret; the previous secret is kept too."""
+    env = {
+        **APP,
+        "SHOPIFY_WEBHOOK_SECRET": "whsec_new_0123",
+        "SHOPIFY_WEBHOOK_SECRET_PREVIOUS": "whsec_old_0123",
+    }
+
+    current, previous = load_settings(env, env_file=None).webhook_secrets
+
+    assert (current.get_secret_value(), previous and previous.get_secret_value()) == (
+        "whsec_new_0123",
+        "whsec_old_0123",
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "variable", "expected"),
+    [
+        ({"SHOPIFY_ACCESS_TOKEN": "shpat_0123456789abcdef"}, "SHOPIFY_ACCESS_TOKEN", "not both"),
+        (
+            {"SHOPIFY_CLIENT_SECRET": None},
+            "SHOPIFY_CLIENT_SECRET",
+            "required with SHOPIFY_CLIENT_ID",
+        ),
+        ({"SHOPIFY_CLIENT_ID": None}, "SHOPIFY_CLIENT_ID", "required with SHOPIFY_CLIENT_SECRET"),
+        (
+            {"SHOPIFY_CLIENT_ID": None, "SHOPIFY_CLIENT_SECRET": None},
+            "SHOPIFY_ACCESS_TOKEN",
+            "no Shopify credentials",
+        ),
+    ],
+)
+def test_refused_combinations_of_credentials(
+    change: dict[str, str | None], variable: str, expected: str
+) -> None:
+    """Both kinds, half a pair or none at all is one problem naming the variables to set."""
+    env = {**APP, "SHOPIFY_WEBHOOK_SECRET": "whsec_0123456789"}
+    env = {k: v for k, v in {**env, **change}.items() if v is not None}
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env, env_file=None)
+
+    assert [name for name, _ in caught.value.problems] == [variable]
+    assert expected in caught.value.expected
+
+
+def test_webhooks_need_a_secret_from_one_of_two_places() -> None:
+    """With a static token and no webhook secret, SHOPIFY_WEBHOOK_SECRET is named as missing."""
+    env = {k: v for k, v in VALID.items() if k != "SHOPIFY_WEBHOOK_SECRET"}
+
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env, env_file=None)
+
+    assert caught.value.variable == "SHOPIFY_WEBHOOK_SECRET"
+    assert "defaults to SHOPIFY_CLIENT_SECRET" in caught.value.expected
+
+
+def test_both_kinds_of_credentials_exit_2_with_one_line(tmp_path: Path) -> None:
+    """`serve` given a client secret and a token prints one line naming the variables, exit 2."""
+    env = {**APP, "SHOPIFY_ACCESS_TOKEN": "shpat_0123456789abcdef", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "shopify_sync", "serve"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    lines = result.stderr.strip().splitlines()
+
+    assert result.returncode == 2
+    assert len(lines) == 1
+    assert "SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET" in lines[0]
+    assert "shpss_0123456789" not in result.stderr

@@ -40,7 +40,7 @@ class TokenShop:
 
 
 def _client(
-    shop: TokenShop, clock: FakeClock, **kwargs: float
+    shop: TokenShop, clock: FakeClock, *, max_attempts: int = 6, outage_pause_s: float = 0
 ) -> tuple[ShopifyClient, ClientCredentials, httpx.AsyncClient]:
     http = httpx.AsyncClient(transport=httpx.MockTransport(shop))
     tokens = ClientCredentials(
@@ -48,7 +48,7 @@ def _client(
     )
     client = ShopifyClient(
         ADMIN_URL, "2026-04", tokens, LOCATION, http=http, clock=clock, rng=random.Random(3),
-        **kwargs,
+        max_attempts=max_attempts, outage_pause_s=outage_pause_s,
     )  # fmt: skip
     return client, tokens, http
 

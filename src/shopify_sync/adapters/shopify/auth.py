@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from shopify_sync.adapters.shopify.transport import translate_transport_errors
 from shopify_sync.errors import StoreAuthFailed, StoreUnavailable
-from shopify_sync.services.ports import Clock
+from shopify_sync.services.ports import Clock, Metrics
 
 _log = structlog.get_logger(__name__)
 
@@ -99,6 +99,7 @@ class ClientCredentials:
         client_id, client_secret: the app's credentials (``SHOPIFY_CLIENT_ID`` / ``_SECRET``).
         http: the shared connection pool.
         clock: time source for expiry and the pause after a refusal.
+        metrics: counts each exchange's outcome (``token_renewed``).
     """
 
     def __init__(
@@ -110,7 +111,9 @@ class ClientCredentials:
         *,
         http: httpx.AsyncClient,
         clock: Clock,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._endpoint = f"{admin_url.rstrip('/')}/admin/oauth/access_token"
         self._shop = shop
         self._client_id = client_id
@@ -174,6 +177,17 @@ class ClientCredentials:
                 code=self._refusal.code,
             )
         self.exchanges += 1
+        try:
+            token = await self._request(now, why)
+        except (StoreAuthFailed, StoreUnavailable):
+            if self._metrics is not None:
+                self._metrics.token_renewed("failed")
+            raise
+        if self._metrics is not None:
+            self._metrics.token_renewed("ok")
+        return token
+
+    async def _request(self, now: datetime, why: str) -> str:
         body = {
             "client_id": self._client_id,
             "client_secret": self._secret.get_secret_value(),

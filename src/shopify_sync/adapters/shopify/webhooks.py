@@ -100,18 +100,20 @@ class _Order(_Payload):
 
 
 _M = TypeVar("_M", bound=_Payload)
+_log = structlog.get_logger(__name__)
 
 
 class ShopifyWebhookDecoder:
     """Checks signatures and turns verified bodies into commands.
 
-    Several secrets may be given: after a secret rotation Shopify keeps signing with
-    the old one for up to an hour.
+    Several secrets may be given, and a ``previous`` one: after a secret rotation Shopify
+    may keep signing with the old secret for a while; a delivery verified by it is logged.
     """
 
-    def __init__(self, secrets: Sequence[str]) -> None:
+    def __init__(self, secrets: Sequence[str], *, previous: str | None = None) -> None:
         # No secret (a command that receives no webhooks): every delivery is refused.
         self._secrets = [s.encode("utf-8") for s in secrets]
+        self._previous = previous.encode("utf-8") if previous else None
 
     def verify(self, body: bytes, signature: str | None) -> None:
         """Raise WebhookUnauthorized unless ``signature`` is the HMAC of ``body``."""
@@ -119,9 +121,15 @@ class ShopifyWebhookDecoder:
             raise WebhookUnauthorized("missing X-Shopify-Hmac-Sha256 header")
         given = signature.strip().encode("ascii", "replace")
         for secret in self._secrets:
-            expected = base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest())
-            if hmac.compare_digest(expected, given):
+            if _matches(secret, body, given):
                 return
+        if self._previous is not None and _matches(self._previous, body, given):
+            _log.warning(
+                "webhook_verified_with_previous_secret",
+                detail="Shopify still signs with SHOPIFY_WEBHOOK_SECRET_PREVIOUS; remove it once "
+                "no delivery has needed it for a day",
+            )
+            return
         raise WebhookUnauthorized("X-Shopify-Hmac-Sha256 does not match the body")
 
     def meta(self, headers: Mapping[str, str], topic: str) -> WebhookMeta:
@@ -183,6 +191,11 @@ class ShopifyWebhookDecoder:
                 for line in payload.line_items
             ),
         )
+
+
+def _matches(secret: bytes, body: bytes, given: bytes) -> bool:
+    expected = base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest())
+    return hmac.compare_digest(expected, given)
 
 
 def _parse(model: type[_M], body: bytes) -> _M:
