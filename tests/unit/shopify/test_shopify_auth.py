@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from shopify_sync.adapters.shopify import ShopifyClient
 from shopify_sync.adapters.shopify.auth import ClientCredentials, StaticToken
 from shopify_sync.errors import StoreAuthFailed, StoreUnavailable
+from tests.fakes import FakeMetrics
 from tests.unit.shopify.shopify_fakes import ADMIN_URL, LOCATION, FakeClock, gql
 
 pytestmark = pytest.mark.anyio
@@ -167,3 +169,23 @@ async def test_reprs_hide_secrets() -> None:
 
     assert SECRET not in repr(tokens)
     assert "shpat_static" not in repr(StaticToken("shpat_static", "s"))
+
+
+async def test_each_exchange_is_counted_with_its_outcome(clock: FakeClock) -> None:
+    """A refused exchange counts as failed and a granted one as ok, and calls count auth_failed."""
+    shop = TokenShop(httpx.Response(400, json={"error": "invalid_client"}), _granted())
+    metrics = FakeMetrics()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(shop)) as http:
+        tokens = ClientCredentials(
+            ADMIN_URL, "shop", "client-1", SECRET, http=http, clock=clock, metrics=metrics
+        )
+        client = ShopifyClient(
+            ADMIN_URL, "2026-04", tokens, LOCATION, http=http, clock=clock, metrics=metrics
+        )
+        with pytest.raises(StoreAuthFailed):
+            await client.locations()
+        clock.current += timedelta(seconds=61)
+        await client.locations()
+
+    assert metrics.named("token_renewed") == [("failed",), ("ok",)]
+    assert [args[1] for args in metrics.named("shopify_call")] == ["auth_failed", "ok"]
