@@ -72,7 +72,12 @@ class SimShop:
 
     @contextlib.asynccontextmanager
     async def client(
-        self, version: str = "2026-04", *, token: str = TOKEN, timeout_s: float = 5.0, **kwargs: Any
+        self,
+        version: str = "2026-04",
+        *,
+        token: str = TOKEN,
+        timeout_s: float = 30.0,
+        **kwargs: Any,
     ) -> AsyncIterator[tuple[ShopifyClient, SimulatorClock]]:
         """A ShopifyClient on this shop (its own connection pool) and the clock it sleeps on."""
         clock = SimulatorClock(self.shop_clock)
