@@ -31,8 +31,9 @@ from shopify_sync.config import Settings, required
 from shopify_sync.errors import ConfigError
 from shopify_sync.services import setup
 from shopify_sync.services.engine import SyncEngine, SyncPolicy
+from shopify_sync.services.history import HistoryRecorder
 from shopify_sync.services.ingest import LevelIngest
-from shopify_sync.services.monitoring import NO_METRICS, StatesReader
+from shopify_sync.services.monitoring import NO_METRICS, MetricsFanOut, StatesReader
 from shopify_sync.services.ports import (
     Clock,
     LevelStore,
@@ -67,6 +68,8 @@ class Container:
     """Where the sync counts what it does (``NO_METRICS`` when metrics are off)."""
     metrics_page: MetricsPage | None
     """Renders ``/metrics``; None when metrics are off."""
+    history: HistoryRecorder | None
+    """The dashboard's per-interval figures, flushed by the worker; None when metrics are off."""
     states: StatesReader
     """The products' states for scrapes and the dashboard, cached briefly."""
     ready: Callable[[], Awaitable[str | None]]
@@ -130,21 +133,21 @@ async def build(
     if settings.auto_migrate if migrate is None else migrate:
         await upgrade_engine(engine)
     clock = SystemClock()
-    metrics = PrometheusMetrics(clock) if settings.metrics_enabled else None
+    watch = monitoring(settings, clock)
     http = httpx.AsyncClient(timeout=HTTP_TIMEOUT, limits=HTTP_LIMITS, transport=transport)
-    store = _store(settings, http, clock, metrics)
+    store = _store(settings, http, clock, watch.metrics)
     policy = SyncPolicy(
         initial_source=settings.initial_source,
         max_attempts=settings.sync_max_attempts,
         backoff_base_s=settings.sync_retry_base_s,
     )
-    container = assemble(settings, engine, store, clock, policy, metrics=metrics)
+    container = assemble(settings, engine, store, clock, policy, watch=watch)
     container._closers.append(http)
     return container
 
 
 def _store(
-    settings: Settings, http: httpx.AsyncClient, clock: Clock, metrics: PrometheusMetrics | None
+    settings: Settings, http: httpx.AsyncClient, clock: Clock, metrics: Metrics
 ) -> StoreClient:
     """The Shopify client, or one that refuses every call when the command loaded no
     Shopify settings (``products list``, ``log``...)."""
@@ -171,7 +174,7 @@ def _tokens(
     domain: str,
     http: httpx.AsyncClient,
     clock: Clock,
-    metrics: PrometheusMetrics | None,
+    metrics: Metrics,
 ) -> AccessTokens:
     """Client credentials (a Dev Dashboard app) or the static token (an admin-created app).
 
@@ -198,15 +201,15 @@ def assemble(
     clock: Clock,
     policy: SyncPolicy,
     *,
-    metrics: PrometheusMetrics | None = None,
+    watch: Monitoring | None = None,
 ) -> Container:
     """Wire the use cases over a database engine and a Shopify client (``build`` makes
     real ones; tests pass fakes). The container disposes of ``engine`` when closed.
 
-    ``metrics`` is the recorder the Shopify client already counts into; one is made here
-    when metrics are on and none was given."""
-    if metrics is None and settings.metrics_enabled:
-        metrics = PrometheusMetrics(clock)
+    ``watch`` holds the recorders the Shopify client already counts into; they are made
+    here when none were given."""
+    if watch is None:
+        watch = monitoring(settings, clock)
     uow = SqlUnitOfWorkFactory(engine)
     current, previous = (
         settings.webhook_secrets
@@ -219,7 +222,7 @@ def assemble(
         uow=uow,
         store=store,
         clock=clock,
-        engine=SyncEngine(uow, store, clock, policy, metrics=metrics or NO_METRICS),
+        engine=SyncEngine(uow, store, clock, policy, metrics=watch.metrics),
         webhooks=ShopifyWebhookDecoder(
             [] if current is None else [current.get_secret_value()],
             previous=None if previous is None else previous.get_secret_value(),
@@ -228,13 +231,33 @@ def assemble(
         # Without a location no delivery reaches the ingest: only `serve` verifies webhooks,
         # and it loads every setting.
         ingest=LevelIngest(levels, clock, settings.shopify_location_id or LocationId(0)),
-        metrics=metrics or NO_METRICS,
-        metrics_page=metrics,
+        metrics=watch.metrics,
+        metrics_page=watch.page,
+        history=watch.history,
         states=StatesReader(uow, clock),
         ready=functools.partial(readiness_problem, engine),
     )
     container._closers.append(engine)
     return container
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """The recorders a process counts into: Prometheus' and the dashboard's history, both
+    fed through ``metrics``; all off (``NO_METRICS``) with ``METRICS_ENABLED=false``."""
+
+    metrics: Metrics
+    page: MetricsPage | None
+    history: HistoryRecorder | None
+
+
+def monitoring(settings: Settings, clock: Clock) -> Monitoring:
+    """The recorders for ``settings``."""
+    if not settings.metrics_enabled:
+        return Monitoring(NO_METRICS, None, None)
+    prometheus = PrometheusMetrics(clock)
+    history = HistoryRecorder(clock)
+    return Monitoring(MetricsFanOut(prometheus, history), prometheus, history)
 
 
 def upgrade_database(url: str, revision: str = "head") -> None:

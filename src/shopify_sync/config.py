@@ -186,7 +186,13 @@ class Settings(BaseModel):
     )
     auto_migrate: Annotated[bool, Uses(Need.DATABASE)] = Field(True, alias="AUTO_MIGRATE")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", alias="LOG_LEVEL")
+    shutdown_grace_s: Annotated[float, Uses(Need.SERVICE)] = Field(
+        10.0, ge=0, le=600, alias="SHUTDOWN_GRACE_SECONDS"
+    )
     metrics_enabled: Annotated[bool, Uses(Need.SERVICE)] = Field(True, alias="METRICS_ENABLED")
+    history_retention_days: Annotated[int, Uses(Need.SERVICE)] = Field(
+        14, ge=1, le=366, alias="HISTORY_RETENTION_DAYS"
+    )
     metrics_allowed_networks: Annotated[
         tuple[IPv4Network | IPv6Network, ...], Uses(Need.SERVICE)
     ] = Field(DEFAULT_METRICS_NETWORKS, alias="METRICS_ALLOWED_NETWORKS")

@@ -140,6 +140,9 @@ def serve(
         port=port,
         log_level=config.log_level.lower(),
         proxy_headers=True,
+        # SIGTERM: stop accepting, let requests in flight finish for up to this long,
+        # then the lifespan finishes the webhook batches and the background pushes.
+        timeout_graceful_shutdown=max(1, round(config.shutdown_grace_s)),
     )
 
 

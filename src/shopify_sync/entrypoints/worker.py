@@ -17,10 +17,13 @@ import structlog
 from shopify_sync.bootstrap import Container
 from shopify_sync.errors import ConfigError, StoreError
 from shopify_sync.services import handlers
+from shopify_sync.services.history import flush_history
 
 log = structlog.get_logger(__name__)
 
 COALESCE_WINDOW_S = 0.05
+MONITOR_INTERVAL_S = 60.0
+"""How often the dashboard's figures are stored (and, later, alerts evaluated)."""
 
 
 class Worker:
@@ -29,6 +32,7 @@ class Worker:
     def __init__(self, container: Container) -> None:
         self._c = container
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.last_error: str | None = None
 
@@ -41,10 +45,26 @@ class Worker:
         self._tasks = [
             asyncio.create_task(self._pending_loop(), name="pending"),
             asyncio.create_task(self._reconcile_loop(), name="reconcile"),
+            asyncio.create_task(self._monitor_loop(), name="monitor"),
         ]
 
-    async def stop(self) -> None:
-        """Cancel the loops and wait for them."""
+    async def stop(self, grace_s: float = 0.0) -> None:
+        """Stop both loops: each finishes the pass it is in (pushes in flight are answered
+        and settled, a reconcile releases its lease) for up to ``grace_s``; then what is
+        still running is cancelled. A write cancelled that way stays in ``outbound_writes``
+        and is resent with the same idempotency key by the next process."""
+        self._stopping.set()
+        self._wake.set()
+        running = [task for task in self._tasks if not task.done()]
+        if running and grace_s > 0:
+            _, late = await asyncio.wait(running, timeout=grace_s)
+            if late:
+                log.warning(
+                    "shutdown: background work still running after the grace period; "
+                    "cancelling it (writes in flight are resent by the next process)",
+                    tasks=sorted(task.get_name() for task in late),
+                    grace_s=grace_s,
+                )
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -76,10 +96,12 @@ class Worker:
 
     async def _pending_loop(self) -> None:
         interval = self._c.settings.pending_scan_interval_s
-        while True:
+        while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
                 await asyncio.sleep(COALESCE_WINDOW_S)
+            if self._stopping.is_set():
+                return
             self._wake.clear()
             if not await self._location_checked():
                 continue
@@ -97,12 +119,27 @@ class Worker:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("pending pass failed; retrying at the next pass")
 
+    async def _monitor_loop(self) -> None:
+        """Every ``MONITOR_INTERVAL_S``: store the dashboard's figures; once more at stop."""
+        keep = timedelta(days=self._c.settings.history_retention_days)
+        history = self._c.history
+        while history is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=MONITOR_INTERVAL_S)
+            try:
+                await flush_history(history, self._c.uow, self._c.clock, keep)
+            except Exception:  # the loop must survive anything; the next pass retries
+                log.exception("monitoring pass failed; retrying at the next pass")
+            if self._stopping.is_set():
+                return
+
     async def _reconcile_loop(self) -> None:
         interval = self._c.settings.reconcile_interval_s
         ttl = timedelta(seconds=max(60, interval))
-        while True:
+        while not self._stopping.is_set():
             if not await self._location_checked():
-                await asyncio.sleep(interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=interval)
                 continue
             try:
                 ran = await handlers.scheduled_reconcile(
@@ -113,4 +150,5 @@ class Worker:
                     await handlers.prune_webhook_events(self._c.uow, self._c.clock, keep)
             except Exception:  # the loop must survive anything; the next run retries
                 log.exception("scheduled reconcile failed; retrying at the next interval")
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=interval)

@@ -13,7 +13,7 @@ import structlog
 
 from shopify_sync.domain.model import ProductStates
 from shopify_sync.errors import StorageError
-from shopify_sync.services.ports import Clock, UnitOfWorkFactory
+from shopify_sync.services.ports import Clock, Metrics, UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
 
@@ -96,3 +96,72 @@ class NoMetrics:
 
 
 NO_METRICS = NoMetrics()
+
+
+class MetricsFanOut:
+    """Passes every count on to several recorders (Prometheus and the dashboard's history)."""
+
+    def __init__(self, *recorders: Metrics) -> None:
+        self._recorders = recorders
+
+    def webhook(self, topic: str, outcome: str, lag_s: float | None = None) -> None:
+        """Pass on."""
+        for r in self._recorders:
+            r.webhook(topic, outcome, lag_s)
+
+    def pushed(self, products: int, latency_s: float) -> None:
+        """Pass on."""
+        for r in self._recorders:
+            r.pushed(products, latency_s)
+
+    def pulled(self, products: int, via: str) -> None:
+        """Pass on."""
+        for r in self._recorders:
+            r.pulled(products, via)
+
+    def sync_failed(self, products: int) -> None:
+        """Pass on."""
+        for r in self._recorders:
+            r.sync_failed(products)
+
+    def shopify_call(self, operation: str, outcome: str, duration_s: float) -> None:
+        """Pass on."""
+        for r in self._recorders:
+            r.shopify_call(operation, outcome, duration_s)
+
+    def shopify_cost(self, points: float, available: float | None) -> None:
+        """Pass on."""
+        for r in self._recorders:
+            r.shopify_cost(points, available)
+
+    def shopify_waited(self, seconds: float) -> None:
+        """Pass on."""
+        for r in self._recorders:
+            r.shopify_waited(seconds)
+
+    def outage_pause(self, on: bool) -> None:
+        """Pass on."""
+        for r in self._recorders:
+            r.outage_pause(on)
+
+    def token_renewed(self, outcome: str) -> None:
+        """Pass on."""
+        for r in self._recorders:
+            r.token_renewed(outcome)
+
+    def reconciled(
+        self,
+        *,
+        ok: bool,
+        duration_s: float,
+        checked: int,
+        pushed: int,
+        pulled: int,
+        failed: int,
+    ) -> None:
+        """Pass on."""
+        for r in self._recorders:
+            r.reconciled(
+                ok=ok, duration_s=duration_s, checked=checked, pushed=pushed, pulled=pulled,
+                failed=failed,
+            )  # fmt: skip

@@ -257,6 +257,26 @@ class LeaseRepository(Protocol):
     async def release(self, name: str, holder: str) -> None: ...
 
 
+class HistoryRepository(Protocol):
+    """``metric_intervals``: the dashboard's per-interval figures, added to by every process."""
+
+    async def add(
+        self,
+        sums: Mapping[tuple[datetime, str], float],
+        maxima: Mapping[tuple[datetime, str], float],
+    ) -> None:
+        """Add ``sums`` to each (interval, figure) and raise it to ``maxima``."""
+        ...
+
+    async def since(self, start: datetime) -> list[tuple[datetime, str, float]]:
+        """Every (interval start, figure, value) from ``start`` on, oldest first."""
+        ...
+
+    async def prune(self, older_than: datetime) -> int:
+        """Forget intervals that began before ``older_than``; returns the rows removed."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction: ``async with uow: ...; await uow.commit()``.
 
@@ -275,6 +295,8 @@ class UnitOfWork(Protocol):
     def runs(self) -> SyncRunRepository: ...
     @property
     def leases(self) -> LeaseRepository: ...
+    @property
+    def history(self) -> HistoryRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

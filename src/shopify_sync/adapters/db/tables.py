@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -168,6 +169,14 @@ outbound_writes = Table(
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text),
     Column("created_at", UtcDateTime, nullable=False, server_default=NOW),
+)
+
+metric_intervals = Table(
+    "metric_intervals",
+    metadata,
+    Column("bucket_start", UtcDateTime, primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("value", Float, nullable=False),
 )
 
 leases = Table(

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from shopify_sync.adapters.db.failure import brief, translated
+from shopify_sync.adapters.db.history import SqlHistoryRepository
 from shopify_sync.adapters.db.records import (
     SqlLeaseRepository,
     SqlLogRepository,
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
     writes: SqlOutboundWriteRepository
     runs: SqlSyncRunRepository
     leases: SqlLeaseRepository
+    history: SqlHistoryRepository
 
     def __init__(self, engine: AsyncEngine, turn: asyncio.Lock | None = None) -> None:
         self._engine = engine
@@ -69,6 +71,7 @@ class SqlUnitOfWork:
         self.writes = SqlOutboundWriteRepository(connection)
         self.runs = SqlSyncRunRepository(connection)
         self.leases = SqlLeaseRepository(connection)
+        self.history = SqlHistoryRepository(connection)
         return self
 
     async def __aexit__(

@@ -30,6 +30,7 @@ from shopify_sync.domain.commands import (
     SetSyncEnabled,
     SyncProduct,
 )
+from shopify_sync.entrypoints.web import dashboard
 from shopify_sync.entrypoints.web.session import (
     Session,
     SessionCodec,
@@ -161,12 +162,13 @@ async def _refused(request: Request, exc: Exception) -> Response:
 
 
 @router.get("")
-async def home() -> Response:
-    return RedirectResponse("/admin/products", status_code=303)
+async def home(page: SignedPage, window: str = "24h") -> Response:
+    """The landing page: the dashboard."""
+    return await dashboard.render(page, window)
 
 
 @router.get("/login")
-async def login_form(request: Request, next: str = "/admin/products") -> Response:
+async def login_form(request: Request, next: str = "/admin") -> Response:
     return Page(request).render("login.html", next=_local(next))
 
 
@@ -202,7 +204,7 @@ async def set_zone(page: SignedPage) -> Response:
 
 def _local(url: str) -> str:
     """Only a path on this site (never an open redirect)."""
-    return url if url.startswith("/admin") and "//" not in url else "/admin/products"
+    return url if url.startswith("/admin") and "//" not in url else "/admin"
 
 
 # -- products ------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import hmac
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -23,13 +22,10 @@ from shopify_sync.config import Settings, required
 from shopify_sync.domain.commands import ReconcileAll, SyncProduct
 from shopify_sync.entrypoints.web import admin, monitoring, webhooks
 from shopify_sync.entrypoints.web.errors import exception_handlers
-from shopify_sync.entrypoints.web.state import AppState, state_of
+from shopify_sync.entrypoints.web.state import AppState, shopify_status, state_of
 from shopify_sync.entrypoints.worker import Worker
-from shopify_sync.errors import StoreError
 from shopify_sync.services import handlers
 from shopify_sync.types import ProductId
-
-SHOPIFY_PING_TTL_S = 60.0
 
 
 class Unauthorized(Exception):
@@ -79,7 +75,7 @@ def create_app(
             yield
         finally:
             gc.unfreeze()
-            await worker.stop()
+            await worker.stop(grace_s=settings.shutdown_grace_s)
             await container.aclose()
 
     app = FastAPI(
@@ -166,7 +162,7 @@ def create_app(
         """Database and Shopify status, the last reconcile, products with errors."""
         state = state_of(request)
         report = await handlers.health(state.container.uow)
-        shopify = await _shopify_status(state)
+        shopify = await shopify_status(state)
         last = report.last_reconcile
         body = {
             "status": "ok" if report.database_ok else "unavailable",
@@ -194,17 +190,3 @@ def create_app(
     monitoring.register(app)
     admin.register(app)
     return app
-
-
-async def _shopify_status(state: AppState) -> str:
-    """Shopify's reachability, checked at most once a minute (a cheap locations query)."""
-    now = time.monotonic()
-    if state.shopify_status and now - state.shopify_status[0] < SHOPIFY_PING_TTL_S:
-        return state.shopify_status[1]
-    try:
-        await state.container.store.locations()
-        status = "ok"
-    except StoreError as exc:
-        status = f"error: {exc}"
-    state.shopify_status = (now, status)
-    return status
