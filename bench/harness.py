@@ -190,11 +190,6 @@ def seed_products(
 async def _seed(
     url: str, levels: Sequence[dict[str, Any]], differ: Sequence[bool], delta: int, side: str
 ) -> None:
-    from sqlalchemy import insert
-
-    from shopify_sync.adapters.db.engine import create_engine
-    from shopify_sync.adapters.db.tables import product_inventory
-
     now = datetime.now(UTC)
     rows = []
     for index, (level, moved) in enumerate(zip(levels, differ, strict=True)):
@@ -223,6 +218,16 @@ async def _seed(
                 "updated_at": now,
             }
         )
+    await insert_products(url, rows)
+
+
+async def insert_products(url: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``product_inventory`` rows, 5,000 a transaction."""
+    from sqlalchemy import insert
+
+    from shopify_sync.adapters.db.engine import create_engine
+    from shopify_sync.adapters.db.tables import product_inventory
+
     engine = create_engine(url)
     try:
         for start in range(0, len(rows), 5000):
@@ -247,6 +252,39 @@ def service_env(database_url: str, sim: Sim, **extra: str) -> dict[str, str]:
         "AUTO_MIGRATE": "false",
         **extra,
     }
+
+
+def run_command(
+    args: Sequence[str], env: dict[str, str], *, out: Path | None = None
+) -> dict[str, Any]:
+    """Run ``shopify-sync ARGS`` as its own process, as a user runs it (``time shopify-sync
+    ...``): its wall time from spawn to exit, its CPU seconds and peak RSS (``wait4``), its
+    exit code. Its stdout goes to ``out`` (or nowhere), its stderr (the logs) is kept."""
+    sink = open(out or os.devnull, "wb")  # noqa: SIM115  # closed below
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "shopify_sync", *args], env=env, cwd=ROOT, stdout=sink,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall_s = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    sink.close()
+    return {
+        "code": proc.returncode,
+        "wall_s": round(wall_s, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "log_lines": err.count(b"\n"),
+        "stderr_tail": err.decode(errors="replace")[-2000:],
+    }
+
+
+def load_average() -> tuple[float, float, float]:
+    """The machine's 1, 5 and 15 minute load averages (2 cores: 2.0 is fully busy)."""
+    return os.getloadavg()
 
 
 # -- output ------------------------------------------------------------------------------------

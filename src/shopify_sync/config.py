@@ -41,6 +41,7 @@ DEFAULT_API_VERSION = "2026-10"
 OLDEST_API_VERSION = "2025-10"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./shopify-sync.db"
 DEFAULT_RECONCILE_INTERVAL_S = 300
+DEFAULT_WEBHOOK_CHECK_INTERVAL_S = 3600
 DEFAULT_ENV_FILE = Path(".env")
 DEFAULT_METRICS_NETWORKS = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
 """Who may scrape ``/metrics`` without the API token: this host only."""
@@ -151,6 +152,10 @@ class Settings(BaseModel):
     )
     public_url: Annotated[str | None, Uses(Need.ADDRESS)] = Field(None, alias="PUBLIC_URL")
     """The service's public base URL, where Shopify delivers our webhooks."""
+    webhook_check_interval_s: Annotated[int, Uses(Need.ADDRESS)] = Field(
+        DEFAULT_WEBHOOK_CHECK_INTERVAL_S, ge=1, le=86_400, alias="WEBHOOK_CHECK_INTERVAL_SECONDS"
+    )
+    """How often ``serve`` checks (and repairs) our subscriptions when PUBLIC_URL is set."""
     sync_api_token: Annotated[
         Secret | None,
         Uses(Need.SERVICE, required="a bearer token of your choice for /sync/... and the admin "

@@ -4,19 +4,24 @@ The pending loop runs every ``PENDING_SCAN_INTERVAL_SECONDS``, or at once when w
 webhook asked for a re-read, a product changed through our API), after a short window
 that coalesces bursts into one batch. The reconcile loop runs every
 ``RECONCILE_INTERVAL_SECONDS`` under a lease, so several processes reconcile one at a time.
+With ``PUBLIC_URL`` set, the webhook loop checks our subscriptions at start and every
+``WEBHOOK_CHECK_INTERVAL_SECONDS`` (under a lease too), repairs them, and asks for a
+reconcile at once when one had to be created: the deliveries lost meanwhile are what it
+catches.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 import structlog
 
 from shopify_sync.bootstrap import Container
 from shopify_sync.errors import ConfigError, StoreError
-from shopify_sync.services import handlers
+from shopify_sync.services import handlers, setup
 from shopify_sync.services.history import flush_history
 
 log = structlog.get_logger(__name__)
@@ -26,6 +31,20 @@ MONITOR_INTERVAL_S = 60.0
 """How often the dashboard's figures are stored (and, later, alerts evaluated)."""
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookWatch:
+    """The last check of our subscriptions by this process: what it found, or why it could
+    not (``error``); ``check`` is None until one succeeded. ``repaired_at`` and ``repair``
+    are the last check that had to change something (kept until another one does)."""
+
+    address: str
+    checked_at: datetime | None = None
+    check: setup.WebhookCheck | None = None
+    error: str | None = None
+    repaired_at: datetime | None = None
+    repair: setup.WebhookCheck | None = None
+
+
 class Worker:
     """Runs the background loops inside the serving process."""
 
@@ -33,8 +52,12 @@ class Worker:
         self._c = container
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._reconcile_now = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.last_error: str | None = None
+        address = container.settings.public_url
+        self.webhooks: WebhookWatch | None = None if address is None else WebhookWatch(address)
+        """None when PUBLIC_URL is unset (nothing watched)."""
 
     def wake(self) -> None:
         """Ask for a pending pass now (coalesced with other wake-ups)."""
@@ -47,6 +70,10 @@ class Worker:
             asyncio.create_task(self._reconcile_loop(), name="reconcile"),
             asyncio.create_task(self._monitor_loop(), name="monitor"),
         ]
+        if self.webhooks is not None:
+            self._tasks.append(
+                asyncio.create_task(self._webhook_loop(self.webhooks.address), name="webhooks")
+            )
 
     async def stop(self, grace_s: float = 0.0) -> None:
         """Stop both loops: each finishes the pass it is in (pushes in flight are answered
@@ -55,6 +82,7 @@ class Worker:
         and is resent with the same idempotency key by the next process."""
         self._stopping.set()
         self._wake.set()
+        self._reconcile_now.set()
         running = [task for task in self._tasks if not task.done()]
         if running and grace_s > 0:
             _, late = await asyncio.wait(running, timeout=grace_s)
@@ -151,4 +179,40 @@ class Worker:
             except Exception:  # the loop must survive anything; the next run retries
                 log.exception("scheduled reconcile failed; retrying at the next interval")
             with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reconcile_now.wait(), timeout=interval)
+                if not self._stopping.is_set():
+                    log.info("reconcile now: a webhook subscription had to be created again")
+            self._reconcile_now.clear()
+
+    async def _webhook_loop(self, address: str) -> None:
+        c = self._c
+        interval = c.settings.webhook_check_interval_s
+        ttl = timedelta(seconds=max(60, interval))
+        while not self._stopping.is_set():
+            try:
+                check = await setup.scheduled_webhook_check(
+                    c.holder, ttl, address, c.uow, c.store, c.clock
+                )
+                if check is not None:
+                    self._checked(check)
+            except StoreError as exc:
+                if self.webhooks is not None:
+                    self.webhooks = replace(self.webhooks, checked_at=c.clock.now(), error=str(exc))
+                log.warning(
+                    "webhook subscriptions not checked",
+                    error=str(exc),
+                    detail=f"retrying in {interval} s",
+                )
+            except Exception:  # the loop must survive anything; the next check retries
+                log.exception("webhook check failed; retrying at the next interval")
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=interval)
+
+    def _checked(self, check: setup.WebhookCheck) -> None:
+        assert self.webhooks is not None
+        now = self._c.clock.now()
+        self.webhooks = replace(self.webhooks, checked_at=now, check=check, error=None)
+        if check.created or check.deleted:
+            self.webhooks = replace(self.webhooks, repaired_at=now, repair=check)
+        if check.created:
+            self._reconcile_now.set()

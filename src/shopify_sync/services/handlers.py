@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import structlog
 
@@ -47,6 +48,7 @@ from shopify_sync.services.ports import Clock, LevelStore, UnitOfWork, UnitOfWor
 from shopify_sync.types import LocationId, ProductId
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 PAGE_SIZE = 1000
 BULK_THRESHOLD = 2000
@@ -222,17 +224,37 @@ async def scheduled_reconcile(
     holder: str, ttl: timedelta, uow: UnitOfWorkFactory, engine: SyncEngine, clock: Clock
 ) -> ReconcileSummary | None:
     """The periodic reconcile, run by one process at a time (a lease in the database)."""
+    return await under_lease(
+        RECONCILE_LEASE,
+        holder,
+        ttl,
+        uow,
+        clock,
+        lambda: reconcile_all(ReconcileAll(source="reconcile"), uow, engine, clock),
+    )
+
+
+async def under_lease(
+    name: str,
+    holder: str,
+    ttl: timedelta,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    work: Callable[[], Awaitable[T]],
+) -> T | None:
+    """Run ``work`` while holding the lease ``name``, so one process at a time does it;
+    None (and ``work`` not run) when another process holds it."""
     async with uow() as unit:
-        acquired = await unit.leases.acquire(RECONCILE_LEASE, holder, ttl, clock.now())
+        acquired = await unit.leases.acquire(name, holder, ttl, clock.now())
         await unit.commit()
     if not acquired:
-        log.debug("reconcile skipped: another process holds the lease")
+        log.debug("skipped: another process holds the lease", lease=name)
         return None
     try:
-        return await reconcile_all(ReconcileAll(source="reconcile"), uow, engine, clock)
+        return await work()
     finally:
         async with uow() as unit:
-            await unit.leases.release(RECONCILE_LEASE, holder)
+            await unit.leases.release(name, holder)
             await unit.commit()
 
 

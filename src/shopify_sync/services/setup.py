@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urlsplit
+
+import structlog
 
 from shopify_sync.domain.address import public_base_url
 from shopify_sync.domain.model import Location, WebhookSubscription
 from shopify_sync.errors import InvalidRequest
-from shopify_sync.services.handlers import INVENTORY_TOPIC, ORDERS_TOPIC
-from shopify_sync.services.ports import StoreClient
+from shopify_sync.services.handlers import INVENTORY_TOPIC, ORDERS_TOPIC, under_lease
+from shopify_sync.services.ports import Clock, StoreClient, UnitOfWorkFactory
 from shopify_sync.types import LocationId
+
+log = structlog.get_logger(__name__)
+
+WEBHOOKS_LEASE = "webhooks"
+"""The lease that lets one process at a time check and repair our subscriptions."""
 
 WEBHOOK_PATHS: Mapping[str, str] = {
     INVENTORY_TOPIC: "/webhooks/inventory-update",
@@ -145,3 +153,49 @@ async def register_webhooks(
         created,
         tuple(deleted),
     )
+
+
+async def scheduled_webhook_check(
+    holder: str,
+    ttl: timedelta,
+    address: str,
+    uow: UnitOfWorkFactory,
+    store: StoreClient,
+    clock: Clock,
+) -> WebhookCheck | None:
+    """The periodic check of our subscriptions, by one process at a time (a lease in the
+    database): a missing one is created again, one delivering elsewhere or a duplicate is
+    removed (after the new one exists), and each change is logged. None when another
+    process holds the lease.
+
+    Raises:
+        StoreError: Shopify could not be asked or refused a change; the next check retries.
+    """
+    check = await under_lease(
+        WEBHOOKS_LEASE,
+        holder,
+        ttl,
+        uow,
+        clock,
+        lambda: register_webhooks(store, address, repair=True),
+    )
+    if check is None:
+        return None
+    for sub in check.created:
+        log.warning(
+            "webhook subscription created",
+            topic=sub.topic,
+            address=sub.uri,
+            detail="it was missing (never made, or deleted by Shopify after failed deliveries); "
+            "a reconcile runs now to catch the deliveries lost meanwhile",
+        )
+    for sub in check.deleted:
+        log.warning(
+            "webhook subscription removed",
+            topic=sub.topic,
+            address=sub.uri,
+            detail=f"it delivered elsewhere or twice; {address} receives this topic",
+        )
+    if not (check.created or check.deleted):
+        log.info("webhook subscriptions checked", address=address, healthy=check.healthy)
+    return check

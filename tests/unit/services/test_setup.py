@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from structlog.testing import capture_logs
 
 from shopify_sync.domain.model import Location, WebhookSubscription
 from shopify_sync.errors import InvalidRequest
 from shopify_sync.services import setup
 from shopify_sync.types import LocationId
 from tests.fakes import FakeClock
-from tests.unit.services.shop_fakes import FakeShop
+from tests.unit.services.conftest import World
+from tests.unit.services.shop_fakes import FakeShop, _shop_world, shop  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.anyio
 
@@ -144,3 +148,65 @@ async def test_location_problem_names_an_unknown_or_inactive_location(store: Fak
         "location 2 (Closed shop) is inactive in the store",
         "the store has no location with id 3",
     ]
+
+
+# -- the scheduled check of serve ------------------------------------------------------------
+
+TTL = timedelta(minutes=5)
+
+
+async def test_scheduled_check_restores_a_deleted_subscription_and_logs_it(
+    shop_world: World,
+) -> None:
+    """A subscription Shopify deleted is created again, logged as a warning that says why."""
+    store = shop(shop_world)
+    await setup.register_webhooks(store, ADDRESS)
+    gone = next(s for s in store.subscriptions.values() if s.topic == "orders/create")
+    await store.delete_webhook_subscription(gone.id)
+
+    with capture_logs() as logs:
+        check = await setup.scheduled_webhook_check(
+            "me", TTL, ADDRESS, shop_world.uow, store, shop_world.clock
+        )
+
+    assert check is not None
+    assert ([(s.topic, s.uri) for s in check.created], check.healthy) == (
+        [("orders/create", ORDERS)], True,
+    )  # fmt: skip
+    assert [(e["event"], e["log_level"], e["topic"]) for e in logs] == [
+        ("webhook subscription created", "warning", "orders/create")
+    ]
+
+
+async def test_scheduled_check_corrects_a_subscription_pointing_elsewhere(
+    shop_world: World,
+) -> None:
+    """A subscription of ours delivering to an old address is replaced by one to ours."""
+    store = shop(shop_world)
+    old = await store.create_webhook_subscription("orders/create", "https://old.example.com/o")
+
+    check = await setup.scheduled_webhook_check(
+        "me", TTL, ADDRESS, shop_world.uow, store, shop_world.clock
+    )
+
+    assert check is not None and check.deleted == (old,)
+    assert {s.uri for s in store.subscriptions.values()} == {INVENTORY, ORDERS}
+
+
+async def test_scheduled_check_runs_in_one_process_at_a_time(shop_world: World) -> None:
+    """While another process holds the lease the check does nothing; once freed, it runs."""
+    store = shop(shop_world)
+    async with shop_world.uow() as unit:
+        await unit.leases.acquire(setup.WEBHOOKS_LEASE, "other", TTL, shop_world.clock.now())
+        await unit.commit()
+
+    skipped = await setup.scheduled_webhook_check(
+        "me", TTL, ADDRESS, shop_world.uow, store, shop_world.clock
+    )
+    shop_world.clock.advance(TTL.total_seconds() + 1)
+    ran = await setup.scheduled_webhook_check(
+        "me", TTL, ADDRESS, shop_world.uow, store, shop_world.clock
+    )
+
+    assert (skipped, store.subscriptions != {}) == (None, True)
+    assert ran is not None and len(ran.created) == 2

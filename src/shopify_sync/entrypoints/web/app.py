@@ -23,7 +23,7 @@ from shopify_sync.domain.commands import ReconcileAll, SyncProduct
 from shopify_sync.entrypoints.web import admin, monitoring, webhooks
 from shopify_sync.entrypoints.web.errors import exception_handlers
 from shopify_sync.entrypoints.web.state import AppState, shopify_status, state_of
-from shopify_sync.entrypoints.worker import Worker
+from shopify_sync.entrypoints.worker import WebhookWatch, Worker
 from shopify_sync.services import handlers
 from shopify_sync.types import ProductId
 
@@ -182,6 +182,7 @@ def create_app(
                 "failed": last.failed,
                 "error": last.error,
             },
+            "webhook_subscriptions": _webhook_state(state.worker.webhooks),
             "worker_error": state.worker.last_error,
         }
         return JSONResponse(body, status_code=200 if report.database_ok else 503)
@@ -190,3 +191,34 @@ def create_app(
     monitoring.register(app)
     admin.register(app)
     return app
+
+
+def _webhook_state(watch: WebhookWatch | None) -> dict[str, Any]:
+    """The last check of our subscriptions by this process, for ``/health``."""
+    if watch is None:
+        return {"watched": False, "detail": "PUBLIC_URL is not set: subscriptions not watched"}
+    check = watch.check
+    body: dict[str, Any] = {
+        "watched": True,
+        "address": watch.address,
+        "checked_at": watch.checked_at.isoformat() if watch.checked_at else None,
+        "error": watch.error,
+    }
+    repair = watch.repair
+    body["last_repair"] = (
+        None
+        if repair is None or watch.repaired_at is None
+        else {
+            "at": watch.repaired_at.isoformat(),
+            "created": [{"topic": s.topic, "address": s.uri} for s in repair.created],
+            "removed": [{"topic": s.topic, "address": s.uri} for s in repair.deleted],
+        }
+    )
+    if check is None:
+        return body | {"state": "error" if watch.error else "not checked yet"}
+    return body | {
+        "state": "ok" if check.healthy else "not in order",
+        "topics": sorted(sub.topic for sub in check.ok),
+        "missing": [topic for topic, _ in check.missing],
+        "wrong": [{"topic": s.topic, "address": s.uri} for s in check.wrong],
+    }
