@@ -118,8 +118,15 @@ def wait_for(condition: Callable[[], bool], *, timeout_s: float = 15.0, what: st
 
 
 @contextlib.contextmanager
-def running_stack(database_url: str, *, products: int = 4, **env: str) -> Iterator[Stack]:
-    """Start the simulator and the service; stop both afterwards."""
+def running_stack(
+    database_url: str,
+    *,
+    products: int = 4,
+    simulator: dict[str, Any] | None = None,
+    **env: str,
+) -> Iterator[Stack]:
+    """Start the simulator (``simulator``: more of its settings) and the service (``env``:
+    more of its settings, an empty value unsets one); stop both afterwards."""
     sim_config = SimulatorConfig(
         products=products,
         access_token=ACCESS,
@@ -127,6 +134,7 @@ def running_stack(database_url: str, *, products: int = 4, **env: str) -> Iterat
         webhook_retry_scale=0.0005,
         webhook_timeout_s=5.0,
         seed=7,
+        **(simulator or {}),
     )
     with run_in_thread(sim_config) as shopify:
         location = httpx.get(f"{shopify}/_simulator/state").json()["locations"][0]["id"]

@@ -1,0 +1,106 @@
+"""The whole flow with a Dev Dashboard app whose tokens live two seconds: a reconcile of many
+products outlives several tokens (renewed before expiry, and after a 401 when the tokens are
+revoked under it) and ends with every product in sync, each written exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from sqlalchemy import text
+from structlog.testing import capture_logs
+
+from shopify_sync.adapters.db.engine import create_engine
+from shopify_sync.simulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from tests.integration.service.stack import Stack, running_stack
+
+PRODUCTS = 1200
+LATENCY_MS = 800
+
+
+def _link_all(stack: Stack) -> dict[str, int]:
+    """Every Shopify variant linked to one of our products with a B2C stock that differs."""
+    levels = stack.sim("GET", f"/levels?limit={PRODUCTS}")["levels"]
+    rows = [
+        {"p": f"p{n:05d}", "s": row["sku"], "b2c": row["available"] + 1 + n % 7,
+         "v": str(row["variant_id"]), "i": row["inventory_item_id"]}
+        for n, row in enumerate(levels)
+    ]  # fmt: skip
+
+    async def insert() -> None:
+        engine = create_engine(stack.settings.database_url)
+        try:
+            async with engine.begin() as c:
+                await c.execute(
+                    text(
+                        "INSERT INTO product_inventory (product_id, sku, b2b_stock, b2c_stock,"
+                        " shopify_variant_id, shopify_inventory_item_id, sync_enabled)"
+                        " VALUES (:p, :s, 100, :b2c, :v, :i, true)"
+                    ),
+                    rows,
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(insert())
+    return {row["s"]: row["b2c"] for row in rows}
+
+
+def test_reconcile_outlives_several_tokens_and_every_product_ends_in_sync(
+    database_url: str,
+) -> None:
+    """Tokens of 2 s, 800 ms per call and revocations under it: the reconcile renews as it goes,
+    nothing fails, every product ends in sync and each item got exactly one write of ours."""
+    with running_stack(
+        database_url,
+        products=PRODUCTS,
+        simulator={"token_lifetime_s": 2},
+        SHOPIFY_ACCESS_TOKEN="",
+        SHOPIFY_CLIENT_ID=DEFAULT_CLIENT_ID,
+        SHOPIFY_CLIENT_SECRET=DEFAULT_CLIENT_SECRET,
+        PENDING_SCAN_INTERVAL_SECONDS="60",
+    ) as stack:
+        wanted = _link_all(stack)
+        stack.sim("POST", "/faults/latency", json={"ms": LATENCY_MS})
+        grants_before = stack.sim("GET", "/auth")["grants"]
+        done = threading.Event()
+
+        def revoke_now_and_then() -> None:
+            # Shorter than a token's renewal age (1.6 s): some token in use gets revoked.
+            while not done.wait(0.7):
+                stack.sim("POST", "/auth", json={"expire_tokens": True})
+
+        revoker = threading.Thread(target=revoke_now_and_then)
+        revoker.start()
+        try:
+            with capture_logs() as logs:
+                summary = stack.api("POST", "/sync/all").json()
+        finally:
+            done.set()
+            revoker.join()
+        stack.sim("POST", "/faults/latency", json={"ms": 0})
+        auth = stack.sim("GET", "/auth")
+        levels = {r["sku"]: r for r in stack.sim("GET", f"/levels?limit={PRODUCTS}")["levels"]}
+        ours = dict(stack.sql("SELECT sku, b2c_stock FROM product_inventory"))
+        unsynced = stack.sql(
+            "SELECT count(*) FROM product_inventory"
+            " WHERE shopify_base IS NULL OR shopify_base <> b2c_stock OR sync_error IS NOT NULL"
+        )[0][0]
+        history = stack.sim("GET", f"/history?limit={PRODUCTS * 3}")["adjustments"]
+
+    written: dict[int, int] = {}
+    for group in history:
+        if group["source"] == "app":
+            for change in group["changes"]:
+                if change["name"] == "available":
+                    written[change["inventory_item_id"]] = (
+                        written.get(change["inventory_item_id"], 0) + 1
+                    )
+
+    assert (summary["checked"], summary["failed"]) == (PRODUCTS, 0), summary
+    assert auth["grants"] - grants_before >= 3, auth
+    assert "shopify_token_renewed_after_401" in [e["event"] for e in logs]
+    assert {sku: levels[sku]["available"] for sku in wanted} == wanted
+    assert ours == wanted
+    assert unsynced == 0
+    assert len(written) == PRODUCTS and set(written.values()) == {1}
