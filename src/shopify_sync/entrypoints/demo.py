@@ -27,8 +27,15 @@ import typer
 from shopify_sync.sync_client import SyncClient, SyncClientError
 
 TOKEN = "demo-sync-api-token"
-ACCESS = "shpat_demo_access_token"
-SECRET = "shpss_demo_webhook_secret"
+CLIENT_ID = "demo-client-id"
+CLIENT_SECRET = "shpss_demo_client_secret"
+"""The simulated Dev Dashboard app: the service exchanges these for expiring tokens, and its
+webhooks are signed with the client secret (SHOPIFY_WEBHOOK_SECRET is left unset)."""
+INHERITED_OUT = (
+    "SHOPIFY_ACCESS_TOKEN",
+    "SHOPIFY_WEBHOOK_SECRET",
+    "SHOPIFY_WEBHOOK_SECRET_PREVIOUS",
+)
 VERSION = "2026-10"
 CATALOGUE = (
     ("prod_001", "SKU-000001", "Espresso cups (6)", 120, 20),
@@ -120,7 +127,8 @@ def _processes(workdir: Path, keep: bool) -> Iterator[tuple[str, str, Path]]:
     sim_port, api_port = _free_port(), _free_port()
     shopify, service = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{api_port}"
     db = workdir / "demo.db"
-    env = {**os.environ, "SHOPIFY_ACCESS_TOKEN": ACCESS, "SHOPIFY_WEBHOOK_SECRET": SECRET}
+    env = {k: v for k, v in os.environ.items() if k not in INHERITED_OUT}
+    env |= {"SHOPIFY_CLIENT_ID": CLIENT_ID, "SHOPIFY_CLIENT_SECRET": CLIENT_SECRET}
     logs = workdir / "logs"
     logs.mkdir(exist_ok=True)
     command = [sys.executable, "-m", "shopify_sync"]
@@ -202,13 +210,24 @@ def play(d: Demo) -> None:
             " shopify_variant_id, sync_enabled) VALUES (?, ?, ?, ?, ?, ?, 1)",
             product_id, sku, title, b2b, b2c, str(variant[sku]),
         )  # fmt: skip
+    # The app's client credentials buy a token, as the service does for itself.
+    grant = d.http.post(
+        f"{d.shopify}/admin/oauth/access_token",
+        json={
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "grant_type": "client_credentials",
+        },
+    )
+    grant.raise_for_status()
+    access = grant.json()["access_token"]
     for topic, path in (
         ("INVENTORY_LEVELS_UPDATE", "inventory-update"),
         ("ORDERS_CREATE", "orders-create"),
     ):
         d.http.post(
             f"{d.shopify}/admin/api/{VERSION}/graphql.json",
-            headers={"X-Shopify-Access-Token": ACCESS},
+            headers={"X-Shopify-Access-Token": access},
             json={
                 "query": "mutation($t: WebhookSubscriptionTopic!, $s: WebhookSubscriptionInput!)"
                 " { webhookSubscriptionCreate(topic: $t, webhookSubscription: $s)"
@@ -217,6 +236,10 @@ def play(d: Demo) -> None:
             },
         ).raise_for_status()
     typer.echo(f"Simulator {d.shopify}, service {d.service}; 3 products linked by variant id.")
+    typer.echo(
+        f"Both authenticate as a Dev Dashboard app (client ID {CLIENT_ID}): its client "
+        f"credentials are exchanged for tokens that expire after {grant.json()['expires_in']} s."
+    )
     d.show("0. Before the first sync: Shopify holds its own random quantities")
 
     summary = d.client.sync_all()
