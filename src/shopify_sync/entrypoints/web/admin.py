@@ -31,6 +31,25 @@ from shopify_sync.domain.commands import (
     SyncProduct,
 )
 from shopify_sync.entrypoints.web import dashboard
+from shopify_sync.entrypoints.web.admin_forms import (
+    FILTERS,
+    AllocateForm,
+    BadInput,
+    Empty,
+    LinkForm,
+    LoginForm,
+    LoginQuery,
+    LogQuery,
+    M,
+    ProductQuery,
+    ProductsQuery,
+    ReconcileQuery,
+    ZoneForm,
+    parse,
+)
+from shopify_sync.entrypoints.web.admin_forms import (
+    product_id as parse_product_id,
+)
 from shopify_sync.entrypoints.web.session import (
     Session,
     SessionCodec,
@@ -43,7 +62,6 @@ from shopify_sync.services import admin, handlers, linking, product_csv
 from shopify_sync.types import ProductId, VariantId
 
 HERE = Path(__file__).parent
-FILTERS = ("all", "linked", "unlinked", "errors", "disabled", "parked")
 PAGE_SIZE = 50
 COMMON_ZONES = (
     "UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "America/New_York",
@@ -60,6 +78,7 @@ def register(app: FastAPI) -> None:
     app.mount("/admin/static", StaticFiles(directory=HERE / "static"), name="admin-static")
     app.add_exception_handler(SignInRequired, _sign_in_first)
     app.add_exception_handler(CsrfRefused, _refused)
+    app.add_exception_handler(BadInput, _bad_input)
 
 
 class Page:
@@ -118,6 +137,15 @@ class Page:
             raise CsrfRefused()
         return data
 
+    def query(self, model: type[M]) -> tuple[M, int]:
+        """The query parameters as ``model``; malformed ones are dropped with a message
+        and the page is shown without them (status 400)."""
+        try:
+            return parse(model, self.request.query_params), 200
+        except BadInput as exc:
+            self.session.flash("error", f"{exc} (ignored)")
+            return model(), 400
+
 
 class CsrfRefused(Exception):
     """Raised when a form comes without this session's CSRF token."""
@@ -158,6 +186,13 @@ async def _refused(request: Request, exc: Exception) -> Response:
     return Page(request).render("refused.html", status=403)
 
 
+async def _bad_input(request: Request, exc: Exception) -> Response:
+    """A malformed value no page of its own can show again: this page says what was wrong."""
+    page = Page(request)
+    page.session.flash("error", str(exc))
+    return page.render("bad_request.html", status=400)
+
+
 # -- sign-in -------------------------------------------------------------------------------
 
 
@@ -168,23 +203,30 @@ async def home(page: SignedPage, window: str = "24h") -> Response:
 
 
 @router.get("/login")
-async def login_form(request: Request, next: str = "/admin") -> Response:
-    return Page(request).render("login.html", next=_local(next))
+async def login_form(request: Request) -> Response:
+    page = Page(request)
+    query, status = page.query(LoginQuery)
+    return page.render("login.html", status=status, next=_local(query.next))
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
     page = Page(request)
-    form = await page.form()
+    data = await page.form()
+    try:
+        form = parse(LoginForm, data)
+    except BadInput as exc:
+        page.session.flash("error", str(exc))
+        return page.render("login.html", status=400, next=_local(data.get("next", "")[:2000]))
     settings = page.c.settings
     accepted = [required(settings.sync_api_token, "SYNC_API_TOKEN").get_secret_value()]
     if settings.admin_password is not None:
         accepted.append(settings.admin_password.get_secret_value())
-    if not password_matches(form.get("password", ""), accepted):
+    if not password_matches(form.password, accepted):
         page.session.flash("error", "Wrong password.")
-        return page.render("login.html", status=401, next=_local(form.get("next", "")))
-    page.session = Session(signed_in=True, zone=valid_zone(form.get("tz", "")))
-    return page.redirect(_local(form.get("next", "")))
+        return page.render("login.html", status=401, next=_local(form.next))
+    page.session = Session(signed_in=True, zone=valid_zone(form.tz))
+    return page.redirect(_local(form.next))
 
 
 @router.post("/logout")
@@ -197,9 +239,9 @@ async def logout(request: Request) -> Response:
 
 @router.post("/zone")
 async def set_zone(page: SignedPage) -> Response:
-    form = await page.form()
-    page.session.zone = valid_zone(form.get("tz", ""))
-    return page.redirect(_local(form.get("next", "")))
+    form = parse(ZoneForm, await page.form())
+    page.session.zone = valid_zone(form.tz)
+    return page.redirect(_local(form.next))
 
 
 def _local(url: str) -> str:
@@ -212,17 +254,13 @@ def _local(url: str) -> str:
 
 @router.get("/products")
 async def products(page: SignedPage) -> Response:
-    params = page.request.query_params
-    chosen = params.get("filter", "all")
-    chosen = chosen if chosen in FILTERS else "all"
-    search = params.get("q", "").strip()
+    query, status = page.query(ProductsQuery)
+    chosen, search = query.filter, query.q
     filters = admin.ProductFilter(
         linked=chosen == "linked", unlinked=chosen == "unlinked", errors=chosen == "errors",
         disabled=chosen == "disabled", parked=chosen == "parked", search=search or None,
     )  # fmt: skip
-    found = await admin.list_products(
-        page.c.uow, filters, after=params.get("after") or None, limit=PAGE_SIZE
-    )
+    found = await admin.list_products(page.c.uow, filters, after=query.after, limit=PAGE_SIZE)
     counts = dict(found.counts)
     counts["all"] = counts.get("total", 0)
     counts["unlinked"] = counts["all"] - counts.get("linked", 0)
@@ -233,8 +271,8 @@ async def products(page: SignedPage) -> Response:
             {"filter": chosen, "q": search, "after": found.next_after}
         )
     return page.render(
-        "products.html", page_=found, filters=FILTERS, chosen=chosen, q=search, counts=counts,
-        more=more, first=params.get("after") is not None,
+        "products.html", status=status, page_=found, filters=FILTERS, chosen=chosen, q=search,
+        counts=counts, more=more, first=query.after is not None,
     )  # fmt: skip
 
 
@@ -250,10 +288,14 @@ async def products_csv(page: SignedPage) -> Response:
 
 @router.get("/products/{product_id}")
 async def product(page: SignedPage, product_id: str) -> Response:
+    query, status = page.query(ProductQuery)
+    return await _product_page(page, parse_product_id(product_id), query.variant_q, status)
+
+
+async def _product_page(page: Page, product_id: str, query: str, status: int) -> Response:
     explanation = await admin.explain(
         product_id, page.c.uow, page.c.store, initial_source=page.c.settings.initial_source
     )
-    query = page.request.query_params.get("variant_q", "").strip()
     variants, search_error = [], None
     if query:
         try:
@@ -262,16 +304,26 @@ async def product(page: SignedPage, product_id: str) -> Response:
             search_error = str(exc)
     log = await admin.recent_log(page.c.uow, product_id=product_id, limit=25)
     return page.render(
-        "product.html", x=explanation, p=explanation.product, variant_q=query,
+        "product.html", status=status, x=explanation, p=explanation.product, variant_q=query,
         variants=variants, search_error=search_error, log=log,
     )  # fmt: skip
 
 
 async def _act(
-    page: Page, product_id: str, action: Callable[[dict[str, str]], Awaitable[str]]
+    page: Page,
+    product_id: str,
+    action: Callable[[M], Awaitable[str]],
+    model: type[M] = Empty,  # type: ignore[assignment]  # the forms with only their token
 ) -> Response:
-    """Run one change from a product's page and come back to it with the outcome."""
-    form = await page.form()
+    """Run one change from a product's page and come back to it with the outcome; a
+    malformed field shows the product's page again with what was wrong (400)."""
+    data = await page.form()
+    product_id = parse_product_id(product_id)
+    try:
+        form = parse(model, data)
+    except BadInput as exc:
+        page.session.flash("error", str(exc))
+        return await _product_page(page, product_id, "", 400)
     try:
         page.session.flash("ok", await action(form))
         page.state.worker.wake()
@@ -282,17 +334,17 @@ async def _act(
 
 @router.post("/products/{product_id}/link")
 async def link(page: SignedPage, product_id: str) -> Response:
-    async def action(form: dict[str, str]) -> str:
-        cmd = LinkProduct(ProductId(product_id), VariantId(int(form["variant_id"])))
+    async def action(form: LinkForm) -> str:
+        cmd = LinkProduct(ProductId(product_id), VariantId(form.variant_id))
         result = await linking.link_product(cmd, page.c.uow, page.c.store, page.c.clock)
         return f"Linked to {result.variant.title} (SKU {result.variant.sku or '-'})."
 
-    return await _act(page, product_id, action)
+    return await _act(page, product_id, action, LinkForm)
 
 
 @router.post("/products/{product_id}/unlink")
 async def unlink(page: SignedPage, product_id: str) -> Response:
-    async def action(form: dict[str, str]) -> str:
+    async def action(form: Empty) -> str:
         await linking.unlink_product(product_id, page.c.uow, page.c.clock)
         return "Unlinked."
 
@@ -301,27 +353,17 @@ async def unlink(page: SignedPage, product_id: str) -> Response:
 
 @router.post("/products/{product_id}/allocate")
 async def allocate(page: SignedPage, product_id: str) -> Response:
-    async def action(form: dict[str, str]) -> str:
-        to: Channel | None = "b2b" if form.get("to") == "b2b" else "b2c" if form.get("to") else None
+    async def action(form: AllocateForm) -> str:
+        to: Channel | None = form.to
         cmd = Allocate(
-            ProductId(product_id), _int(form, "b2c"), _int(form, "b2b"), _int(form, "move"),
-            to, push=False, reference="admin page",
+            ProductId(product_id), form.b2c, form.b2b, form.move, to, push=False,
+            reference="admin page",
         )  # fmt: skip
         result = await admin.allocate(cmd, page.c.uow, page.c.engine, page.c.clock)
         a = result.after
         return f"Allocation saved: B2B {a.b2b_stock:,}, B2C {a.b2c_stock:,}."
 
-    return await _act(page, product_id, action)
-
-
-def _int(form: dict[str, str], name: str) -> int | None:
-    text = form.get(name, "").strip().replace(",", "")
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"{name}: {text!r} is not a whole number") from None
+    return await _act(page, product_id, action, AllocateForm)
 
 
 @router.post("/products/{product_id}/enable")
@@ -335,7 +377,7 @@ async def disable(page: SignedPage, product_id: str) -> Response:
 
 
 async def _enable(page: Page, product_id: str, on: bool) -> Response:
-    async def action(form: dict[str, str]) -> str:
+    async def action(form: Empty) -> str:
         cmd = SetSyncEnabled(ProductId(product_id), on, push=False)
         await admin.set_sync_enabled(cmd, page.c.uow, page.c.engine, page.c.clock)
         return "Sync enabled." if on else "Sync disabled."
@@ -345,7 +387,7 @@ async def _enable(page: Page, product_id: str, on: bool) -> Response:
 
 @router.post("/products/{product_id}/sync")
 async def sync_now(page: SignedPage, product_id: str) -> Response:
-    async def action(form: dict[str, str]) -> str:
+    async def action(form: Empty) -> str:
         cmd = SyncProduct(ProductId(product_id), source="admin")
         r = await handlers.sync_product(cmd, page.c.uow, page.c.engine)
         if r.error:
@@ -357,7 +399,7 @@ async def sync_now(page: SignedPage, product_id: str) -> Response:
 
 @router.post("/products/{product_id}/retry")
 async def retry_one(page: SignedPage, product_id: str) -> Response:
-    async def action(form: dict[str, str]) -> str:
+    async def action(form: Empty) -> str:
         cmd = RetryProducts(ProductId(product_id), push=False)
         await admin.retry(cmd, page.c.uow, page.c.engine, page.c.clock)
         return "Failures forgotten; syncing again now."
@@ -370,14 +412,15 @@ async def retry_one(page: SignedPage, product_id: str) -> Response:
 
 @router.get("/reconcile")
 async def reconcile_page(page: SignedPage) -> Response:
+    query, status = page.query(ReconcileQuery)
     plan, error = None, None
-    if page.request.query_params.get("preview"):
+    if query.preview:
         try:
             plan = await handlers.plan_reconcile(page.c.uow, page.c.engine)
         except StoreError as exc:
             error = str(exc)
     last = await handlers.last_reconcile(page.c.uow)
-    return page.render("reconcile.html", plan=plan, error=error, last=last)
+    return page.render("reconcile.html", status=status, plan=plan, error=error, last=last)
 
 
 @router.post("/reconcile")
@@ -399,17 +442,15 @@ async def reconcile(page: SignedPage) -> Response:
 
 @router.get("/log")
 async def log_page(page: SignedPage) -> Response:
-    params = page.request.query_params
-    product_id = params.get("product") or None
-    before = params.get("before")
+    query, status = page.query(LogQuery)
+    product_id = query.product
     entries = await admin.recent_log(
-        page.c.uow, product_id=product_id, limit=PAGE_SIZE,
-        before_id=int(before) if before and before.isdigit() else None,
-    )  # fmt: skip
+        page.c.uow, product_id=product_id, limit=PAGE_SIZE, before_id=query.before
+    )
     more = None
     if len(entries) == PAGE_SIZE:
         more = "/admin/log?" + urlencode({"product": product_id or "", "before": entries[-1].id})
-    return page.render("log.html", entries=entries, product_id=product_id, more=more)
+    return page.render("log.html", status=status, entries=entries, product_id=product_id, more=more)
 
 
 @router.get("/errors")
