@@ -49,6 +49,7 @@ bench: $(STAMP)
 	mkdir -p $(BENCH_OUT)
 	$(BIN)/python bench/reconcile.py $(BENCH_RECONCILE) --json $(BENCH_OUT)/reconcile.json
 	$(BIN)/python bench/webhooks.py $(BENCH_WEBHOOKS) --json $(BENCH_OUT)/webhooks.json
+	$(BIN)/python bench/metrics_cost.py
 	$(BIN)/python bench/propagation.py $(BENCH_PROPAGATION) --json $(BENCH_OUT)/propagation.json
 
 clean:

@@ -189,6 +189,7 @@ class PrometheusMetrics:
         )
         self._webhook_children: dict[tuple[str, str], Counter] = {}
         self._lag_children: dict[str, Histogram] = {}
+        self._pulled_children: dict[str, Counter] = {}
 
     # -- the Metrics port ---------------------------------------------------------------------
 
@@ -212,7 +213,10 @@ class PrometheusMetrics:
 
     def pulled(self, products: int, via: str) -> None:
         """Count Shopify-side changes taken in."""
-        self._pulled.labels(via).inc(products)
+        child = self._pulled_children.get(via)
+        if child is None:
+            child = self._pulled_children[via] = self._pulled.labels(via)
+        child.inc(products)
 
     def sync_failed(self, products: int) -> None:
         """Count failed attempts."""

@@ -43,32 +43,47 @@ class HistoryRecorder:
         self._clock = clock
         self._sums: defaultdict[_Key, float] = defaultdict(float)
         self._maxima: dict[_Key, float] = {}
+        self._interval = (datetime.min.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC))
         self.outage_since: datetime | None = None
         """When the outage pause began; None while calls go through."""
 
-    def _add(self, name: str, value: float) -> None:
-        self._sums[(interval_start(self._clock.now()), name)] += value
+    def _start(self) -> datetime:
+        """The current interval's start, worked out again only when it has passed (this
+        runs on every webhook delivery)."""
+        now = self._clock.now()
+        start, end = self._interval
+        if not start <= now < end:
+            start = interval_start(now)
+            self._interval = (start, start + INTERVAL)
+        return start
 
-    def _max(self, name: str, value: float) -> None:
-        key = (interval_start(self._clock.now()), name)
+    def _add(self, name: str, value: float, start: datetime | None = None) -> None:
+        self._sums[(start or self._start(), name)] += value
+
+    def _max(self, name: str, value: float, start: datetime | None = None) -> None:
+        key = (start or self._start(), name)
         if value > self._maxima.get(key, float("-inf")):
             self._maxima[key] = value
 
-    def _timing(self, name: str, seconds: float) -> None:
-        self._add(f"{name}_sum", seconds)
-        self._add(f"{name}_count", 1)
-        self._max(f"{name}_max", seconds)
+    def _timing(self, sum_: str, count: str, max_: str, seconds: float) -> None:
+        start = self._start()
+        self._sums[(start, sum_)] += seconds
+        self._sums[(start, count)] += 1
+        self._max(max_, seconds, start)
 
     def webhook(self, topic: str, outcome: str, lag_s: float | None = None) -> None:
         """Count a delivery: taken, or refused; an applied one's lag."""
-        self._add("webhooks_refused" if outcome in REFUSED else "webhooks", 1)
+        start = self._start()
+        self._sums[(start, "webhooks_refused" if outcome in REFUSED else "webhooks")] += 1
         if lag_s is not None:
-            self._timing("webhook_lag", max(lag_s, 0.0))
+            self._timing("webhook_lag_sum", "webhook_lag_count", "webhook_lag_max", max(lag_s, 0.0))
 
     def pushed(self, products: int, latency_s: float) -> None:
         """Count changes pushed and the write's latency."""
         self._add("pushed", products)
-        self._timing("push_latency", max(latency_s, 0.0))
+        self._timing(
+            "push_latency_sum", "push_latency_count", "push_latency_max", max(latency_s, 0.0)
+        )
 
     def pulled(self, products: int, via: str) -> None:
         """Count Shopify-side changes taken in."""
