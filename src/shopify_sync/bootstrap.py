@@ -19,8 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shopify_sync.adapters.clock import SystemClock
 from shopify_sync.adapters.db.engine import create_engine
+from shopify_sync.adapters.db.failure import shown
 from shopify_sync.adapters.db.level_store import create_level_store
-from shopify_sync.adapters.db.migrate import readiness_problem, upgrade_engine, upgrade_url
+from shopify_sync.adapters.db.migrate import (
+    current_revision,
+    head_revision,
+    readiness_problem,
+    upgrade_engine,
+    upgrade_url,
+)
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.adapters.prometheus import PrometheusMetrics
 from shopify_sync.adapters.shopify.auth import AccessTokens, ClientCredentials, StaticToken
@@ -28,7 +35,7 @@ from shopify_sync.adapters.shopify.client import ShopifyClient
 from shopify_sync.adapters.shopify.unconfigured import UnconfiguredStore
 from shopify_sync.adapters.shopify.webhooks import ShopifyWebhookDecoder
 from shopify_sync.config import Settings, required
-from shopify_sync.errors import ConfigError
+from shopify_sync.errors import ConfigError, StorageError
 from shopify_sync.services import setup
 from shopify_sync.services.engine import SyncEngine, SyncPolicy
 from shopify_sync.services.history import HistoryRecorder
@@ -258,6 +265,29 @@ def monitoring(settings: Settings, clock: Clock) -> Monitoring:
     prometheus = PrometheusMetrics(clock)
     history = HistoryRecorder(clock)
     return Monitoring(MetricsFanOut(prometheus, history), prometheus, history)
+
+
+async def prepare_database(settings: Settings) -> None:
+    """Open the database once before serving: migrate it (``AUTO_MIGRATE``) or check that it
+    is at this version's schema, so that a bad ``DATABASE_URL`` stops start-up in one line.
+
+    Raises:
+        StorageError: the database cannot be opened or reached, or is not migrated.
+    """
+    engine = create_engine(settings.database_url)
+    try:
+        if settings.auto_migrate:
+            await upgrade_engine(engine)
+            return
+        at, head = await current_revision(engine), head_revision()
+        if at != head:
+            raise StorageError(
+                f"the database {shown(settings.database_url)} is at schema revision "
+                f"{at or 'none'}, this version needs {head}: run `shopify-sync db upgrade` "
+                "(AUTO_MIGRATE is false)"
+            )
+    finally:
+        await engine.dispose()
 
 
 def upgrade_database(url: str, revision: str = "head") -> None:

@@ -32,6 +32,8 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import ErrorDetails
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from shopify_sync.domain.address import public_base_url
 from shopify_sync.errors import ConfigError
@@ -329,7 +331,15 @@ def normalize_database_url(value: str) -> str:
         ("postgres://", "postgresql+asyncpg://"),
     ):
         if value.startswith(prefix):
-            return driver + value[len(prefix) :]
+            url = driver + value[len(prefix) :]
+            try:
+                make_url(url).port  # noqa: B018  # parses the URL; raises on a bad port
+            except (ArgumentError, ValueError):
+                raise ValueError(
+                    "a URL such as postgresql://user:password@host:5432/database "
+                    "(special characters in the password percent-encoded)"
+                ) from None
+            return url
     raise ValueError("a SQLite or PostgreSQL URL, e.g. sqlite:///./shopify-sync.db")
 
 

@@ -70,22 +70,20 @@ def settings(needs: Collection[Need] = EVERY_NEED) -> Settings:
     return load_settings(os.environ, needs=needs)
 
 
-def with_container(
-    work: Callable[[Container], Awaitable[T]],
-    *,
-    needs: Collection[Need],
-    migrate: bool = True,
-) -> T:
+def with_container(work: Callable[[Container], Awaitable[T]], *, needs: Collection[Need]) -> T:
     """Build the container from the settings of ``needs``, run ``work`` with it, close it.
 
-    A command that does not load ``Need.DATABASE`` never migrates (nor opens) the database.
+    The database is opened first (migrated, or checked when ``AUTO_MIGRATE`` is false), so
+    that a bad ``DATABASE_URL`` is one line before anything runs; a command that does not
+    load ``Need.DATABASE`` never opens it.
     """
 
     async def main() -> T:
         config = settings(needs)
         bootstrap.configure_logging(config.log_level)
-        migrate_now = migrate and config.auto_migrate and Need.DATABASE in needs
-        container = await bootstrap.build(config, migrate=migrate_now)
+        if Need.DATABASE in needs:
+            await bootstrap.prepare_database(config)
+        container = await bootstrap.build(config, migrate=False)
         try:
             if Need.LOCATION in needs:
                 await container.check_location()
@@ -127,7 +125,7 @@ def serve(
     bootstrap.configure_logging(config.log_level)
     try:
         # A wrong location stops start-up (exit 2) before any product is synced.
-        with_container(lambda c: c.check_location(), needs=EVERY_NEED, migrate=False)
+        with_container(lambda c: c.check_location(), needs=EVERY_NEED)
     except StoreError as exc:
         structlog.get_logger(__name__).warning(
             "SHOPIFY_LOCATION_ID not checked yet: Shopify did not answer; "

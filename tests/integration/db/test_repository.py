@@ -354,7 +354,7 @@ async def test_unreachable_database_is_a_storage_error(tmp_path: object) -> None
     """A database that cannot be opened raises StorageError, not a driver exception."""
     engine = create_engine(UNREACHABLE)
     try:
-        with pytest.raises(StorageError, match="database unavailable"):
+        with pytest.raises(StorageError, match="cannot open the database"):
             async with SqlUnitOfWorkFactory(engine)():
                 pass
     finally:

@@ -14,6 +14,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shopify_sync.adapters.db.failure import opening, probe_sqlite
+from shopify_sync.errors import StorageError
+
 _SCRIPT_LOCATION = str(files("shopify_sync.adapters.db") / "migrations")
 
 
@@ -35,31 +38,53 @@ def head_revision() -> str:
 
 
 def upgrade_url(url: str, revision: str = "head") -> None:
-    """Upgrade the database at ``url`` (blocking; call it outside an event loop)."""
-    command.upgrade(alembic_config(url), revision)
+    """Upgrade the database at ``url`` (blocking; call it outside an event loop).
+
+    Raises:
+        StorageError: the database cannot be opened or reached.
+    """
+    probe_sqlite(url)
+    with opening(url):
+        command.upgrade(alembic_config(url), revision)
 
 
 async def upgrade_engine(engine: AsyncEngine, revision: str = "head") -> None:
-    """Upgrade through an existing async engine (from inside the service's event loop)."""
+    """Upgrade through an existing async engine (from inside the service's event loop).
+
+    Raises:
+        StorageError: the database cannot be opened or reached.
+    """
 
     def _upgrade(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with engine.connect() as connection:
-        await connection.run_sync(_upgrade)
-        await connection.commit()
+    probe_sqlite(_url(engine))
+    with opening(_url(engine)):
+        async with engine.connect() as connection:
+            await connection.run_sync(_upgrade)
+            await connection.commit()
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
-    """The revision the database is at (None when never migrated)."""
+    """The revision the database is at (None when never migrated).
+
+    Raises:
+        StorageError: the database cannot be opened or reached.
+    """
 
     def _current(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
-    async with engine.connect() as connection:
-        return await connection.run_sync(_current)
+    probe_sqlite(_url(engine))
+    with opening(_url(engine)):
+        async with engine.connect() as connection:
+            return await connection.run_sync(_current)
+
+
+def _url(engine: AsyncEngine) -> str:
+    return engine.url.render_as_string(hide_password=False)
 
 
 async def readiness_problem(engine: AsyncEngine, timeout_s: float = 5.0) -> str | None:
@@ -70,6 +95,8 @@ async def readiness_problem(engine: AsyncEngine, timeout_s: float = 5.0) -> str 
             revision = await current_revision(engine)
     except (SQLAlchemyError, OSError) as exc:  # TimeoutError is an OSError
         return f"database unreachable ({type(exc).__name__})"
+    except StorageError as exc:  # current_revision's translation of the driver's error
+        return f"database unreachable ({type(exc.__cause__ or exc).__name__})"
     head = head_revision()
     if revision != head:
         return (

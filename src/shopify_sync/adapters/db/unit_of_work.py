@@ -14,10 +14,10 @@ import asyncio
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
-from shopify_sync.adapters.db.failure import brief, translated
+from shopify_sync.adapters.db.failure import OPEN_ERRORS, translated, unavailable
 from shopify_sync.adapters.db.history import SqlHistoryRepository
 from shopify_sync.adapters.db.records import (
     SqlLeaseRepository,
@@ -27,7 +27,6 @@ from shopify_sync.adapters.db.records import (
     SqlWebhookEventRepository,
 )
 from shopify_sync.adapters.db.repository import SqlProductRepository
-from shopify_sync.errors import StorageError
 
 
 class SqlUnitOfWork:
@@ -55,12 +54,12 @@ class SqlUnitOfWork:
         try:
             self._connection = await self._engine.connect()
             self._transaction = await self._connection.begin()
-        except (OperationalError, DBAPIError, OSError) as exc:
+        except OPEN_ERRORS as exc:
             if self._connection is not None:
                 await self._connection.close()
                 self._connection = None
             self._release_turn()
-            raise StorageError(f"database unavailable: {brief(exc)}") from exc
+            raise unavailable(self._engine.url.render_as_string(hide_password=False), exc) from exc
         except BaseException:
             self._release_turn()
             raise
