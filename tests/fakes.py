@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from shopify_sync.domain.model import (
+    AppAccess,
     LevelRead,
     Location,
     SetQuantities,
@@ -91,6 +92,10 @@ class FakeStoreClient:
         default_factory=lambda: [Location(LocationId(1), "Shop location", True)]
     )
     """The store's locations (ours is 1 in every test's settings)."""
+    scopes: tuple[str, ...] = ("read_inventory", "write_inventory", "read_products", "read_orders")
+    """The access scopes granted to the app."""
+    api_version: str | None = "2026-10"
+    """The API version that answers."""
 
     def add(self, item: int, available: int | None, *, variant: int | None = None) -> None:
         """Stock an item at our location."""
@@ -223,6 +228,10 @@ class FakeStoreClient:
 
     async def webhook_subscriptions(self) -> list[WebhookSubscription]:
         return []
+
+    async def app_access(self) -> AppAccess:
+        self._maybe_fail()
+        return AppAccess(self.scopes, self.api_version)
 
     async def create_webhook_subscription(self, topic: str, uri: str) -> WebhookSubscription:
         return WebhookSubscription("gid://shopify/WebhookSubscription/1", topic, uri)

@@ -351,3 +351,12 @@ class ProductStates:
 PRODUCT_STATES = ("in_sync", "pending", "error", "parked", "disabled", "unlinked")
 """The states of :class:`ProductStates`: disabled first, then unlinked, parked, in error,
 with a change owed, in sync (a product takes the first that applies)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppAccess:
+    """What Shopify grants our app: its access scopes, and the API version that answered
+    (Shopify answers an unsupported version with another one; None when it did not say)."""
+
+    scopes: tuple[str, ...]
+    api_version: str | None

@@ -16,6 +16,7 @@ from shopify_sync.bootstrap import Container
 from shopify_sync.config import Need
 from shopify_sync.domain.commands import RetryProducts
 from shopify_sync.domain.model import Location, LogEntry, Product
+from shopify_sync.entrypoints.cli_doctor import doctor
 from shopify_sync.entrypoints.cli_output import (
     JSON,
     LOCAL,
@@ -53,6 +54,7 @@ def register(app: typer.Typer) -> None:
     app.command("log")(show_log)
     app.command()(errors)
     app.command()(retry)
+    app.command()(doctor)
 
 
 # -- setup ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any, Protocol, Self
 from shopify_sync.domain.commands import ApplyInventoryLevel, RecordOrder, WebhookMeta
 from shopify_sync.domain.inbound import LevelPlan, LevelView
 from shopify_sync.domain.model import (
+    AppAccess,
     Change,
     LevelRead,
     Link,
@@ -107,6 +108,10 @@ class StoreClient(Protocol):
 
     async def webhook_subscriptions(self) -> list[WebhookSubscription]:
         """Our app's webhook subscriptions."""
+        ...
+
+    async def app_access(self) -> AppAccess:
+        """The access scopes granted to our app, and the API version that answered."""
         ...
 
     async def create_webhook_subscription(self, topic: str, uri: str) -> WebhookSubscription:

@@ -1,6 +1,7 @@
 """Adapter: answers about the store's catalogue mapped to domain values.
 
-Variants (search and variant -> inventory item), locations and webhook subscriptions.
+Variants (search and variant -> inventory item), locations, webhook subscriptions and the
+app's access scopes.
 """
 
 from __future__ import annotations
@@ -170,6 +171,24 @@ def location_of(data: Mapping[str, JsonValue] | None) -> Location | None:
     """Map a ``Location`` answer; None when the store has no location with that id."""
     node = parse_data(_LocationData, data).location
     return None if node is None else _location(node)
+
+
+class _Scope(Model):
+    handle: str
+
+
+class _Installation(Model):
+    access_scopes: list[_Scope]
+
+
+class _AppAccessData(Model):
+    current_app_installation: _Installation
+
+
+def access_scopes(data: Mapping[str, JsonValue] | None) -> tuple[str, ...]:
+    """The handles of the scopes granted to our app."""
+    installation = parse_data(_AppAccessData, data).current_app_installation
+    return tuple(scope.handle for scope in installation.access_scopes)
 
 
 class _WebhookNode(Model):

@@ -21,6 +21,7 @@ from shopify_sync.adapters.shopify import documents
 from shopify_sync.adapters.shopify.auth import AccessTokens, StaticToken
 from shopify_sync.adapters.shopify.bulk import DEFAULT_BULK_POLLING, BulkPolling, BulkQuery
 from shopify_sync.adapters.shopify.catalogue import (
+    access_scopes,
     created_webhook,
     delete_errors,
     inventory_items_of,
@@ -49,6 +50,7 @@ from shopify_sync.adapters.shopify.payloads import (
 from shopify_sync.adapters.shopify.transport import GraphQLTransport
 from shopify_sync.adapters.shopify.version import features_for
 from shopify_sync.domain.model import (
+    AppAccess,
     LevelRead,
     Location,
     SetQuantities,
@@ -271,6 +273,13 @@ class ShopifyClient:
         data = await self._transport.execute(documents.location(location_id))
         with _parsing("Location"):
             return location_of(data)
+
+    async def app_access(self) -> AppAccess:
+        """The scopes granted to our app, and the API version that answered."""
+        data = await self._transport.execute(documents.app_access())
+        with _parsing("AppAccess"):
+            scopes = access_scopes(data)
+        return AppAccess(scopes, self._transport.answered_version)
 
     async def locations(self) -> list[Location]:
         """Every location of the store, inactive ones included."""

@@ -157,6 +157,16 @@ def location(location_id: LocationId) -> Operation:
     )
 
 
+_APP_ACCESS = """query AppAccess {
+  currentAppInstallation { accessScopes { handle } }
+}"""
+
+
+def app_access() -> Operation:
+    """The access scopes granted to our app on this store."""
+    return Operation(name="AppAccess", query=_APP_ACCESS, variables={}, estimated_cost=OBJECT_COST)
+
+
 _LOCATIONS = """query Locations($first: Int!, $after: String) {
   locations(first: $first, after: $after, includeInactive: true) {
     nodes { id name isActive fulfillsOnlineOrders }

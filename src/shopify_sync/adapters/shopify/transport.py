@@ -143,6 +143,8 @@ class GraphQLTransport:
         self._max_attempts = max_attempts
         self._outage = outage if outage is not None else OutagePause(clock, pause_s=0)
         self._metrics = metrics
+        self.answered_version: str | None = None
+        """The API version Shopify named in its last answer (``X-Shopify-API-Version``)."""
 
     async def execute(self, operation: Operation) -> dict[str, JsonValue] | None:
         """
@@ -304,6 +306,7 @@ class GraphQLTransport:
                 error=exc,
                 maybe_applied=not never_sent(exc),
             )
+        self.answered_version = response.headers.get("X-Shopify-API-Version")
         deprecated = response.headers.get("X-Shopify-API-Deprecated-Reason")
         if deprecated:
             _log.warning("shopify_deprecated_usage", operation=operation.name, reason=deprecated)

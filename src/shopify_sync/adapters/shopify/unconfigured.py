@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import NoReturn
 
 from shopify_sync.domain.model import (
+    AppAccess,
     LevelRead,
     Location,
     SetQuantities,
@@ -52,6 +53,10 @@ class UnconfiguredStore:
     async def resolve_inventory_items(
         self, variants: Sequence[VariantId]
     ) -> dict[VariantId, InventoryItemId]:
+        """Refuse: Shopify is not configured."""
+        self._refuse()
+
+    async def app_access(self) -> AppAccess:
         """Refuse: Shopify is not configured."""
         self._refuse()
 

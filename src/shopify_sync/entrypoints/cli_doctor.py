@@ -1,0 +1,66 @@
+"""Entrypoint: ``shopify-sync doctor``: every set-up check, one line each, ``--json``.
+
+Exit 0 when every check passes, 1 when any fails. It changes nothing: it does not migrate
+the database (a database behind is one of the checks) and refuses no configuration it can
+report on.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from shopify_sync.bootstrap import Container
+from shopify_sync.config import Need
+from shopify_sync.entrypoints.cli_output import JSON, failed, plain, print_json
+from shopify_sync.services.doctor import Doctor, DoctorReport
+
+NEEDS = frozenset({Need.SHOPIFY, Need.DATABASE, Need.SYNC})
+
+
+def doctor_for(c: Container, address: str | None = None) -> Doctor:
+    """The checks of this process's configuration (``address`` overrides ``PUBLIC_URL``)."""
+    settings = c.settings
+    credentials = (
+        f"client credentials of app {settings.shopify_client_id}"
+        if settings.uses_client_credentials
+        else "access token (SHOPIFY_ACCESS_TOKEN)"
+    )
+    return Doctor(
+        store=c.store,
+        uow=c.uow,
+        clock=c.clock,
+        database_problem=c.ready,
+        credentials=credentials,
+        api_version=settings.shopify_api_version,
+        location_id=settings.shopify_location_id,
+        address=address if address is not None else settings.public_url,
+        reconcile_interval_s=settings.reconcile_interval_s,
+    )
+
+
+def doctor(
+    address: str | None = typer.Option(
+        None,
+        "--address",
+        help="The service's public base URL to check the webhooks against (default: PUBLIC_URL).",
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Check the set-up: credentials, API version, scopes, location, webhooks, database,
+    linked items, products in error, last reconcile (exit 1 if any check fails)."""
+    from shopify_sync.entrypoints.cli import with_container
+
+    needs = NEEDS if address is not None else NEEDS | {Need.ADDRESS}
+
+    async def work(c: Container) -> DoctorReport:
+        return await doctor_for(c, address).run()
+
+    report = with_container(work, needs=needs, migrate=False)
+    if as_json:
+        print_json({"ok": report.ok, "checks": [plain(check) for check in report.checks]})
+    else:
+        width = max(len(check.name) for check in report.checks)
+        for check in report.checks:
+            typer.echo(f"{check.name:<{width}}  {check.line()}")
+    if not report.ok:
+        raise failed()
