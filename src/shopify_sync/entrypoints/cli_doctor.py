@@ -7,8 +7,11 @@ report on.
 
 from __future__ import annotations
 
+import asyncio
+
 import typer
 
+from shopify_sync import bootstrap
 from shopify_sync.bootstrap import Container
 from shopify_sync.config import Need
 from shopify_sync.entrypoints.cli_output import JSON, failed, plain, print_json
@@ -48,14 +51,21 @@ def doctor(
 ) -> None:
     """Check the set-up: credentials, API version, scopes, location, webhooks, database,
     linked items, products in error, last reconcile (exit 1 if any check fails)."""
-    from shopify_sync.entrypoints.cli import with_container
+    from shopify_sync.entrypoints.cli import settings
 
-    needs = NEEDS if address is not None else NEEDS | {Need.ADDRESS}
+    config = settings(NEEDS if address is not None else NEEDS | {Need.ADDRESS})
 
-    async def work(c: Container) -> DoctorReport:
-        return await doctor_for(c, address).run()
+    async def main() -> DoctorReport:
+        # Not the other commands' runner: that one migrates or refuses a database it cannot
+        # open, which is one of the checks here.
+        bootstrap.configure_logging(config.log_level)
+        container = await bootstrap.build(config, migrate=False)
+        try:
+            return await doctor_for(container, address).run()
+        finally:
+            await container.aclose()
 
-    report = with_container(work, needs=needs, migrate=False)
+    report = asyncio.run(main())
     if as_json:
         print_json({"ok": report.ok, "checks": [plain(check) for check in report.checks]})
     else:

@@ -71,3 +71,18 @@ def test_missing_scopes_and_webhooks_fail_with_what_to_do(shop: Shop) -> None:
     assert "fail: the app lacks the scopes read_orders" in lines["scopes"]
     assert "-> run `shopify-sync webhooks check --repair`" in lines["webhooks"]
     assert "fail: no reconcile has succeeded yet" in lines["last_reconcile"]
+
+
+def test_an_unmigrated_database_is_a_failing_line_not_a_migration(shop: Shop) -> None:
+    """Doctor reports a database behind as a check (and the checks reading it as not run);
+    it migrates nothing."""
+    shop.env["DATABASE_URL"] = f"sqlite:///{shop.cwd / 'empty.db'}"
+
+    result = shop.cli("doctor", "--address", ADDRESS)
+    lines = {line.split()[0]: line for line in result.out.splitlines()}
+
+    assert result.code == 1
+    assert "fail: database at migration none" in lines["database"]
+    assert "-> run `shopify-sync db upgrade`" in lines["database"]
+    assert "fail: not checked -> fix the database first" in lines["product_errors"]
+    assert shop.cli("doctor", "--address", ADDRESS).out == result.out
