@@ -88,6 +88,8 @@ class FakeStoreClient:
     """Run one each before the next writes are applied (a sale racing our push)."""
     events: list[LevelEvent] = field(default_factory=list)
     """Every change of ``available``, as the webhooks Shopify would send for it."""
+    subscribed: list[WebhookSubscription] = field(default_factory=list)
+    """Our app's webhook subscriptions."""
     shop_locations: list[Location] = field(
         default_factory=lambda: [Location(LocationId(1), "Shop location", True)]
     )
@@ -227,7 +229,8 @@ class FakeStoreClient:
         return list(self.shop_locations)
 
     async def webhook_subscriptions(self) -> list[WebhookSubscription]:
-        return []
+        self._maybe_fail()
+        return list(self.subscribed)
 
     async def app_access(self) -> AppAccess:
         self._maybe_fail()

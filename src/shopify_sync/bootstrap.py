@@ -17,6 +17,7 @@ import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shopify_sync.adapters.alerting import AlertChannels, SmtpAlertSender, WebhookAlertSender
 from shopify_sync.adapters.clock import SystemClock
 from shopify_sync.adapters.db.engine import create_engine
 from shopify_sync.adapters.db.failure import shown
@@ -42,6 +43,7 @@ from shopify_sync.services.history import HistoryRecorder
 from shopify_sync.services.ingest import LevelIngest
 from shopify_sync.services.monitoring import NO_METRICS, MetricsFanOut, StatesReader
 from shopify_sync.services.ports import (
+    AlertSender,
     Clock,
     LevelStore,
     Metrics,
@@ -81,6 +83,8 @@ class Container:
     """The products' states for scrapes and the dashboard, cached briefly."""
     ready: Callable[[], Awaitable[str | None]]
     """Why the process cannot take traffic (database unreachable or not migrated), or None."""
+    alerts: AlertSender | None = None
+    """Where alerts go (``ALERT_WEBHOOK_URL``, e-mail); None when no channel is configured."""
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")
     _closers: list[object] = field(default_factory=list)
     _location_ok: bool = False
@@ -149,6 +153,7 @@ async def build(
         backoff_base_s=settings.sync_retry_base_s,
     )
     container = assemble(settings, engine, store, clock, policy, watch=watch)
+    container.alerts = alert_sender(settings, http, clock)
     container._closers.append(http)
     return container
 
@@ -288,6 +293,45 @@ async def prepare_database(settings: Settings) -> None:
             )
     finally:
         await engine.dispose()
+
+
+def alert_sender(settings: Settings, http: httpx.AsyncClient, clock: Clock) -> AlertSender | None:
+    """The configured alert channels, or None when there is none.
+
+    Raises:
+        ConfigError: e-mail is half configured (recipients without a server or a sender).
+    """
+    shop = settings.shopify_store_domain or "shop not set"
+    senders: list[AlertSender] = []
+    if settings.alert_webhook_url is not None:
+        senders.append(
+            WebhookAlertSender(
+                settings.alert_webhook_url.get_secret_value(),
+                settings.alert_webhook_format,
+                shop,
+                http=http,
+                clock=clock,
+            )
+        )
+    if settings.alert_email_to:
+        host = required(settings.smtp_host, "SMTP_HOST")
+        sender = required(settings.alert_email_from, "ALERT_EMAIL_FROM")
+        senders.append(
+            SmtpAlertSender(
+                host,
+                settings.smtp_port,
+                sender,
+                [a.strip() for a in settings.alert_email_to.split(",")],
+                shop,
+                clock=clock,
+                username=settings.smtp_username,
+                password=None
+                if settings.smtp_password is None
+                else settings.smtp_password.get_secret_value(),
+                starttls=settings.smtp_starttls,
+            )
+        )
+    return AlertChannels(senders) if senders else None
 
 
 def upgrade_database(url: str, revision: str = "head") -> None:

@@ -77,6 +77,8 @@ class Need(StrEnum):
     """The HTTP API and the admin page: ``SYNC_API_TOKEN``, ``ADMIN_PASSWORD``."""
     ADDRESS = "address"
     """``PUBLIC_URL``: where Shopify delivers our webhooks (optional)."""
+    ALERTS = "alerts"
+    """Where alerts go (a webhook, e-mail), how often conditions are checked, thresholds."""
 
 
 EVERY_NEED: frozenset[Need] = frozenset(Need)
@@ -200,6 +202,39 @@ class Settings(BaseModel):
     history_retention_days: Annotated[int, Uses(Need.SERVICE)] = Field(
         14, ge=1, le=366, alias="HISTORY_RETENTION_DAYS"
     )
+    alert_webhook_url: Annotated[Secret | None, Uses(Need.ALERTS)] = Field(
+        None, alias="ALERT_WEBHOOK_URL"
+    )
+    alert_webhook_format: Annotated[Literal["slack", "json"], Uses(Need.ALERTS)] = Field(
+        "slack", alias="ALERT_WEBHOOK_FORMAT"
+    )
+    alert_email_to: Annotated[str | None, Uses(Need.ALERTS)] = Field(None, alias="ALERT_EMAIL_TO")
+    alert_email_from: Annotated[str | None, Uses(Need.ALERTS)] = Field(
+        None, alias="ALERT_EMAIL_FROM"
+    )
+    smtp_host: Annotated[str | None, Uses(Need.ALERTS)] = Field(None, alias="SMTP_HOST")
+    smtp_port: Annotated[int, Uses(Need.ALERTS)] = Field(587, ge=1, le=65535, alias="SMTP_PORT")
+    smtp_username: Annotated[str | None, Uses(Need.ALERTS)] = Field(None, alias="SMTP_USERNAME")
+    smtp_password: Annotated[Secret | None, Uses(Need.ALERTS)] = Field(None, alias="SMTP_PASSWORD")
+    smtp_starttls: Annotated[bool, Uses(Need.ALERTS)] = Field(True, alias="SMTP_STARTTLS")
+    alert_check_interval_s: Annotated[int, Uses(Need.ALERTS)] = Field(
+        60, ge=5, le=3600, alias="ALERT_CHECK_INTERVAL_SECONDS"
+    )
+    alert_parked_products: Annotated[int, Uses(Need.ALERTS)] = Field(
+        1, ge=1, alias="ALERT_PARKED_PRODUCTS"
+    )
+    alert_error_minutes: Annotated[int, Uses(Need.ALERTS)] = Field(
+        30, ge=1, alias="ALERT_ERROR_MINUTES"
+    )
+    alert_reconcile_missed_intervals: Annotated[int, Uses(Need.ALERTS)] = Field(
+        3, ge=1, alias="ALERT_RECONCILE_MISSED_INTERVALS"
+    )
+    alert_drift_products: Annotated[int, Uses(Need.ALERTS)] = Field(
+        50, ge=0, alias="ALERT_DRIFT_PRODUCTS"
+    )
+    alert_outage_minutes: Annotated[int, Uses(Need.ALERTS)] = Field(
+        10, ge=1, alias="ALERT_OUTAGE_MINUTES"
+    )
     metrics_allowed_networks: Annotated[
         tuple[IPv4Network | IPv6Network, ...], Uses(Need.SERVICE)
     ] = Field(DEFAULT_METRICS_NETWORKS, alias="METRICS_ALLOWED_NETWORKS")
@@ -253,6 +288,25 @@ class Settings(BaseModel):
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:
         return public_base_url(value) if value is not None and value.strip() else None
+
+    @field_validator("alert_email_to")
+    @classmethod
+    def _recipients(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        for address in value.split(","):
+            if not re.match(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$", address.strip()):
+                raise ValueError(
+                    f"comma-separated e-mail addresses ({address.strip()!r} is not one)"
+                )
+        return value
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _alert_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value.get_secret_value()):
+            raise ValueError("an http(s) URL, e.g. a Slack incoming webhook")
+        return value
 
     @field_validator("metrics_allowed_networks", mode="before")
     @classmethod

@@ -21,6 +21,7 @@
         WebhookUnauthorized  missing or wrong HMAC signature
         WebhookTooLarge      body over the size cap
       StorageError           the database failed or is unreachable
+      AlertDeliveryFailed    an alert could not be delivered (webhook receiver or e-mail)
         StorageRejected      the database refused a value (a bad request, not an outage)
         WriteConflict        a batched write did not land as planned; retry
 """
@@ -161,3 +162,8 @@ class StorageRejected(StorageError):
 class WriteConflict(StorageError):
     """Raised when a batched write did not land as planned (a row moved, an event was
     recorded by another process); the transaction was rolled back and may be retried."""
+
+
+class AlertDeliveryFailed(ShopifySyncError):
+    """Raised when an alert could not be delivered to one of its channels after retries;
+    the message names the channel (never its secret URL or password)."""

@@ -22,7 +22,7 @@ from shopify_sync import bootstrap
 from shopify_sync.bootstrap import Container
 from shopify_sync.config import EVERY_NEED, Need, Settings, load_settings
 from shopify_sync.domain.commands import ReconcileAll, SyncProduct
-from shopify_sync.entrypoints import cli_ops
+from shopify_sync.entrypoints import cli_alerts, cli_ops
 from shopify_sync.entrypoints.cli_output import LOCAL, SYNCING
 from shopify_sync.entrypoints.demo import demo as demo_command
 from shopify_sync.errors import (
@@ -62,6 +62,7 @@ app.add_typer(db_app, name="db")
 # The simulator is a separate app that shares no code with the service; only its command is here.
 app.command("simulator")(simulator_command)
 cli_ops.register(app)
+cli_alerts.register(app)
 app.command("demo")(demo_command)
 
 

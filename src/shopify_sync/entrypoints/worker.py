@@ -20,15 +20,16 @@ from datetime import datetime, timedelta
 import structlog
 
 from shopify_sync.bootstrap import Container
+from shopify_sync.domain.alerts import Thresholds
 from shopify_sync.errors import ConfigError, StoreError
-from shopify_sync.services import handlers, setup
+from shopify_sync.services import alerts, handlers, setup
 from shopify_sync.services.history import flush_history
 
 log = structlog.get_logger(__name__)
 
 COALESCE_WINDOW_S = 0.05
 MONITOR_INTERVAL_S = 60.0
-"""How often the dashboard's figures are stored (and, later, alerts evaluated)."""
+"""How often, at most, the dashboard's figures are stored and the alerts checked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,14 +149,36 @@ class Worker:
                 log.exception("pending pass failed; retrying at the next pass")
 
     async def _monitor_loop(self) -> None:
-        """Every ``MONITOR_INTERVAL_S``: store the dashboard's figures; once more at stop."""
-        keep = timedelta(days=self._c.settings.history_retention_days)
-        history = self._c.history
-        while history is not None:
+        """Every ``ALERT_CHECK_INTERVAL_SECONDS`` (at most a minute): store the dashboard's
+        figures and check the alert conditions; the figures once more at stop."""
+        settings = self._c.settings
+        interval = min(MONITOR_INTERVAL_S, settings.alert_check_interval_s)
+        keep = timedelta(days=settings.history_retention_days)
+        watch = alerts.Watch(
+            limits=Thresholds(
+                parked_products=settings.alert_parked_products,
+                error_age=timedelta(minutes=settings.alert_error_minutes),
+                reconcile_missed_intervals=settings.alert_reconcile_missed_intervals,
+                drift_products=settings.alert_drift_products,
+                outage_pause=timedelta(minutes=settings.alert_outage_minutes),
+            ),
+            reconcile_interval=timedelta(seconds=settings.reconcile_interval_s),
+            watching_since=self._c.clock.now(),
+            address=settings.public_url,
+        )
+        while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=MONITOR_INTERVAL_S)
+                await asyncio.wait_for(self._stopping.wait(), timeout=interval)
             try:
-                await flush_history(history, self._c.uow, self._c.clock, keep)
+                if self._c.history is not None:
+                    await flush_history(self._c.history, self._c.uow, self._c.clock, keep)
+                if self._c.alerts is not None and not self._stopping.is_set():
+                    await alerts.check_alerts(
+                        self._c.holder, self._c.uow, self._c.store, self._c.clock,
+                        self._c.alerts, watch,
+                        self._c.history.outage_since if self._c.history else None,
+                        ttl=timedelta(seconds=interval * 2),
+                    )  # fmt: skip
             except Exception:  # the loop must survive anything; the next pass retries
                 log.exception("monitoring pass failed; retrying at the next pass")
             if self._stopping.is_set():

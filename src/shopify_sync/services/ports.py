@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from shopify_sync.domain.alerts import Transition
 from shopify_sync.domain.commands import ApplyInventoryLevel, RecordOrder, WebhookMeta
 from shopify_sync.domain.inbound import LevelPlan, LevelView
 from shopify_sync.domain.model import (
@@ -282,6 +283,41 @@ class HistoryRepository(Protocol):
         ...
 
 
+class AlertStateRepository(Protocol):
+    """``alert_states``: each condition last notified as on, with its message (shared by
+    every process, so each change is notified once)."""
+
+    async def notified(self) -> dict[str, str]:
+        """Condition -> message, for the conditions last notified as on."""
+        ...
+
+    async def started(self, condition: str, message: str, now: datetime) -> None:
+        """Record that ``condition`` was notified as on."""
+        ...
+
+    async def cleared(self, condition: str) -> None:
+        """Record that ``condition`` was notified as cleared."""
+        ...
+
+
+class AlertSender(Protocol):
+    """Delivers alert messages (a webhook receiver, e-mail); retries a failed delivery a
+    few times, then raises ``AlertDeliveryFailed``."""
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """What it delivers to, for people (``webhook hooks.slack.com``, ``e-mail to ...``)."""
+        ...
+
+    async def send(self, transition: Transition, now: datetime) -> None:
+        """Deliver one started or cleared condition.
+
+        Raises:
+            AlertDeliveryFailed: a channel failed through its retries.
+        """
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction: ``async with uow: ...; await uow.commit()``.
 
@@ -302,6 +338,8 @@ class UnitOfWork(Protocol):
     def leases(self) -> LeaseRepository: ...
     @property
     def history(self) -> HistoryRepository: ...
+    @property
+    def alerts(self) -> AlertStateRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

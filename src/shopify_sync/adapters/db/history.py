@@ -1,4 +1,5 @@
-"""Adapter: ``metric_intervals``, the dashboard's per-interval figures.
+"""Adapter: ``metric_intervals``, the dashboard's per-interval figures, and
+``alert_states``, the alert conditions last notified as on.
 
 Every process adds its own counts to the same rows with one upsert per flush
 (``INSERT ... ON CONFLICT DO UPDATE``, on SQLite and PostgreSQL alike), so no process
@@ -11,11 +12,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import case, delete, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shopify_sync.adapters.db.tables import alert_states
 from shopify_sync.adapters.db.tables import metric_intervals as m
 
 
@@ -65,3 +67,26 @@ class SqlHistoryRepository:
         """Forget intervals that began before ``older_than``."""
         result = await self._c.execute(delete(m).where(m.c.bucket_start < older_than))
         return int(result.rowcount or 0)
+
+
+class SqlAlertStateRepository:
+    """Implements ``AlertStateRepository`` on one connection."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._c = connection
+
+    async def notified(self) -> dict[str, str]:
+        """Condition -> message, for the conditions last notified as on."""
+        rows = await self._c.execute(select(alert_states.c.condition, alert_states.c.message))
+        return {str(condition): str(message) for condition, message in rows}
+
+    async def started(self, condition: str, message: str, now: datetime) -> None:
+        """Record that ``condition`` was notified as on (again: its message is updated)."""
+        await self._c.execute(delete(alert_states).where(alert_states.c.condition == condition))
+        await self._c.execute(
+            insert(alert_states).values(condition=condition, message=message, since=now)
+        )
+
+    async def cleared(self, condition: str) -> None:
+        """Record that ``condition`` was notified as cleared."""
+        await self._c.execute(delete(alert_states).where(alert_states.c.condition == condition))

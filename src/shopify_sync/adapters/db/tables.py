@@ -179,6 +179,14 @@ metric_intervals = Table(
     Column("value", Float, nullable=False),
 )
 
+alert_states = Table(
+    "alert_states",
+    metadata,
+    Column("condition", Text, primary_key=True),
+    Column("message", Text, nullable=False),
+    Column("since", UtcDateTime, nullable=False),
+)
+
 leases = Table(
     "leases",
     metadata,

@@ -18,7 +18,7 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from shopify_sync.adapters.db.failure import OPEN_ERRORS, translated, unavailable
-from shopify_sync.adapters.db.history import SqlHistoryRepository
+from shopify_sync.adapters.db.history import SqlAlertStateRepository, SqlHistoryRepository
 from shopify_sync.adapters.db.records import (
     SqlLeaseRepository,
     SqlLogRepository,
@@ -39,6 +39,7 @@ class SqlUnitOfWork:
     runs: SqlSyncRunRepository
     leases: SqlLeaseRepository
     history: SqlHistoryRepository
+    alerts: SqlAlertStateRepository
 
     def __init__(self, engine: AsyncEngine, turn: asyncio.Lock | None = None) -> None:
         self._engine = engine
@@ -71,6 +72,7 @@ class SqlUnitOfWork:
         self.runs = SqlSyncRunRepository(connection)
         self.leases = SqlLeaseRepository(connection)
         self.history = SqlHistoryRepository(connection)
+        self.alerts = SqlAlertStateRepository(connection)
         return self
 
     async def __aexit__(

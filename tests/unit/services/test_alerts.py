@@ -1,0 +1,161 @@
+"""Alert checks through their ports: each start and clearing notified once across
+processes, a failed delivery retried at the next check, nothing raised into the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pytest
+
+from shopify_sync.domain.alerts import Thresholds, Transition
+from shopify_sync.domain.model import SyncFailure, WebhookSubscription
+from shopify_sync.errors import AlertDeliveryFailed, StoreRejected
+from shopify_sync.services.alerts import Watch, check_alerts, send_test
+from shopify_sync.services.ports import AlertSender
+from shopify_sync.types import ProductId
+from tests.fakes import unavailable
+from tests.unit.services.conftest import World
+
+pytestmark = pytest.mark.anyio
+TTL = timedelta(minutes=2)
+
+
+@dataclass
+class FakeAlertSender:
+    """Records what it delivered; ``fail`` makes the next sends fail."""
+
+    sent: list[Transition] = field(default_factory=list)
+    fail: int = 0
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return ("fake",)
+
+    async def send(self, transition: Transition, now: datetime) -> None:
+        if self.fail:
+            self.fail -= 1
+            raise AlertDeliveryFailed("fake: answered HTTP 500 (after 3 attempts)")
+        self.sent.append(transition)
+
+
+_: AlertSender = FakeAlertSender()
+
+
+def watch(world: World) -> Watch:
+    return Watch(Thresholds(), timedelta(minutes=5), world.clock.now(), None)
+
+
+def subscribed(world: World) -> None:
+    world.store.subscribed = [
+        WebhookSubscription("1", "inventory_levels/update", "https://x.example/a"),
+        WebhookSubscription("2", "orders/create", "https://x.example/b"),
+    ]
+
+
+async def park(world: World) -> str:
+    pid, _ = await world.product(ours=7, base=5, shopify=5)
+    async with world.uow() as unit:
+        await unit.products.record_failures(
+            [SyncFailure(ProductId(pid), "refused", None)], world.clock.now()
+        )
+        await unit.commit()
+    return pid
+
+
+async def check(
+    world: World, sender: FakeAlertSender, holder: str = "a"
+) -> list[Transition] | None:
+    return await check_alerts(
+        holder, world.uow, world.store, world.clock, sender, watch(world), None, TTL
+    )
+
+
+async def test_a_parked_product_is_notified_once_across_processes(world: World) -> None:
+    """Two processes check in turn while a product stays parked: one message in all."""
+    subscribed(world)
+    await park(world)
+    first, second = FakeAlertSender(), FakeAlertSender()
+
+    await check(world, first, "process-a")
+    await check(world, second, "process-b")
+    await check(world, first, "process-a")
+
+    assert [(t.condition, t.change) for t in first.sent + second.sent] == [
+        ("products_parked", "started")
+    ]
+
+
+async def test_clearing_is_notified_once(world: World) -> None:
+    """Once the parked product is retried and fine, one 'cleared' follows, then silence."""
+    subscribed(world)
+    pid = await park(world)
+    sender = FakeAlertSender()
+    await check(world, sender)
+    async with world.uow() as unit:
+        await unit.products.clear_failure([pid], world.clock.now())
+        await unit.commit()
+
+    await check(world, sender)
+    await check(world, sender)
+
+    assert [t.change for t in sender.sent] == ["started", "cleared"]
+
+
+async def test_a_failed_delivery_is_sent_again_at_the_next_check(world: World) -> None:
+    """The receiver fails once: nothing recorded, and the next check delivers it."""
+    subscribed(world)
+    await park(world)
+    sender = FakeAlertSender(fail=1)
+
+    first = await check(world, sender)
+    second = await check(world, sender)
+
+    assert first == [] and [t.change for t in sender.sent] == ["started"]
+    assert second is not None and len(second) == 1
+
+
+async def test_missing_subscriptions_and_refused_credentials_start_alerts(world: World) -> None:
+    """No subscriptions: an alert naming the topics; then Shopify answering 401: the
+    credentials alert, while the subscriptions alert stays on (unknown this time)."""
+    sender = FakeAlertSender()
+    await check(world, sender)
+    world.store.fail_next = [StoreRejected("HTTP 401: invalid token", status=401)]
+
+    await check(world, sender)
+
+    assert [(t.condition, t.change) for t in sender.sent] == [
+        ("webhook_subscription_missing", "started"),
+        ("shopify_credentials_refused", "started"),
+    ]
+    assert "inventory_levels/update, orders/create" in sender.sent[0].message
+
+
+async def test_shopify_down_decides_nothing_about_its_conditions(world: World) -> None:
+    """An outage (not a refusal) leaves the subscription and credential conditions alone."""
+    sender = FakeAlertSender()
+    world.store.fail_next = [unavailable()]
+
+    await check(world, sender)
+
+    assert sender.sent == []
+
+
+async def test_another_process_holding_the_lease_checks_instead(world: World) -> None:
+    """While another process holds the alerts lease, a check does nothing (None)."""
+    async with world.uow() as unit:
+        await unit.leases.acquire("alerts", "other", TTL, world.clock.now())
+        await unit.commit()
+
+    found = await check(world, FakeAlertSender())
+
+    assert found is None
+
+
+async def test_the_test_message_goes_to_every_channel(world: World) -> None:
+    """send_test delivers a 'test' transition and names the channels."""
+    sender = FakeAlertSender()
+
+    channels = await send_test(sender, world.clock)
+
+    assert channels == ("fake",) and [t.condition for t in sender.sent] == ["test"]
