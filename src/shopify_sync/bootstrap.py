@@ -38,6 +38,7 @@ from shopify_sync.adapters.shopify.webhooks import ShopifyWebhookDecoder
 from shopify_sync.config import Settings, required
 from shopify_sync.errors import ConfigError, StorageError
 from shopify_sync.services import setup
+from shopify_sync.services.doctor import Doctor
 from shopify_sync.services.engine import SyncEngine, SyncPolicy
 from shopify_sync.services.history import HistoryRecorder
 from shopify_sync.services.ingest import LevelIngest
@@ -332,6 +333,27 @@ def alert_sender(settings: Settings, http: httpx.AsyncClient, clock: Clock) -> A
             )
         )
     return AlertChannels(senders) if senders else None
+
+
+def doctor_for(c: Container, address: str | None = None) -> Doctor:
+    """The checks of this process's configuration (``address`` overrides ``PUBLIC_URL``)."""
+    settings = c.settings
+    credentials = (
+        f"client credentials of app {settings.shopify_client_id}"
+        if settings.uses_client_credentials
+        else "access token (SHOPIFY_ACCESS_TOKEN)"
+    )
+    return Doctor(
+        store=c.store,
+        uow=c.uow,
+        clock=c.clock,
+        database_problem=c.ready,
+        credentials=credentials,
+        api_version=settings.shopify_api_version,
+        location_id=settings.shopify_location_id,
+        address=address if address is not None else settings.public_url,
+        reconcile_interval_s=settings.reconcile_interval_s,
+    )
 
 
 def upgrade_database(url: str, revision: str = "head") -> None:

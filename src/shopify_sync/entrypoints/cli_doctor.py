@@ -12,33 +12,11 @@ import asyncio
 import typer
 
 from shopify_sync import bootstrap
-from shopify_sync.bootstrap import Container
 from shopify_sync.config import Need
 from shopify_sync.entrypoints.cli_output import JSON, failed, plain, print_json
-from shopify_sync.services.doctor import Doctor, DoctorReport
+from shopify_sync.services.doctor import DoctorReport
 
 NEEDS = frozenset({Need.SHOPIFY, Need.DATABASE, Need.SYNC})
-
-
-def doctor_for(c: Container, address: str | None = None) -> Doctor:
-    """The checks of this process's configuration (``address`` overrides ``PUBLIC_URL``)."""
-    settings = c.settings
-    credentials = (
-        f"client credentials of app {settings.shopify_client_id}"
-        if settings.uses_client_credentials
-        else "access token (SHOPIFY_ACCESS_TOKEN)"
-    )
-    return Doctor(
-        store=c.store,
-        uow=c.uow,
-        clock=c.clock,
-        database_problem=c.ready,
-        credentials=credentials,
-        api_version=settings.shopify_api_version,
-        location_id=settings.shopify_location_id,
-        address=address if address is not None else settings.public_url,
-        reconcile_interval_s=settings.reconcile_interval_s,
-    )
 
 
 def doctor(
@@ -61,7 +39,7 @@ def doctor(
         bootstrap.configure_logging(config.log_level)
         container = await bootstrap.build(config, migrate=False)
         try:
-            return await doctor_for(container, address).run()
+            return await bootstrap.doctor_for(container, address).run()
         finally:
             await container.aclose()
 

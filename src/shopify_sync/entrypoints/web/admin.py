@@ -19,6 +19,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from shopify_sync import bootstrap
 from shopify_sync.bootstrap import Container
 from shopify_sync.config import required
 from shopify_sync.domain.commands import (
@@ -457,6 +458,26 @@ async def log_page(page: SignedPage) -> Response:
 async def errors_page(page: SignedPage) -> Response:
     found = await admin.products_with_errors(page.c.uow)
     return page.render("errors.html", products=found)
+
+
+@router.get("/setup")
+async def setup_page(page: SignedPage) -> Response:
+    """Every check of `shopify-sync doctor`, run now."""
+    report = await bootstrap.doctor_for(page.c).run()
+    return page.render("setup.html", report=report, titles=SETUP_TITLES)
+
+
+SETUP_TITLES = {
+    "credentials": "Shopify accepts our credentials",
+    "api_version": "API version supported",
+    "scopes": "Granted scopes",
+    "location": "Location",
+    "webhooks": "Webhook subscriptions",
+    "database": "Database",
+    "inventory_items": "Linked inventory items",
+    "product_errors": "Products in error",
+    "last_reconcile": "Last reconcile",
+}
 
 
 @router.post("/errors/retry-parked")
