@@ -289,6 +289,9 @@ class FakeMetrics:
     def token_renewed(self, outcome: str) -> None:
         self.calls.append(("token_renewed", (outcome,)))
 
+    def sign_in(self, outcome: str) -> None:
+        self.calls.append(("sign_in", (outcome,)))
+
     def reconciled(
         self, *, ok: bool, duration_s: float, checked: int, pushed: int, pulled: int, failed: int
     ) -> None:

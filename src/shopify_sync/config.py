@@ -168,6 +168,10 @@ class Settings(BaseModel):
     admin_password: Annotated[Secret | None, Uses(Need.SERVICE)] = Field(
         None, alias="ADMIN_PASSWORD"
     )
+    admin_session_idle_s: Annotated[int, Uses(Need.SERVICE)] = Field(
+        1800, ge=60, le=86_400, alias="ADMIN_SESSION_IDLE_SECONDS"
+    )
+    """An admin session unused this long ends (sign in again)."""
     reconcile_interval_s: Annotated[int, Uses(Need.SYNC)] = Field(
         DEFAULT_RECONCILE_INTERVAL_S, ge=5, alias="RECONCILE_INTERVAL_SECONDS"
     )

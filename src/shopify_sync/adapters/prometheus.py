@@ -168,6 +168,12 @@ class PrometheusMetrics:
             ["outcome"],
             registry=r,
         )
+        self._sign_ins = Counter(
+            f"{PREFIX}_admin_sign_ins",
+            "Admin sign-in attempts by outcome: ok, failed, throttled (refused unchecked)",
+            ["outcome"],
+            registry=r,
+        )
         self._runs = Counter(
             f"{PREFIX}_reconcile_runs",
             "Full reconciles run by this process, by outcome",
@@ -245,6 +251,10 @@ class PrometheusMetrics:
     def token_renewed(self, outcome: str) -> None:
         """Count a token renewal."""
         self._renewals.labels(outcome).inc()
+
+    def sign_in(self, outcome: str) -> None:
+        """Count an admin sign-in attempt."""
+        self._sign_ins.labels(outcome).inc()
 
     def reconciled(
         self,

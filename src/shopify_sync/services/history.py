@@ -111,6 +111,9 @@ class HistoryRecorder:
     def token_renewed(self, outcome: str) -> None:
         """Not charted."""
 
+    def sign_in(self, outcome: str) -> None:
+        """Not charted."""
+
     def reconciled(
         self,
         *,

@@ -82,6 +82,9 @@ class NoMetrics:
     def token_renewed(self, outcome: str) -> None:
         """Record nothing."""
 
+    def sign_in(self, outcome: str) -> None:
+        """Record nothing."""
+
     def reconciled(
         self,
         *,
@@ -148,6 +151,11 @@ class MetricsFanOut:
         """Pass on."""
         for r in self._recorders:
             r.token_renewed(outcome)
+
+    def sign_in(self, outcome: str) -> None:
+        """Pass on."""
+        for r in self._recorders:
+            r.sign_in(outcome)
 
     def reconciled(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -263,6 +264,58 @@ class LeaseRepository(Protocol):
     async def release(self, name: str, holder: str) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class SignInFailures:
+    """Failed sign-ins from one client address."""
+
+    failures: int
+    last_failed_at: datetime
+    blocked_until: datetime | None
+
+
+class AccessRepository(Protocol):
+    """``admin_sessions`` and ``sign_in_failures``: the admin page's sessions and the
+    sign-in throttle, shared by every process (session ids are stored hashed)."""
+
+    async def failures(self, client: str) -> SignInFailures | None:
+        """The address's failed sign-ins, or None."""
+        ...
+
+    async def failures_since(self, start: datetime) -> int:
+        """Failed sign-ins of every address whose last failure is at or after ``start``."""
+        ...
+
+    async def record_failure(self, client: str, now: datetime, delay: timedelta) -> int:
+        """Count one more failure of ``client``, blocked for ``delay`` computed by the caller
+        from the count before this one plus one; returns the new count."""
+        ...
+
+    async def clear_failures(self, client: str) -> None:
+        """Forget the address's failures (after a good sign-in)."""
+        ...
+
+    async def prune_failures(self, older_than: datetime) -> None:
+        """Forget addresses whose last failure is older than ``older_than``."""
+        ...
+
+    async def open_session(self, session_hash: str, now: datetime) -> None:
+        """Record a new session."""
+        ...
+
+    async def touch_session(self, session_hash: str, now: datetime, idle_since: datetime) -> bool:
+        """Mark the session used now, if it exists and was used at or after
+        ``idle_since``; False when it ended (signed out, expired or never existed)."""
+        ...
+
+    async def close_session(self, session_hash: str) -> None:
+        """End the session."""
+        ...
+
+    async def prune_sessions(self, idle_since: datetime) -> None:
+        """Remove sessions unused since before ``idle_since``."""
+        ...
+
+
 class HistoryRepository(Protocol):
     """``metric_intervals``: the dashboard's per-interval figures, added to by every process."""
 
@@ -340,6 +393,8 @@ class UnitOfWork(Protocol):
     def history(self) -> HistoryRepository: ...
     @property
     def alerts(self) -> AlertStateRepository: ...
+    @property
+    def access(self) -> AccessRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -430,6 +485,10 @@ class Metrics(Protocol):
 
     def token_renewed(self, outcome: str) -> None:
         """An access token renewal ended (``ok`` or ``failed``)."""
+        ...
+
+    def sign_in(self, outcome: str) -> None:
+        """An admin sign-in attempt ended: ``ok``, ``failed`` or ``throttled``."""
         ...
 
     def reconciled(

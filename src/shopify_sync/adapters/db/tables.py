@@ -187,6 +187,24 @@ alert_states = Table(
     Column("since", UtcDateTime, nullable=False),
 )
 
+admin_sessions = Table(
+    "admin_sessions",
+    metadata,
+    Column("session_hash", Text, primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+)
+
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("client", Text, primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failed_at", UtcDateTime, nullable=False),
+    Column("blocked_until", UtcDateTime),
+    Index("ix_sign_in_failures_last_failed_at", "last_failed_at"),
+)
+
 leases = Table(
     "leases",
     metadata,

@@ -17,6 +17,7 @@ from typing import Self
 from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from shopify_sync.adapters.db.access import SqlAccessRepository
 from shopify_sync.adapters.db.failure import OPEN_ERRORS, translated, unavailable
 from shopify_sync.adapters.db.history import SqlAlertStateRepository, SqlHistoryRepository
 from shopify_sync.adapters.db.records import (
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
     leases: SqlLeaseRepository
     history: SqlHistoryRepository
     alerts: SqlAlertStateRepository
+    access: SqlAccessRepository
 
     def __init__(self, engine: AsyncEngine, turn: asyncio.Lock | None = None) -> None:
         self._engine = engine
@@ -71,6 +73,7 @@ class SqlUnitOfWork:
         self.writes = SqlOutboundWriteRepository(connection)
         self.runs = SqlSyncRunRepository(connection)
         self.leases = SqlLeaseRepository(connection)
+        self.access = SqlAccessRepository(connection)
         self.history = SqlHistoryRepository(connection)
         self.alerts = SqlAlertStateRepository(connection)
         return self

@@ -9,7 +9,7 @@ Get). Changes are pushed by the background worker, woken at once.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -59,7 +59,7 @@ from shopify_sync.entrypoints.web.session import (
 )
 from shopify_sync.entrypoints.web.state import AppState, state_of
 from shopify_sync.errors import ShopifySyncError, StoreError
-from shopify_sync.services import admin, handlers, linking, product_csv
+from shopify_sync.services import access, admin, handlers, linking, product_csv
 from shopify_sync.types import ProductId, VariantId
 
 HERE = Path(__file__).parent
@@ -167,7 +167,17 @@ async def signed_page(request: Request) -> Page:
         SignInRequired: nobody is signed in (the handler redirects to the sign-in page).
     """
     page = Page(request)
-    if not page.session.signed_in:
+    session = page.session
+    if not session.signed_in or session.sid is None:
+        raise SignInRequired(page)
+    idle = timedelta(seconds=page.c.settings.admin_session_idle_s)
+    if not await access.session_alive(session.sid, page.c.uow, page.c.clock, idle):
+        page.session = Session(zone=session.zone)
+        page.session.flash(
+            "error",
+            f"Your session has ended (signed out, or unused for {idle.seconds // 60} minutes): "
+            "sign in again.",
+        )
         raise SignInRequired(page)
     return page
 
@@ -223,10 +233,24 @@ async def login(request: Request) -> Response:
     accepted = [required(settings.sync_api_token, "SYNC_API_TOKEN").get_secret_value()]
     if settings.admin_password is not None:
         accepted.append(settings.admin_password.get_secret_value())
-    if not password_matches(form.password, accepted):
+    client = request.client.host if request.client else "unknown"
+    attempt = await access.sign_in(
+        client, password_matches(form.password, accepted), page.c.uow, page.c.clock,
+        page.c.metrics,
+    )  # fmt: skip
+    if attempt.outcome == "throttled":
+        page.session.flash(
+            "error",
+            f"Too many failed sign-ins: try again in {attempt.retry_after_s} s "
+            "(nothing was checked).",
+        )
+        response = page.render("login.html", status=429, next=_local(form.next))
+        response.headers["Retry-After"] = str(attempt.retry_after_s)
+        return response
+    if attempt.outcome == "failed":
         page.session.flash("error", "Wrong password.")
         return page.render("login.html", status=401, next=_local(form.next))
-    page.session = Session(signed_in=True, zone=valid_zone(form.tz))
+    page.session = Session(signed_in=True, sid=attempt.session_id, zone=valid_zone(form.tz))
     return page.redirect(_local(form.next))
 
 
@@ -234,6 +258,8 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     page = Page(request)
     await page.form()
+    if page.session.sid is not None:
+        await access.sign_out(page.session.sid, page.c.uow)
     page.session = Session()
     return page.redirect("/admin/login")
 

@@ -1,7 +1,10 @@
-"""The admin page's session: a signed cookie carrying sign-in, the CSRF token, zone and flashes.
+"""The admin page's session: a signed cookie carrying the session id, the CSRF token, zone
+and flashes.
 
 The cookie is signed (itsdangerous) with a key derived from ``SYNC_API_TOKEN``, so rotating
-the token signs everybody out; it holds no secret, and expires after ``SESSION_MAX_AGE_S``.
+the token signs everybody out; it expires after ``SESSION_MAX_AGE_S``. Being signed in is
+decided on the server: the session id must name a live row of ``admin_sessions``
+(``services.access``), which signing out deletes and idleness expires.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ class Session:
 
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     signed_in: bool = False
+    sid: str | None = None
+    """The server-side session's id (``services.access``); None when signed out."""
     zone: str = DEFAULT_ZONE
     flashes: list[tuple[str, str]] = field(default_factory=list)
 
@@ -76,6 +81,7 @@ class SessionCodec:
                 return Session(
                     csrf=str(data["csrf"]),
                     signed_in=bool(data["in"]),
+                    sid=str(data["sid"]) if data.get("sid") else None,
                     zone=valid_zone(str(data.get("tz", DEFAULT_ZONE))),
                     flashes=[(str(k), str(t)) for k, t in data.get("fl", [])],
                 )
@@ -89,6 +95,7 @@ class SessionCodec:
             {
                 "csrf": session.csrf,
                 "in": session.signed_in,
+                "sid": session.sid,
                 "tz": session.zone,
                 "fl": session.flashes,
             }
