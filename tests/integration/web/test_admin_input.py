@@ -18,6 +18,7 @@ from tests.integration.web.test_admin_page import Admin, _admin  # noqa: F401  #
         ("/admin/products?q=" + "x" * 300, "q: String should have at most 200 characters"),
         ("/admin/reconcile?preview=maybe", "preview: &#39;maybe&#39; is not yes or no"),
         ("/admin/products/p1?variant_q=%00", "variant_q: must not contain control characters"),
+        ("/admin?window=1y", "window: Input should be &#39;24h&#39; or &#39;7d&#39;"),
     ],
 )
 def test_malformed_query_shows_the_page_without_it(admin: Admin, path: str, message: str) -> None:

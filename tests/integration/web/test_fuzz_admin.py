@@ -24,13 +24,13 @@ POSTS = [
       for action in ("link", "unlink", "allocate", "enable", "disable", "sync", "retry")),
 ]  # fmt: skip
 NAMES = ["filter", "q", "after", "next", "variant_q", "preview", "product", "before", "tz",
-         "variant_id", "b2c", "b2b", "move", "to", "password"]  # fmt: skip
+         "variant_id", "b2c", "b2b", "move", "to", "password", "window"]  # fmt: skip
 
 TEXT = st.one_of(
     st.text(max_size=30),
     st.sampled_from(["", " ", "0", "-1", "1", "1,000", "2147483648", "9" * 30, "9" * 5000,
                      "1e3", "0x10", "NaN", "\x00", "%00", "b2b", "b2c", "all", "errors",
-                     "Europe/Paris", "../../etc", "//evil.example", "/admin/products", "٣"]),
+                     "Europe/Paris", "7d", "../../etc", "//evil.example", "/admin/products", "٣"]),
     st.integers(-(2**70), 2**70).map(str),
 )  # fmt: skip
 PRODUCT_IDS = st.one_of(

@@ -36,6 +36,7 @@ from shopify_sync.entrypoints.web.admin_forms import (
     FILTERS,
     AllocateForm,
     BadInput,
+    DashboardQuery,
     Empty,
     LinkForm,
     LoginForm,
@@ -208,9 +209,12 @@ async def _bad_input(request: Request, exc: Exception) -> Response:
 
 
 @router.get("")
-async def home(page: SignedPage, window: str = "24h") -> Response:
+async def home(page: SignedPage) -> Response:
     """The landing page: the dashboard."""
-    return await dashboard.render(page, window)
+    query, status = page.query(DashboardQuery)
+    response = await dashboard.render(page, query.window)
+    response.status_code = status
+    return response
 
 
 @router.get("/login")

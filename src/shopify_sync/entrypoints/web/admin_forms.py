@@ -78,6 +78,12 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=True)
 
 
+class DashboardQuery(_Input):
+    """``GET /admin``: the charts' window."""
+
+    window: Literal["24h", "7d"] = "24h"
+
+
 class ProductsQuery(_Input):
     """``GET /admin/products``."""
 
