@@ -86,3 +86,29 @@ def test_an_unmigrated_database_is_a_failing_line_not_a_migration(shop: Shop) ->
     assert "-> run `shopify-sync db upgrade`" in lines["database"]
     assert "fail: not checked -> fix the database first" in lines["product_errors"]
     assert shop.cli("doctor", "--address", ADDRESS).out == result.out
+
+
+def test_commands_work_with_client_credentials(shop: Shop) -> None:
+    """`locations` run with the app's client ID and secret lists the store's locations."""
+    _app(shop)
+
+    result = shop.cli("locations", "--json")
+
+    assert result.code == 0, result.err
+    assert {loc["name"] for loc in result.json()} == {"Main warehouse", "Overflow"}
+
+
+def test_a_refused_exchange_is_one_line_exit_1(shop: Shop) -> None:
+    """A wrong client secret: one line naming what to check, exit 1, no secret, no traceback."""
+    _app(shop, secret="shpss_wrong_secret_456")
+
+    result = shop.cli("locations")
+    lines = result.err.strip().splitlines()
+
+    assert result.code == 1
+    assert lines[-1].startswith(
+        "shopify-sync: Shopify error: Shopify refused the client credentials"
+    )
+    assert "SHOPIFY_CLIENT_SECRET" in lines[-1]
+    assert "shpss_wrong_secret_456" not in result.out + result.err
+    assert "Traceback" not in result.err

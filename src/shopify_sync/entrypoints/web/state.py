@@ -9,7 +9,7 @@ from fastapi import Request
 
 from shopify_sync.bootstrap import Container
 from shopify_sync.entrypoints.worker import Worker
-from shopify_sync.errors import StoreError
+from shopify_sync.errors import StoreAuthFailed, StoreError
 
 SHOPIFY_PING_TTL_S = 60.0
 
@@ -30,13 +30,16 @@ def state_of(request: Request) -> AppState:
 
 
 async def shopify_status(state: AppState) -> str:
-    """Shopify's reachability, checked at most once a minute (a cheap locations query)."""
+    """Shopify's reachability, checked at most once a minute (a cheap locations query):
+    ``ok``, ``auth failing: ...`` (our credentials refused) or ``error: ...``."""
     now = time.monotonic()
     if state.shopify_status and now - state.shopify_status[0] < SHOPIFY_PING_TTL_S:
         return state.shopify_status[1]
     try:
         await state.container.store.locations()
         status = "ok"
+    except StoreAuthFailed as exc:
+        status = f"auth failing: {exc}"
     except StoreError as exc:
         status = f"error: {exc}"
     state.shopify_status = (now, status)
