@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,39 +18,13 @@ import httpx
 from shopify_sync.adapters.shopify.webhooks import sign
 from shopify_sync.simulator.config import SimulatorConfig
 from shopify_sync.simulator.testing import run_in_thread
-from tests.integration.service.stack import ACCESS, API_VERSION, SECRET, TOKEN, wait_for
+from tests.integration.service.cluster import free_port, ready, serve_env
+from tests.integration.service.stack import ACCESS, API_VERSION, SECRET, wait_for
 from tests.integration.web.test_app import level as level_body
 
 REFUSED = (httpx.TransportError,)
 """What a client sees from a process that stopped taking requests (Shopify retries these)."""
 ACKNOWLEDGED_BEFORE_SIGTERM = 150
-
-
-def serve_env(database_url: str, shopify: str, location: int) -> dict[str, str]:
-    """The environment of a ``serve`` process on ``database_url`` and the simulator."""
-    return {
-        **os.environ,
-        "SHOPIFY_STORE_DOMAIN": "demo.myshopify.com",
-        "SHOPIFY_API_VERSION": API_VERSION,
-        "SHOPIFY_ACCESS_TOKEN": ACCESS,
-        "SHOPIFY_WEBHOOK_SECRET": SECRET,
-        "SHOPIFY_LOCATION_ID": str(location),
-        "SHOPIFY_ADMIN_URL": shopify,
-        "SYNC_API_TOKEN": TOKEN,
-        "DATABASE_URL": database_url,
-        "PENDING_SCAN_INTERVAL_SECONDS": "0.2",
-        "RECONCILE_INTERVAL_SECONDS": "3600",
-        "SHUTDOWN_GRACE_SECONDS": "10",
-        "LOG_LEVEL": "INFO",
-    }
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def delivery(item: int, location: int, n: int) -> tuple[bytes, dict[str, str]]:
@@ -133,7 +106,7 @@ def test_sigterm_in_a_webhook_burst_answers_only_what_it_committed(
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            wait_for(lambda: _ready(base), timeout_s=60, what="serve ready")
+            wait_for(lambda: ready(base), timeout_s=60, what="serve ready")
             items = [int(row["inventory_item_id"]) for row in levels]
             _link(database_url, levels)
             _sell_b2b(database_url, levels)
@@ -158,13 +131,6 @@ def test_sigterm_in_a_webhook_burst_answers_only_what_it_committed(
     # process ended by SIGTERM, which systemd and orchestrators count as a clean stop.
     assert exit_code == -signal.SIGTERM, log_text[-3000:]
     assert "Application shutdown complete" in log_text
-
-
-def _ready(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def _sql(url: str, statement: str, params: list[dict[str, Any]] | None = None) -> list[Any]:
