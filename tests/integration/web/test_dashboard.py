@@ -82,3 +82,24 @@ def test_an_unknown_window_falls_back_to_24_hours(admin: Admin) -> None:
     page = admin.client.get("/admin?window=1y").text
 
     assert 'aria-current="page">last 24 hours' in page
+
+
+def test_webhook_subscriptions_show_as_this_process_last_checked_them(admin: Admin) -> None:
+    """Unwatched without PUBLIC_URL; a missing topic found by the last check is named."""
+    from shopify_sync.entrypoints.worker import WebhookWatch
+    from shopify_sync.services.setup import WebhookCheck
+
+    admin.sign_in()
+    unwatched = admin.client.get("/admin").text
+    state = admin.client.app.state.shopify_sync  # type: ignore[attr-defined]
+    address = "https://sync.example.com"
+    state.worker.webhooks = WebhookWatch(
+        address,
+        checked_at=state.container.clock.now(),
+        check=WebhookCheck(address, missing=(("orders/create", f"{address}/webhooks/o"),)),
+    )
+
+    watched = admin.client.get("/admin").text
+
+    assert 'id="subscriptions">not watched (PUBLIC_URL is not set)' in unwatched
+    assert '<span class="badge error">missing orders/create</span>' in watched

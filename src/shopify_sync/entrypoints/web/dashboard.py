@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from shopify_sync.entrypoints.web import charts
 from shopify_sync.entrypoints.web.charts import Chart, Series
 from shopify_sync.entrypoints.web.state import shopify_status
+from shopify_sync.entrypoints.worker import WebhookWatch
 from shopify_sync.errors import StorageError
 from shopify_sync.services import handlers
 from shopify_sync.services.history import WINDOWS, History, read_history
@@ -65,6 +66,7 @@ async def render(page: Page, window: str) -> Response:
         "states": states,
         "health": health,
         "shopify": await shopify_status(page.state),
+        "subscriptions": _subscriptions(page.state.worker.webhooks),
         "outage_since": outage,
         "oldest_error_age": _age(c.clock.now(), states.oldest_error_since if states else None),
         "charts": drawn,
@@ -75,6 +77,21 @@ async def render(page: Page, window: str) -> Response:
         "step_minutes": int(WINDOWS[window][1].total_seconds() // 60),
     }
     return page.render("dashboard.html", **context)
+
+
+def _subscriptions(watch: WebhookWatch | None) -> tuple[str, str]:
+    """The badge class and text for our webhook subscriptions, as this process last saw them."""
+    if watch is None:
+        return "", "not watched (PUBLIC_URL is not set)"
+    if watch.check is None:
+        return ("error", f"not checked: {watch.error}") if watch.error else ("", "not checked yet")
+    check = watch.check
+    if check.healthy:
+        return "ok", f"in order at {watch.address}"
+    problems = [f"missing {topic}" for topic, _ in check.missing]
+    problems += [f"{sub.topic} delivered to {sub.uri}" for sub in check.wrong]
+    problems += [f"extra {sub.topic}" for sub in check.extra]
+    return "error", "; ".join(problems)
 
 
 def _labeller(page: Page, window: str) -> Any:
