@@ -252,3 +252,47 @@ async def test_no_or_an_old_reconcile_fails(world: World) -> None:
     assert not stale.ok and stale.found.startswith(
         "the last successful reconcile finished 16 min ago"
     )
+
+
+async def test_shopify_failing_after_the_credentials_fails_each_check_with_try_again(
+    world: World,
+) -> None:
+    """Location, subscriptions and items that cannot be read fail with what happened."""
+    doctor = await _healthy(world)
+
+    async def down(*_: object) -> None:
+        raise StoreUnavailable("HTTP 503 from Shopify")
+
+    world.store.location = down  # type: ignore[method-assign,assignment]  # a failure only
+    world.store.webhook_subscriptions = down  # type: ignore[method-assign,assignment]
+    world.store.read_levels = down  # type: ignore[method-assign,assignment]
+
+    checks = _by_name(await doctor.run())
+
+    for name, what in (
+        ("location", "could not read the location"),
+        ("webhooks", "could not read the subscriptions"),
+        ("inventory_items", "could not read the items"),
+    ):
+        assert not checks[name].ok and checks[name].found.startswith(what), name
+        assert checks[name].fix == "try again"
+
+
+async def test_a_malformed_address_fails_the_webhooks_check(world: World) -> None:
+    """An address Shopify cannot deliver to is reported with the setting to fix."""
+    check = _by_name(await _doctor(world, address="ftp://sync.example.com").run())["webhooks"]
+
+    assert not check.ok and check.fix == "fix PUBLIC_URL (or --address)"
+
+
+@pytest.mark.parametrize(("hours", "shown"), [(5, "5 h"), (72, "3 days")])
+async def test_reconcile_age_is_shown_in_hours_or_days(
+    world: World, hours: int, shown: str
+) -> None:
+    """An old reconcile's age reads in hours, or days past two days."""
+    await _healthy(world)
+    world.clock.advance(hours * 3600)
+
+    check = _by_name(await _doctor(world).run())["last_reconcile"]
+
+    assert check.found.startswith(f"the last successful reconcile finished {shown} ago")

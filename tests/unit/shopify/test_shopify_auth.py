@@ -189,3 +189,27 @@ async def test_each_exchange_is_counted_with_its_outcome(clock: FakeClock) -> No
 
     assert metrics.named("token_renewed") == [("failed",), ("ok",)]
     assert [args[1] for args in metrics.named("shopify_call")] == ["auth_failed", "ok"]
+
+
+async def test_a_401_whose_renewal_cannot_reach_shopify_is_retried(clock: FakeClock) -> None:
+    """A 401, then the token endpoint unreachable once: the call waits, renews and succeeds."""
+    token_endpoint = iter(["grant", "down", "grant"])
+    grants = iter(["shpat_first", "shpat_second"])
+
+    def shop(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/admin/oauth/access_token":
+            if next(token_endpoint) == "down":
+                raise httpx.ConnectError("simulated", request=request)
+            return _granted(next(grants))
+        if request.headers["X-Shopify-Access-Token"] == "shpat_first":
+            return httpx.Response(401, json={"errors": "[API] Invalid API key or access token"})
+        return gql(LOCATIONS)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(shop)) as http:
+        tokens = ClientCredentials(ADMIN_URL, "shop", "client-1", SECRET, http=http, clock=clock)
+        client = ShopifyClient(ADMIN_URL, "2026-04", tokens, LOCATION, http=http, clock=clock)
+        found = await client.locations()
+
+    assert found == []
+    assert tokens.exchanges == 3
+    assert len(clock.sleeps) == 1
