@@ -34,6 +34,7 @@ from shopify_sync.errors import (
     ShopifySyncError,
     StorageError,
     StorageRejected,
+    StoreAuthFailed,
     StoreError,
     UnknownProduct,
     UnknownVariant,
@@ -128,8 +129,13 @@ def serve(
         # A wrong location stops start-up (exit 2) before any product is synced.
         with_container(lambda c: c.check_location(), needs=EVERY_NEED)
     except StoreError as exc:
+        why = (
+            "Shopify refused our credentials"
+            if isinstance(exc, StoreAuthFailed)
+            else "Shopify did not answer"
+        )
         structlog.get_logger(__name__).warning(
-            "SHOPIFY_LOCATION_ID not checked yet: Shopify did not answer; "
+            f"SHOPIFY_LOCATION_ID not checked yet: {why}; "
             "the service checks it before its first sync",
             error=str(exc),
         )

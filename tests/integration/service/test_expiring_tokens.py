@@ -5,13 +5,28 @@ revoked under it) and ends with every product in sync, each written exactly once
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
+from typing import Any
 
+import httpx
 from sqlalchemy import text
 from structlog.testing import capture_logs
 
 from shopify_sync.adapters.db.engine import create_engine
-from shopify_sync.simulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from shopify_sync.simulator.config import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    SimulatorConfig,
+)
+from shopify_sync.simulator.testing import run_in_thread
 from tests.integration.service.stack import Stack, running_stack
 
 PRODUCTS = 1200
@@ -104,3 +119,53 @@ def test_reconcile_outlives_several_tokens_and_every_product_ends_in_sync(
     assert ours == wanted
     assert unsynced == 0
     assert len(written) == PRODUCTS and set(written.values()) == {1}
+
+
+def test_serve_with_refused_credentials_stays_up_and_says_why(tmp_path: Path) -> None:
+    """`serve` whose app was uninstalled starts, shows Shopify's auth failing in /health,
+    syncs nothing meanwhile, and never logs the secret."""
+    with run_in_thread(SimulatorConfig(products=2)) as shopify:
+        httpx.post(f"{shopify}/_simulator/auth", json={"installed": False})
+        location = httpx.get(f"{shopify}/_simulator/state").json()["locations"][0]["id"]
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SHOPIFY_", "SYNC_"))},
+            "SHOPIFY_STORE_DOMAIN": "demo.myshopify.com",
+            "SHOPIFY_ADMIN_URL": shopify,
+            "SHOPIFY_CLIENT_ID": DEFAULT_CLIENT_ID,
+            "SHOPIFY_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+            "SHOPIFY_LOCATION_ID": str(location),
+            "SYNC_API_TOKEN": "serve-api-token",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+            "LOG_LEVEL": "INFO",
+        }
+        command = [sys.executable, "-m", "shopify_sync", "serve", "--port", str(port)]
+        with subprocess.Popen(
+            command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        ) as serve:
+            try:
+                health = _health_when_up(f"http://127.0.0.1:{port}/health", serve)
+            finally:
+                serve.terminate()
+            output = serve.communicate(timeout=20)[0].decode()
+
+    assert health["shopify"].startswith("auth failing: Shopify refused the client credentials")
+    assert "SHOPIFY_CLIENT_SECRET" in health["shopify"]
+    assert "not syncing yet" in (health["worker_error"] or "")
+    assert "Shopify refused our credentials" in output
+    assert DEFAULT_CLIENT_SECRET not in output + json.dumps(health)
+
+
+def _health_when_up(url: str, process: subprocess.Popen[bytes]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "serve exited"
+        with contextlib.suppress(httpx.HTTPError):
+            response = httpx.get(url, timeout=5)
+            body: dict[str, Any] = response.json()
+            if body.get("worker_error"):
+                return body
+        time.sleep(0.2)
+    raise AssertionError("serve did not report its state in time")
