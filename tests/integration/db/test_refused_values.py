@@ -122,3 +122,17 @@ async def test_an_unreachable_database_is_still_an_outage() -> None:
         await engine.dispose()
 
     assert not isinstance(caught.value, StorageRejected)
+
+
+async def test_unit_of_work_refuses_a_broken_constraint(engine: AsyncEngine) -> None:
+    """A row breaking a constraint (a product id taken twice) is StorageRejected."""
+
+    async def insert_twice() -> None:
+        async with SqlUnitOfWorkFactory(engine)() as unit:
+            for _ in range(2):
+                await unit.products._c.execute(
+                    text("INSERT INTO product_inventory (product_id) VALUES ('dup')")
+                )
+
+    with pytest.raises(StorageRejected, match="refused a value"):
+        await insert_twice()
