@@ -33,6 +33,7 @@ FAMILIES = {
     "shopify_sync_products": "gauge",
     "shopify_sync_oldest_error_age_seconds": "gauge",
     "shopify_sync_database_up": "gauge",
+    "shopify_sync_admin_sign_ins": "counter",
 }
 
 
