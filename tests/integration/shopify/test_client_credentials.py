@@ -133,3 +133,14 @@ async def test_nothing_logged_carries_the_secret_or_a_token(shop: SimShop) -> No
     assert DEFAULT_CLIENT_SECRET not in text
     assert "shpss_wrong_secret_value" not in text
     assert token not in text
+
+
+async def test_concurrent_calls_refused_401_share_one_renewal(shop: SimShop) -> None:
+    """Ten calls refused at once after a revocation cause one new exchange, and all succeed."""
+    async with shop.app_client() as (client, tokens):
+        await client.locations()
+        await shop.control("POST", "/auth", {"expire_tokens": True})
+        results = await asyncio.gather(*(client.locations() for _ in range(10)))
+
+    assert all(results)
+    assert tokens.exchanges == 2
