@@ -181,3 +181,15 @@ def test_cli_prints_the_default_app_credentials() -> None:
     assert f"SHOPIFY_CLIENT_ID={DEFAULT_CLIENT_ID}" in app_line
     assert f"SHOPIFY_CLIENT_SECRET={DEFAULT_CLIENT_SECRET}" in app_line
     assert "tokens live 86399 s" in app_line
+
+
+def test_unreadable_grant_bodies_are_invalid_requests(shop: Shop) -> None:
+    """A body that is not JSON, or JSON that is not an object, is an invalid_request."""
+    for body in (b"not json", b"[1, 2]"):
+        answer = shop.http.post(
+            "/admin/oauth/access_token",
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
+
+        assert (answer.status_code, answer.json()["error"]) == (400, "invalid_request")
