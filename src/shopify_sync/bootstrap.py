@@ -53,6 +53,7 @@ from shopify_sync.services.ports import (
     UnitOfWorkFactory,
     WebhookDecoder,
 )
+from shopify_sync.services.webhook_health import RefusalCounter
 from shopify_sync.types import LocationId
 
 HTTP_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=10.0, pool=10.0)
@@ -84,6 +85,8 @@ class Container:
     """The products' states for scrapes and the dashboard, cached briefly."""
     ready: Callable[[], Awaitable[str | None]]
     """Why the process cannot take traffic (database unreachable or not migrated), or None."""
+    refusals: RefusalCounter
+    """Webhook deliveries refused before they were trusted, counted into the database."""
     alerts: AlertSender | None = None
     """Where alerts go (``ALERT_WEBHOOK_URL``, e-mail); None when no channel is configured."""
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")
@@ -110,8 +113,10 @@ class Container:
         self._location_ok = True
 
     async def aclose(self) -> None:
-        """Finish the webhook batches taken, then close connection pools."""
+        """Finish the webhook batches taken, record the refusals counted, then close
+        connection pools."""
         await self.ingest.aclose()
+        await self.refusals.flush()
         await self.levels.aclose()
         for closer in reversed(self._closers):
             if isinstance(closer, httpx.AsyncClient):
@@ -249,6 +254,7 @@ def assemble(
         history=watch.history,
         states=StatesReader(uow, clock),
         ready=functools.partial(readiness_problem, engine),
+        refusals=RefusalCounter(uow, clock),
     )
     container._closers.append(engine)
     return container

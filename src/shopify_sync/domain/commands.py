@@ -120,10 +120,22 @@ class SetSyncEnabled:
 
 @dataclass(frozen=True, slots=True)
 class RetryProducts:
-    """Forget the failures of one product, or of every parked one, and sync again."""
+    """Forget the failures of one product, of several (``product_ids``), of every parked
+    one or of every one in error (``errors``: parked or waiting for a retry), and sync again."""
 
     product_id: ProductId | None = None
     parked: bool = False
+    push: bool = True
+    product_ids: tuple[ProductId, ...] = ()
+    errors: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SetSyncEnabledMany:
+    """Turn sync on or off for several products at once; ``push`` syncs them when turned on."""
+
+    product_ids: tuple[ProductId, ...]
+    enabled: bool
     push: bool = True
 
 

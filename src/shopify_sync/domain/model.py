@@ -153,6 +153,8 @@ class Link:
     product_id: ProductId
     variant_id: str | None
     inventory_item_id: InventoryItemId | None
+    title: str | None = None
+    """Shopify's title for the variant: becomes the product's title when ours is empty."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +321,16 @@ class WebhookEvent:
     processed_at: datetime | None
     status: WebhookStatus
     detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRefusals:
+    """Deliveries refused in one minute for one reason (e.g. ``signature``), not trusted."""
+
+    minute: datetime
+    reason: str
+    refused: int
+    last_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

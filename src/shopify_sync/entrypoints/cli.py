@@ -23,7 +23,7 @@ from shopify_sync.bootstrap import Container
 from shopify_sync.config import EVERY_NEED, Need, Settings, load_settings
 from shopify_sync.domain.commands import ReconcileAll, SyncProduct
 from shopify_sync.entrypoints import cli_alerts, cli_ops
-from shopify_sync.entrypoints.cli_output import LOCAL, SYNCING
+from shopify_sync.entrypoints.cli_output import LOCAL, SYNCING, new_table, num, stdout_console
 from shopify_sync.entrypoints.demo import demo as demo_command
 from shopify_sync.errors import (
     ConfigError,
@@ -187,17 +187,10 @@ def sync(
         return
     if dry_run:
         plan = with_container(lambda c: handlers.plan_reconcile(c.uow, c.engine), needs=SYNCING)
-        rows = [
-            f"{p.product_id:<24} ours {p.ours:>7}  shopify {p.shopify!s:>7}  base {p.base!s:>7}"
-            f"  -> merged {p.merged!s:>7}  write {p.write!s:>7}"
-            + (f"  ({p.problem})" if p.problem else "")
-            for p in plan
-        ]
-        emit(
-            [_as_dict(p) for p in plan],
-            as_json,
-            [f"{len(plan)} product(s) differ (dry run: nothing written)", *rows],
-        )
+        if as_json:
+            emit([_as_dict(p) for p in plan], as_json, [])
+        else:
+            _print_plan(plan)
         return
     summary = with_container(
         lambda c: handlers.reconcile_all(
@@ -215,6 +208,20 @@ def sync(
     )
     if summary.failed:
         raise typer.Exit(EXIT_FAILURE)
+
+
+def _print_plan(plan: Sequence[handlers.PlannedChange]) -> None:
+    """The dry run's differences as a table: both sides, the merge, what would be written."""
+    table = new_table(
+        f"{len(plan)} product(s) differ (dry run: nothing written)",
+        "product", "SKU", "#ours", "#Shopify", "#base", "#merged", "to Shopify", "note",
+    )  # fmt: skip
+    for p in plan:
+        table.add_row(
+            p.product_id, p.sku or "", num(p.ours), num(p.shopify), num(p.base), num(p.merged),
+            "nothing to write" if p.write is None else f"set {p.write:,}", p.problem or "",
+        )  # fmt: skip
+    stdout_console().print(table)
 
 
 def _as_dict(value: object) -> dict[str, Any]:

@@ -10,12 +10,17 @@ file with bad rows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 import typer
+from rich.table import Table
 
 from shopify_sync.bootstrap import Container
 from shopify_sync.config import Need
 from shopify_sync.domain.commands import RetryProducts
 from shopify_sync.domain.model import Location, LogEntry, Product
+from shopify_sync.entrypoints import cli_selection
 from shopify_sync.entrypoints.cli_doctor import doctor
 from shopify_sync.entrypoints.cli_output import (
     JSON,
@@ -36,7 +41,7 @@ from shopify_sync.entrypoints.cli_output import (
 )
 from shopify_sync.entrypoints.cli_products import products_app
 from shopify_sync.errors import InvalidRequest
-from shopify_sync.services import admin, setup
+from shopify_sync.services import admin, setup, webhook_health
 from shopify_sync.types import ProductId
 
 webhooks_app = typer.Typer(
@@ -220,6 +225,45 @@ def _log_fact(entry: LogEntry | None) -> str:
     return f"{entry.old_value} -> {entry.new_value} at {when(entry.created_at)} (ref {reference})"
 
 
+def log_table(entries: Sequence[LogEntry]) -> Table:
+    """The audit trail as a table that stays readable 100 columns wide: the time, product,
+    change and who made it never wrap; the detail folds (nothing is cut)."""
+    zone = datetime.now().astimezone().tzname()
+    table = new_table(f"Audit log (newest first, times in {zone})", "when", "product")
+    table.columns[0].no_wrap = True
+    table.add_column("change", no_wrap=True)
+    table.add_column("by")
+    table.add_column("detail", ratio=1, overflow="fold")
+    for e in entries:
+        table.add_row(
+            f"{e.created_at.astimezone():%Y-%m-%d %H:%M:%S}",
+            e.product_id,
+            _log_change(e),
+            f"{e.direction} {e.source}",
+            _log_detail(e),
+        )
+    return table
+
+
+def _log_change(entry: LogEntry) -> str:
+    """``b2c_stock 20 -> 17 (-3)``; a note without numbers is its field alone."""
+    if entry.old_value is None and entry.new_value is None:
+        return entry.field
+    if entry.old_value is None:
+        return f"{entry.field} set to {entry.new_value:,}"
+    return f"{entry.field} {entry.old_value:,} -> {num(entry.new_value)} ({entry.delta:+,})"
+
+
+def _log_detail(entry: LogEntry) -> str:
+    """The detail, and the reference when the detail does not carry it (shortened)."""
+    detail = entry.detail or ""
+    reference = entry.reference or ""
+    if reference and reference not in detail:
+        short = reference if len(reference) <= 20 else reference[:8] + "..."
+        detail = f"{detail} (ref {short})" if detail else f"ref {short}"
+    return detail
+
+
 def show_log(
     product: str | None = typer.Option(None, "--product", help="Only this product."),
     limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="How many rows."),
@@ -231,41 +275,23 @@ def show_log(
         if as_json:
             print_json(entries)
             return
-        table = new_table(
-            "Audit log (newest first)",
-            "when",
-            "product",
-            "direction",
-            "source",
-            "field",
-            "#old",
-            "#new",
-            "delta",
-            "reference",
-            "detail",
-        )
-        for e in entries:
-            table.add_row(
-                when(e.created_at),
-                e.product_id,
-                e.direction,
-                e.source,
-                e.field,
-                num(e.old_value),
-                num(e.new_value),
-                f"{e.delta:+d}",
-                e.reference or "",
-                e.detail or "",
-            )
+        table = log_table(entries)
         stdout_console().print(table)
 
     run(lambda c: admin.recent_log(c.uow, product_id=product, limit=limit), show, needs=LOCAL)
 
 
 def errors(as_json: bool = JSON) -> None:
-    """Products whose sync failed (exit 1 when there is any)."""
+    """Products whose sync failed, and a wrong webhook secret (exit 1 when there is any)."""
 
-    def show(found: list[Product]) -> None:
+    async def work(c: Container) -> tuple[list[Product], str | None]:
+        found = await admin.products_with_errors(c.uow)
+        return found, await webhook_health.signature_alarm(c.uow, c.clock)
+
+    def show(report: tuple[list[Product], str | None]) -> None:
+        found, alarm = report
+        if alarm is not None:
+            typer.echo(f"shopify-sync: webhooks: {alarm}", err=True)
         if as_json:
             print_json(found)
         else:
@@ -288,22 +314,28 @@ def errors(as_json: bool = JSON) -> None:
                     p.sync_error or "",
                 )
             stdout_console().print(table)
-        if found:
+        if found or alarm is not None:
             raise failed()
 
-    run(lambda c: admin.products_with_errors(c.uow), show, needs=LOCAL)
+    run(work, show, needs=LOCAL)
 
 
 def retry(
-    product_id: str | None = typer.Argument(None, help="The product to retry."),
-    parked: bool = typer.Option(False, "--parked", help="Retry every parked product."),
+    product_ids: list[str] | None = cli_selection.IDS,
+    parked: bool = typer.Option(False, "--parked", help="Every parked product."),
+    errors: bool = typer.Option(
+        False, "--errors", "--all", help="Every product in error (parked or waiting to retry)."
+    ),
     push: bool = PUSH,
     as_json: bool = JSON,
 ) -> None:
-    """Forget a product's failures (or every parked one's) and sync it again now."""
-    if parked == (product_id is not None):
-        raise typer.BadParameter("give a PRODUCT_ID or --parked (not both)")
-    cmd = RetryProducts(None if product_id is None else ProductId(product_id), parked, push)
+    """Forget products' failures and sync them again now: ids, --errors (--all) or --parked."""
+    if bool(product_ids) == (parked or errors):
+        raise typer.BadParameter("give PRODUCT_IDs, or --errors (--all) or --parked (not both)")
+    cmd = RetryProducts(
+        parked=parked, errors=errors, push=push,
+        product_ids=tuple(ProductId(i) for i in product_ids or ()),
+    )  # fmt: skip
 
     def show(report: admin.RetryReport) -> None:
         if as_json:

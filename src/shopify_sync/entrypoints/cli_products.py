@@ -18,8 +18,10 @@ from shopify_sync.domain.commands import (
     ImportProducts,
     LinkProduct,
     SetSyncEnabled,
+    SetSyncEnabledMany,
 )
 from shopify_sync.domain.model import Product
+from shopify_sync.entrypoints import cli_selection
 from shopify_sync.entrypoints.cli_output import (
     CATALOGUE,
     CLI_REFERENCE,
@@ -181,13 +183,30 @@ def _auto_link(dry_run: bool, as_json: bool) -> None:
         if links > LISTED_LINKS:
             verb = "would be linked" if dry_run else "linked"
             typer.echo(f"{links:,} products {verb} (not listed one by one: --json lists them)")
-        counts = {o: len(report.of(o)) for o in sorted({i.outcome for i in report.items})}
-        typer.echo(
-            ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in counts.items())
-            or "no unlinked product"
-        )
+        typer.echo(auto_link_summary(report))
 
     run(work, show, needs=CATALOGUE)
+
+
+NO_PRODUCTS_YET = (
+    "no products in product_inventory yet: the B2B platform's Inventory Service writes them, "
+    "or add them from a CSV file with `shopify-sync products import products.csv` "
+    "(product_id and sku at least), then link"
+)
+
+
+def auto_link_summary(report: linking.AutoLinkReport) -> str:
+    """One line: how many products each outcome got ("would link" in a dry run), or why
+    there was nothing to link."""
+    if report.products == 0:
+        return NO_PRODUCTS_YET
+    if not report.items:
+        return f"every product is linked already ({report.products:,})"
+    counts = {o: len(report.of(o)) for o in sorted({i.outcome for i in report.items})}
+    return ", ".join(
+        f"would link {n:,}" if o == "linked" and report.dry_run else f"{n:,} {o.replace('_', ' ')}"
+        for o, n in counts.items()
+    )
 
 
 @products_app.command("unlink")
@@ -224,29 +243,61 @@ def products_allocate(
 
 @products_app.command("enable")
 def products_enable(
-    product_id: str = typer.Argument(..., help="The product."),
+    product_ids: list[str] | None = cli_selection.IDS,
+    all_: bool = cli_selection.ALL,
+    errors: bool = cli_selection.ERRORS,
+    unlinked: bool = cli_selection.UNLINKED,
+    linked: bool = cli_selection.LINKED,
+    disabled: bool = cli_selection.DISABLED,
+    parked: bool = cli_selection.PARKED,
     push: bool = PUSH,
     as_json: bool = JSON,
 ) -> None:
-    """Turn sync on for a product and sync it now."""
-    cmd = SetSyncEnabled(ProductId(product_id), True, push)
-    run(
-        lambda c: admin.set_sync_enabled(cmd, c.uow, c.engine, c.clock),
-        lambda result: _print_change(result, as_json),
-        needs=syncing(push),
-    )
+    """Turn sync on for products and sync them now: ids, or --all or a filter."""
+    chosen = cli_selection.selection(
+        product_ids, all_=all_, errors=errors, unlinked=unlinked, linked=linked,
+        disabled=disabled, parked=parked,
+    )  # fmt: skip
+    _set_enabled(chosen, True, push, as_json)
 
 
 @products_app.command("disable")
 def products_disable(
-    product_id: str = typer.Argument(..., help="The product."), as_json: bool = JSON
+    product_ids: list[str] | None = cli_selection.IDS,
+    all_: bool = cli_selection.ALL,
+    errors: bool = cli_selection.ERRORS,
+    unlinked: bool = cli_selection.UNLINKED,
+    linked: bool = cli_selection.LINKED,
+    parked: bool = cli_selection.PARKED,
+    as_json: bool = JSON,
 ) -> None:
-    """Turn sync off for a product: Shopify keeps its own quantity."""
-    cmd = SetSyncEnabled(ProductId(product_id), False, False)
+    """Turn sync off for products (Shopify keeps its own quantity): ids, or --all or a filter."""
+    chosen = cli_selection.selection(
+        product_ids, all_=all_, errors=errors, unlinked=unlinked, linked=linked, parked=parked
+    )
+    _set_enabled(chosen, False, False, as_json)
+
+
+def _set_enabled(chosen: cli_selection.Selection, enabled: bool, push: bool, as_json: bool) -> None:
+    if chosen.single is not None:
+        cmd = SetSyncEnabled(chosen.single, enabled, push)
+        run(
+            lambda c: admin.set_sync_enabled(cmd, c.uow, c.engine, c.clock),
+            lambda result: _print_change(result, as_json),
+            needs=syncing(push and enabled),
+        )
+        return
+
+    async def work(c: Container) -> admin.BulkChange:
+        ids = await admin.selected_ids(c.uow, chosen.ids, chosen.filters)
+        many = SetSyncEnabledMany(tuple(ids), enabled, push)
+        return await admin.set_sync_enabled_many(many, c.uow, c.engine, c.clock)
+
+    verb = "enabled" if enabled else "disabled"
     run(
-        lambda c: admin.set_sync_enabled(cmd, c.uow, c.engine, c.clock),
-        lambda result: _print_change(result, as_json),
-        needs=LOCAL,
+        work,
+        lambda change: cli_selection.print_bulk(verb, change, as_json),
+        needs=syncing(push and enabled),
     )
 
 

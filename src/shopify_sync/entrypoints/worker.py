@@ -132,6 +132,7 @@ class Worker:
             if self._stopping.is_set():
                 return
             self._wake.clear()
+            await self._c.refusals.flush()
             if not await self._location_checked():
                 continue
             try:

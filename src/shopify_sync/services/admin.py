@@ -8,14 +8,19 @@ Linking lives in :mod:`.linking`, CSV files in :mod:`.product_csv`, webhooks in 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from shopify_sync.domain.commands import Allocate, RetryProducts, SetSyncEnabled
+from shopify_sync.domain.commands import (
+    Allocate,
+    RetryProducts,
+    SetSyncEnabled,
+    SetSyncEnabledMany,
+)
 from shopify_sync.domain.model import Change, LevelRead, LogEntry, LogRecord, Product
 from shopify_sync.domain.reconcile import Merge, merge
-from shopify_sync.errors import InvalidQuantity, StoreError, UnknownProduct
+from shopify_sync.errors import InvalidQuantity, InvalidRequest, StoreError, UnknownProduct
 from shopify_sync.services.engine import ProductResult, SyncEngine
 from shopify_sync.services.ports import Clock, StoreClient, UnitOfWork, UnitOfWorkFactory
 from shopify_sync.types import MAX_QUANTITY, InitialSource, ProductId
@@ -246,19 +251,21 @@ class RetryReport:
 async def retry(
     cmd: RetryProducts, uow: UnitOfWorkFactory, engine: SyncEngine, clock: Clock
 ) -> RetryReport:
-    """Forget the failures of one product (or every parked one), queue a re-read, sync again.
+    """Forget the failures of the products named (or of every parked one, or every one in
+    error), queue a re-read, sync again.
 
     Raises:
-        UnknownProduct: no such product.
+        UnknownProduct: one named does not exist (nothing changed).
+        InvalidRequest: nothing was chosen.
     """
-    if cmd.product_id is not None:
-        async with uow() as unit:
-            product = await unit.products.get(cmd.product_id)
-        if product is None:
-            raise UnknownProduct(cmd.product_id)
-        pages = [[product]]
+    if cmd.product_id is None and not cmd.product_ids and not (cmd.parked or cmd.errors):
+        raise InvalidRequest("retry what? name products, or choose the parked or errored ones")
+    if cmd.product_id is not None or cmd.product_ids:
+        ids = ([cmd.product_id] if cmd.product_id is not None else []) + list(cmd.product_ids)
+        pages = [await products_named(uow, ids)]
     else:
-        pages = [page async for page in walk_products(uow, ProductFilter(parked=True))]
+        chosen = ProductFilter(parked=cmd.parked and not cmd.errors, errors=cmd.errors)
+        pages = [page async for page in walk_products(uow, chosen)]
     retried: list[ProductId] = []
     results: list[ProductResult] = []
     for page in pages:
@@ -277,6 +284,77 @@ async def retry(
             report = await engine.sync(fresh, source=OPERATOR)
             results.extend(report.results.values())
     return RetryReport(tuple(retried), tuple(results))
+
+
+async def products_named(uow: UnitOfWorkFactory, ids: Sequence[str]) -> list[Product]:
+    """These products, in the order given (each once).
+
+    Raises:
+        UnknownProduct: one of them does not exist (the first such, before anything changes).
+    """
+    wanted = list(dict.fromkeys(ids))
+    async with uow() as unit:
+        found = {p.product_id: p for p in await unit.products.get_many(wanted)}
+    for product_id in wanted:
+        if product_id not in found:
+            raise UnknownProduct(product_id)
+    return [found[ProductId(pid)] for pid in wanted]
+
+
+async def selected_ids(
+    uow: UnitOfWorkFactory, ids: Sequence[str], filters: ProductFilter | None
+) -> list[ProductId]:
+    """The products named by ``ids`` (checked to exist), or every one matching ``filters``.
+
+    Raises:
+        UnknownProduct: one of ``ids`` does not exist.
+    """
+    if filters is None:
+        return [p.product_id for p in await products_named(uow, ids)]
+    return [p.product_id async for page in walk_products(uow, filters) for p in page]
+
+
+@dataclass(frozen=True, slots=True)
+class BulkChange:
+    """Products an operator turned on or off at once, and what their sync did."""
+
+    changed: tuple[ProductId, ...]
+    unchanged: tuple[ProductId, ...]
+    results: tuple[ProductResult, ...] = field(default_factory=tuple)
+
+
+async def set_sync_enabled_many(
+    cmd: SetSyncEnabledMany, uow: UnitOfWorkFactory, engine: SyncEngine, clock: Clock
+) -> BulkChange:
+    """Turn sync on or off for several products (each logged), one transaction per page of
+    ``WALK_PAGE``; those turned on are synced at once when ``push``.
+
+    Raises:
+        UnknownProduct: one of them does not exist (nothing changed).
+    """
+    await products_named(uow, cmd.product_ids)
+    ids = list(dict.fromkeys(cmd.product_ids))
+    changed: list[ProductId] = []
+    unchanged: list[ProductId] = []
+    results: list[ProductResult] = []
+    state = "enabled" if cmd.enabled else "disabled"
+    for start in range(0, len(ids), WALK_PAGE):
+        now = clock.now()
+        async with uow() as unit:
+            page = await unit.products.get_many(ids[start : start + WALK_PAGE], lock=True)
+            moved = [p.product_id for p in page if p.sync_enabled != cmd.enabled]
+            for product_id in moved:
+                await unit.products.set_enabled(product_id, cmd.enabled, now)
+            await unit.log.add([_note(pid, "sync_enabled", f"sync {state}") for pid in moved], now)
+            after = await unit.products.get_many(moved)
+            await unit.commit()
+        changed.extend(moved)
+        unchanged.extend(p.product_id for p in page if p.product_id not in set(moved))
+        syncable = [p for p in after if p.sync_enabled and p.linked]
+        if cmd.push and cmd.enabled and syncable:
+            report = await engine.sync(syncable, source=OPERATOR)
+            results.extend(report.results.values())
+    return BulkChange(tuple(changed), tuple(unchanged), tuple(results))
 
 
 async def locked_product(unit: UnitOfWork, product_id: str) -> Product:

@@ -191,7 +191,7 @@ async def _link_many(
     """Link each product to its variant and note it in the audit trail: two statements."""
     now = clock.now()
     await unit.products.set_links(
-        [Link(p.product_id, str(v.id), v.inventory_item_id) for p, v in pairs], now
+        [Link(p.product_id, str(v.id), v.inventory_item_id, v.title) for p, v in pairs], now
     )
     await unit.log.add([_link_note(p, _linked_to(v)) for p, v in pairs], now)
 
@@ -238,6 +238,8 @@ class AutoLinkReport:
 
     dry_run: bool
     items: tuple[AutoLinkItem, ...] = field(default_factory=tuple)
+    products: int = 0
+    """Products in our table (linked or not): none means the B2B platform has written none."""
 
     def of(self, outcome: Outcome) -> list[AutoLinkItem]:
         """The items with this outcome."""
@@ -282,7 +284,7 @@ async def auto_link(
         items.extend(await _auto_link_page(page, ours_twice, matches, cmd.dry_run, uow, clock))
         if progress is not None:
             progress(len(page))
-    return AutoLinkReport(cmd.dry_run, tuple(items))
+    return AutoLinkReport(cmd.dry_run, tuple(items), counts.get("total", 0))
 
 
 async def _duplicate_skus(uow: UnitOfWorkFactory) -> set[str]:

@@ -375,7 +375,7 @@ async def _apply(
             if values:
                 await unit.products.upsert({"product_id": row.product_id, **values}, change, now)
         described = "; ".join(
-            f"{d.column} {d.old} -> {d.new}"
+            describe_change(d.column, d.old, d.new)
             for d in row.changes
             if d.column in ("variant", "sync_enabled", "sku")
         )
@@ -394,3 +394,13 @@ async def _apply(
                 )
             )
     await unit.log.add(notes, now)
+
+
+def describe_change(column: str, old: object, new: object) -> str:
+    """``sku set to A`` for a first value, ``sku A -> B``, ``sku cleared (was A)``: never
+    ``None`` in an operator's log."""
+    if old is None or old == "":
+        return f"{column} set to {new}"
+    if new is None or new == "":
+        return f"{column} cleared (was {old})"
+    return f"{column} {old} -> {new}"

@@ -178,6 +178,26 @@ async def test_import_relinks_an_existing_product(shop_world: World) -> None:
     ]
 
 
+async def test_import_log_says_set_for_a_first_value_never_none(shop_world: World) -> None:
+    """A new product's SKU is logged as set (never ``sku None -> ...``), a changed one with
+    both values, a cleared one as cleared."""
+    await add_product(shop_world, product_id="old", sku="A-1")
+    await add_product(shop_world, product_id="gone", sku="B-1")
+
+    await run_import(shop_world, "product_id,sku\nfresh,SKU-000001\nold,A-2\n", push=False)
+    cleared = product_csv.describe_change("sku", "B-1", "")
+
+    details = {
+        pid: [e.detail for e in await log_of(shop_world, pid) if e.field == "import"]
+        for pid in ("fresh", "old")
+    }
+    assert details == {
+        "fresh": ["CSV line 2: sku set to SKU-000001"],
+        "old": ["CSV line 3: sku A-1 -> A-2"],
+    }
+    assert cleared == "sku cleared (was B-1)"
+
+
 async def test_a_bad_row_applies_nothing(shop_world: World) -> None:
     """One bad row refuses the whole file: the good rows are not applied either."""
     await add_product(shop_world, product_id="p1", b2c=3)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, delete, desc, insert, or_, select, update
+from sqlalchemy import Row, delete, desc, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +20,7 @@ from shopify_sync.adapters.db.tables import (
     outbound_writes,
     sync_runs,
     webhook_events,
+    webhook_refusals,
 )
 from shopify_sync.domain.model import (
     LogEntry,
@@ -28,6 +29,7 @@ from shopify_sync.domain.model import (
     SetQuantities,
     SyncRun,
     WebhookEvent,
+    WebhookRefusals,
 )
 from shopify_sync.types import InventoryItemId, ProductId
 
@@ -150,11 +152,52 @@ class SqlWebhookEventRepository:
         ]
 
     async def prune(self, older_than: datetime) -> int:
-        """Forget events received before ``older_than`` (far past Shopify's retry window)."""
+        """Forget events received before ``older_than`` (far past Shopify's retry window),
+        and the refusal counts of those minutes."""
         result = await self._c.execute(
             delete(webhook_events).where(webhook_events.c.received_at < older_than)
         )
+        await self._c.execute(
+            delete(webhook_refusals).where(webhook_refusals.c.last_at < older_than)
+        )
         return result.rowcount
+
+    async def last_received_at(self) -> datetime | None:
+        """When the newest recorded delivery arrived (signed, so trusted), or None."""
+        query = select(func.max(webhook_events.c.received_at))
+        value: datetime | None = (await self._c.execute(query)).scalar_one()
+        return value
+
+    async def add_refusals(self, counts: Sequence[WebhookRefusals]) -> None:
+        """Add refused deliveries to their minute's count (one row per minute and reason)."""
+        if not counts:
+            return
+        dialect_insert = sqlite_insert if self._c.dialect.name == "sqlite" else pg_insert
+        statement = dialect_insert(webhook_refusals)
+        await self._c.execute(
+            statement.on_conflict_do_update(
+                index_elements=[webhook_refusals.c.minute, webhook_refusals.c.reason],
+                set_={
+                    "refused": webhook_refusals.c.refused + statement.excluded.refused,
+                    "last_at": func.max(webhook_refusals.c.last_at, statement.excluded.last_at)
+                    if self._c.dialect.name == "sqlite"
+                    else func.greatest(webhook_refusals.c.last_at, statement.excluded.last_at),
+                },
+            ),
+            [
+                {"minute": c.minute, "reason": c.reason, "refused": c.refused, "last_at": c.last_at}
+                for c in counts
+            ],
+        )
+
+    async def refusals_since(self, since: datetime) -> list[WebhookRefusals]:
+        """Refusal counts of the minutes whose last refusal came after ``since``, oldest first."""
+        query = (
+            select(webhook_refusals)
+            .where(webhook_refusals.c.last_at > since)
+            .order_by(webhook_refusals.c.minute)
+        )
+        return [WebhookRefusals(**r._mapping) for r in await self._c.execute(query)]
 
 
 def encode_write(write: SetQuantities) -> str:

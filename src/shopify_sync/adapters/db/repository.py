@@ -730,15 +730,17 @@ class SqlProductRepository:
 
     async def set_links(self, links: Sequence[Link], now: datetime) -> None:
         """Link products to (or unlink them from) Shopify variants, in one statement; each
-        agreed base restarts from scratch."""
+        agreed base restarts from scratch; a link's title fills an empty title of ours."""
         if not links:
             return
+        empty_title = or_(t.c.title.is_(None), func.trim(t.c.title) == "")
         statement = (
             update(t)
             .where(t.c.product_id == bindparam("pid"))
             .values(
                 shopify_variant_id=bindparam("variant"),
                 shopify_inventory_item_id=bindparam("item"),
+                title=func.coalesce(case((empty_title, bindparam("title", type_=Text))), t.c.title),
                 shopify_base=None,
                 shopify_seen_at=None,
                 refresh_requested=False,
@@ -747,7 +749,12 @@ class SqlProductRepository:
             )
         )
         params = [
-            {"pid": k.product_id, "variant": k.variant_id, "item": k.inventory_item_id}
+            {
+                "pid": k.product_id,
+                "variant": k.variant_id,
+                "item": k.inventory_item_id,
+                "title": k.title or None,
+            }
             for k in links
         ]
         await self._c.execute(statement, params)

@@ -160,6 +160,17 @@ webhook_events = Table(
 Index("ix_webhook_events_webhook_id", webhook_events.c.webhook_id)
 Index("ix_webhook_events_received_at", webhook_events.c.received_at)
 
+# Deliveries refused before they were trusted (a bad signature), counted per minute and
+# reason: one row per minute at most, however many requests, pruned with webhook_events.
+webhook_refusals = Table(
+    "webhook_refusals",
+    metadata,
+    Column("minute", UtcDateTime, primary_key=True),
+    Column("reason", Text, primary_key=True),
+    Column("refused", BigInteger, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+)
+
 outbound_writes = Table(
     "outbound_writes",
     metadata,

@@ -60,7 +60,7 @@ from shopify_sync.entrypoints.web.session import (
 )
 from shopify_sync.entrypoints.web.state import AppState, state_of
 from shopify_sync.errors import ShopifySyncError, StoreError
-from shopify_sync.services import access, admin, handlers, linking, product_csv
+from shopify_sync.services import access, admin, handlers, linking, product_csv, webhook_health
 from shopify_sync.types import ProductId, VariantId
 
 HERE = Path(__file__).parent
@@ -303,7 +303,7 @@ async def products(page: SignedPage) -> Response:
         )
     return page.render(
         "products.html", status=status, page_=found, filters=FILTERS, chosen=chosen, q=search,
-        counts=counts, more=more, first=query.after is not None,
+        counts=counts, more=more, first=query.after is not None, alarms=await _alarms(page),
     )  # fmt: skip
 
 
@@ -487,7 +487,40 @@ async def log_page(page: SignedPage) -> Response:
 @router.get("/errors")
 async def errors_page(page: SignedPage) -> Response:
     found = await admin.products_with_errors(page.c.uow)
-    return page.render("errors.html", products=found)
+    return page.render("errors.html", products=found, alarms=await _alarms(page))
+
+
+async def _alarms(page: SignedPage) -> list[str]:
+    """What is wrong beyond single products (a wrong webhook secret), shown atop the page."""
+    await page.c.refusals.flush()
+    alarm = await webhook_health.signature_alarm(page.c.uow, page.c.clock)
+    return [] if alarm is None else [alarm]
+
+
+@router.post("/errors/retry")
+async def retry_errors(page: SignedPage) -> Response:
+    """Retry the products ticked on the Errors page, or every product in error."""
+    form = await page.form()
+    if form.get("scope") == "errors":
+        cmd = RetryProducts(errors=True, push=False)
+        what = "product(s) with errors"
+    else:
+        ticked = [
+            v for v in (await page.request.form()).getlist("product_id") if isinstance(v, str)
+        ]
+        if not ticked:
+            page.session.flash("error", "Tick the products to retry first.")
+            return page.redirect("/admin/errors")
+        cmd = RetryProducts(product_ids=tuple(ProductId(v) for v in ticked), push=False)
+        what = "selected product(s)"
+    try:
+        report = await admin.retry(cmd, page.c.uow, page.c.engine, page.c.clock)
+    except ShopifySyncError as exc:
+        page.session.flash("error", f"Nothing retried: {exc}")
+        return page.redirect("/admin/errors")
+    page.state.worker.wake()
+    page.session.flash("ok", f"Retrying {len(report.retried):,} {what}.")
+    return page.redirect("/admin/errors")
 
 
 @router.get("/setup")

@@ -24,7 +24,8 @@ from shopify_sync.entrypoints.web import admin, monitoring, webhooks
 from shopify_sync.entrypoints.web.errors import exception_handlers
 from shopify_sync.entrypoints.web.state import AppState, shopify_status, state_of
 from shopify_sync.entrypoints.worker import WebhookWatch, Worker
-from shopify_sync.services import handlers
+from shopify_sync.errors import StorageError
+from shopify_sync.services import handlers, webhook_health
 from shopify_sync.types import ProductId
 
 
@@ -164,8 +165,9 @@ def create_app(
         report = await handlers.health(state.container.uow)
         shopify = await shopify_status(state)
         last = report.last_reconcile
+        alarm = await _webhook_alarm(state) if report.database_ok else None
         body = {
-            "status": "ok" if report.database_ok else "unavailable",
+            "status": ("degraded" if alarm else "ok") if report.database_ok else "unavailable",
             "time": state.container.clock.now().isoformat(),
             "database": "ok" if report.database_ok else f"error: {report.database_error}",
             "shopify": shopify,
@@ -183,6 +185,7 @@ def create_app(
                 "error": last.error,
             },
             "webhook_subscriptions": _webhook_state(state.worker.webhooks),
+            "webhooks": f"error: {alarm}" if alarm else "ok",
             "worker_error": state.worker.last_error,
         }
         return JSONResponse(body, status_code=200 if report.database_ok else 503)
@@ -222,3 +225,13 @@ def _webhook_state(watch: WebhookWatch | None) -> dict[str, Any]:
         "missing": [topic for topic, _ in check.missing],
         "wrong": [{"topic": s.topic, "address": s.uri} for s in check.wrong],
     }
+
+
+async def _webhook_alarm(state: AppState) -> str | None:
+    """Why webhooks look refused for a wrong secret (counts shared by every process)."""
+    c = state.container
+    await c.refusals.flush()
+    try:
+        return await webhook_health.signature_alarm(c.uow, c.clock)
+    except StorageError:
+        return None

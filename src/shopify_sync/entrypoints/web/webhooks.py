@@ -26,7 +26,7 @@ from shopify_sync.errors import (
     WebhookTooLarge,
     WebhookUnauthorized,
 )
-from shopify_sync.services import handlers
+from shopify_sync.services import handlers, webhook_health
 from shopify_sync.services.ports import Clock, Metrics
 from shopify_sync.types import MAX_SHOPIFY_ID, SHOPIFY_QUANTITY_LIMIT
 
@@ -65,7 +65,14 @@ async def _receive(
     c = state.container
     try:
         body = await read_body(request, c.settings.webhook_max_body_bytes)
-        c.webhooks.verify(body, request.headers.get("x-shopify-hmac-sha256"))
+        signature = request.headers.get("x-shopify-hmac-sha256")
+        try:
+            c.webhooks.verify(body, signature)
+        except WebhookUnauthorized:
+            await c.refusals.refused(
+                webhook_health.SIGNATURE if signature else webhook_health.UNSIGNED
+            )
+            raise
         meta = c.webhooks.meta(request.headers, topic)
         try:
             outcome = await apply(state, body, meta)
