@@ -496,3 +496,20 @@ async def test_write_started_elsewhere_is_awaited_then_resent(world: World) -> N
     assert [w.idempotency_key for w in world.store.writes] == ["k-elsewhere"]
     assert (world.store.available(item), await world.row(pid)) == (15, (15, 15))
     assert (world.clock.now() - started).total_seconds() >= 2.9
+
+
+async def test_a_level_dated_ahead_of_our_clock_is_not_recorded_as_seen(world: World) -> None:
+    """A level Shopify dates an hour ahead of our clock is merged (pulled), but its
+    timestamp never becomes shopify_seen_at, in a pull or when both sides agree."""
+    pulled, item_a = await world.product(ours=10, base=10, shopify=8)
+    agreed, item_b = await world.product(ours=5, base=5, shopify=5)
+    for item in (item_a, item_b):
+        world.store.items[InventoryItemId(item)].updated_at = world.clock.now() + timedelta(hours=1)
+
+    results = [await sync(world, pid) for pid in (pulled, agreed)]
+
+    async with world.uow() as unit:
+        seen = [(await unit.products.get(pid)).shopify_seen_at for pid in (pulled, agreed)]  # type: ignore[union-attr]
+
+    assert [r.action for r in results] == ["pulled", "in_sync"]
+    assert (await world.row(pulled), seen) == ((8, 8), [None, None])
