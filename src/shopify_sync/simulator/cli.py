@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from shopify_sync.simulator.app import create_app
 from shopify_sync.simulator.config import (
     DEFAULT_ACCESS_TOKEN,
     DEFAULT_CLIENT_ID,
@@ -80,6 +78,11 @@ def simulator(
     ),
 ) -> None:
     """Run a local Shopify Admin API (GraphQL, legacy REST, webhooks) for tests and demos."""
+    # Imported here, not at the top: every other command of the CLI would pay for them.
+    import uvicorn
+
+    from shopify_sync.simulator.app import create_app
+
     if plan not in PLAN_LIMITS:
         choices = ", ".join(PLAN_LIMITS)
         raise typer.BadParameter(f"plan must be one of {choices}", param_hint="--plan")

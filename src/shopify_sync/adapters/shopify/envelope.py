@@ -26,7 +26,12 @@ class Model(BaseModel):
     """Base of every response model: camelCase aliases, unknown fields ignored."""
 
     model_config = ConfigDict(
-        frozen=True, extra="ignore", alias_generator=to_camel, validate_by_name=True
+        frozen=True,
+        extra="ignore",
+        alias_generator=to_camel,
+        validate_by_name=True,
+        # Built on first use: a command pays only for the answers it reads.
+        defer_build=True,
     )
 
 
