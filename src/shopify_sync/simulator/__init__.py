@@ -24,4 +24,5 @@ def __getattr__(name: str) -> Any:
         return create_app
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = ["Clock", "ManualClock", "SimulatorConfig", "SystemClock", "create_app"]
