@@ -17,6 +17,11 @@ BODIES: dict[int, tuple[str, bytes]] = {
         b'{"errors":"Exceeded 2 calls per second for api client. Reduce request rates to '
         b'resume uninterrupted service."}',
     ),
+    401: (
+        "application/json",
+        b'{"errors":"[API] Invalid API key or access token (unrecognized login or wrong '
+        b'password)"}',
+    ),
     500: ("application/json", b'{"errors":"Internal Server Error"}'),
     502: ("text/html", b"<html><body><h1>502 Bad Gateway</h1></body></html>"),
     503: ("application/json", b'{"errors":"Unavailable Shop"}'),
