@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -20,13 +21,20 @@ from shopify_sync.domain.model import (
 )
 from shopify_sync.errors import OutcomeUnknown, StoreAuthFailed, StoreUnavailable
 from shopify_sync.services import linking
+from shopify_sync.simulator import ManualClock, SimulatorConfig
+from shopify_sync.simulator.testing import run_in_thread
 from shopify_sync.types import InventoryItemId, LocationId, VariantId
 from tests.conftest import migrated_engine
-from tests.integration.shopify.shopify_sim_harness import PRODUCTS, SimShop
+from tests.integration.shopify.shopify_sim_harness import PRODUCTS, TOKEN, SimShop
 
 pytestmark = pytest.mark.anyio
 
 VERSIONS = ("2025-10", "2026-01", "2026-04", "2026-07", "2026-10")
+UNSTOCKED_CATALOGUE = {
+    "locations": ["Main warehouse", "Overflow"],
+    "products": [{"title": "Lamp", "variants": [{"sku": "LAMP-1", "quantities": {"Overflow": 4}}]}],
+}
+"""One item stocked only at the second location: not at ours (the first)."""
 
 
 def write_of(*entries: tuple[int, int, int]) -> SetQuantities:
@@ -323,3 +331,29 @@ async def test_auto_link_in_bulk_links_our_products_to_the_simulator(
 
     assert (report.linked, [i.product_id for i in report.of("unmatched")]) == (PRODUCTS, ["p-none"])
     assert linked == {**{sku.lower(): item for sku, item in items.items()}, "NOWHERE-1": None}
+
+
+@pytest.mark.parametrize(
+    ("version", "read", "written"),
+    [("2026-07", None, "ITEM_NOT_STOCKED_AT_LOCATION"), ("2026-10", 0, None)],
+)
+async def test_an_item_not_stocked_at_our_location_is_set_there_from_2026_10(
+    tmp_path: Path, version: str, read: int | None, written: str | None
+) -> None:
+    """Up to 2026-07 an item not stocked at our location reads as not stocked and its write
+    is refused; from 2026-10 it reads as 0 available and the write stocks it there."""
+    seed = tmp_path / "catalogue.json"
+    seed.write_text(json.dumps(UNSTOCKED_CATALOGUE), encoding="utf-8")
+    config = SimulatorConfig(access_token=TOKEN, seed_file=seed)
+    with run_in_thread(config, clock=ManualClock()) as url:
+        shop = SimShop(url, ManualClock())
+        row = (await shop.control("GET", "/levels?sku=LAMP-1"))["levels"][0]
+        item = InventoryItemId(row["inventory_item_id"])
+        async with shop.client(version) as (client, _):
+            level = (await client.read_levels([item]))[item]
+            result = await client.set_quantities(write_of((item, 7, 0)))
+        held = await shop.levels(await shop.location())
+
+    assert level.available == read
+    assert [e.code for e in result.errors] == ([written] if written else [])
+    assert held.get(item) == (None if written else 7)

@@ -9,13 +9,22 @@ from pathlib import Path
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     DocumentNode,
+    EnumValueNode,
     FieldNode,
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLList,
     GraphQLSchema,
     OperationDefinitionNode,
+    TypeInfo,
+    TypeInfoVisitor,
     VariableNode,
     build_client_schema,
+    get_nullable_type,
     parse,
+    type_from_ast,
     validate,
 )
 from graphql.execution.values import get_variable_values
@@ -99,3 +108,57 @@ def runtime_problems(version: str, body: dict[str, Any]) -> list[str]:
         if "changeFromQuantity" not in entry:
             problems.append(f"entry without changeFromQuantity: {entry}")
     return problems
+
+
+def deprecated_uses(version: str, query: str, variables: dict[str, Any] | None) -> list[str]:
+    """Every deprecated field, argument, enum value or input field that *query* and its
+    *variables* use in *version*'s schema (empty when the request follows current practice)."""
+    schema = admin_schema(version)
+    document = parse(query)
+    type_info = TypeInfo(schema)
+    found: list[str] = []
+
+    class _Finder(Visitor):
+        def enter_field(self, node: FieldNode, *_: object) -> None:
+            field = type_info.get_field_def()
+            if field is not None and field.deprecation_reason:
+                found.append(f"field {node.name.value}")
+
+        def enter_argument(self, node: ArgumentNode, *_: object) -> None:
+            argument = type_info.get_argument()
+            if argument is not None and argument.deprecation_reason:
+                found.append(f"argument {node.name.value}")
+
+        def enter_enum_value(self, node: EnumValueNode, *_: object) -> None:
+            value = type_info.get_enum_value()
+            if value is not None and value.deprecation_reason:
+                found.append(f"enum value {node.value}")
+
+    visit(document, TypeInfoVisitor(type_info, _Finder()))
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    for definition in operation.variable_definitions or ():
+        kind = type_from_ast(schema, definition.type)
+        value = (variables or {}).get(definition.variable.name.value)
+        found.extend(_deprecated_inputs(kind, value))
+    return found
+
+
+def _deprecated_inputs(kind: Any, value: Any) -> list[str]:
+    kind = get_nullable_type(kind)
+    if isinstance(kind, GraphQLList) and isinstance(value, list):
+        return [found for item in value for found in _deprecated_inputs(kind.of_type, item)]
+    if isinstance(kind, GraphQLInputObjectType) and isinstance(value, dict):
+        found = []
+        for name, item in value.items():
+            field = kind.fields.get(name)
+            if field is None:
+                continue
+            if field.deprecation_reason:
+                found.append(f"input field {kind.name}.{name}")
+            found.extend(_deprecated_inputs(field.type, item))
+        return found
+    if isinstance(kind, GraphQLEnumType) and isinstance(value, str):
+        enum_value = kind.values.get(value)
+        if enum_value is not None and enum_value.deprecation_reason:
+            return [f"enum value {kind.name}.{value}"]
+    return []

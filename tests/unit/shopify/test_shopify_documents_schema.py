@@ -15,6 +15,7 @@ from tests.unit.shopify.shopify_fakes import FakeClock, full_shop, make_client
 from tests.unit.shopify.shopify_schema import (
     OLDER_VERSIONS,
     SUPPORTED_VERSIONS,
+    deprecated_uses,
     fields_named,
     runtime_problems,
     schema_problems,
@@ -36,6 +37,8 @@ EVERY_OPERATION = {
     "RunBulkQuery",
     "PollBulkOperation",
 }
+NO_REPLACEMENT = {"input field InventoryQuantityInput.compareQuantity"}
+"""Deprecated in 2025-10, whose schema has no changeFromQuantity yet (2026-01 on)."""
 WRITE = SetQuantities(
     idempotency_key="6f1c3a9e-0d7b-4e8e-9a51-2b0c7d4f1e22",
     reference_document_uri="gid://b2b-sync/SyncRun/8f3a",
@@ -86,6 +89,42 @@ async def test_bulk_inner_query_passes_schema_validation(version: str) -> None:
     bulk = next(body for body in bodies if body["operationName"] == "RunBulkQuery")
 
     assert schema_problems(version, bulk["variables"]["query"], None) == []
+
+
+@pytest.mark.parametrize("version", SUPPORTED_VERSIONS)
+async def test_no_document_uses_what_the_version_deprecates(version: str) -> None:
+    """No request (nor bulk query) uses a deprecated field, argument, enum or input field that
+    the version offers a replacement for: not currentBulkOperation, not callbackUrl."""
+    bodies = await _send_everything(version)
+    bulk = [
+        (f"bulk {query[:20]!r}", query, None)
+        for query in (
+            documents.VARIANTS_BULK_QUERY,
+            documents.snapshot_query(LocationId(124656943)),
+        )
+    ]
+    sent = [(b["operationName"], b["query"], b["variables"]) for b in bodies]
+
+    found = {
+        name: [u for u in deprecated_uses(version, query, variables) if u not in NO_REPLACEMENT]
+        for name, query, variables in sent + bulk
+    }
+
+    assert {name: uses for name, uses in found.items() if uses} == {}
+
+
+def test_the_deprecation_check_finds_the_deprecated_spellings() -> None:
+    """The check reports currentBulkOperation and callbackUrl (guards the guard)."""
+    old = "query { currentBulkOperation { id } }"
+    create = documents.create_webhook_subscription(
+        features_for("2025-07"), "orders/create", "https://sync.example.com/webhooks/orders-create"
+    )
+
+    assert deprecated_uses("2026-10", old, None) == ["field currentBulkOperation"]
+    assert deprecated_uses("2026-10", create.query, create.variables) == [
+        "field callbackUrl",
+        "input field WebhookSubscriptionInput.callbackUrl",
+    ]
 
 
 @pytest.mark.parametrize("version", SUPPORTED_VERSIONS + OLDER_VERSIONS)

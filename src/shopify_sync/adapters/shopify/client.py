@@ -7,6 +7,7 @@ retrying :class:`~.transport.GraphQLTransport`, and maps answers to domain value
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
@@ -173,7 +174,7 @@ class ShopifyClient:
         for batch in _batches(list(dict.fromkeys(items))):
             data = await self._transport.execute(documents.read_levels(batch, self._location))
             with _parsing("ReadLevels"):
-                result.update(level_reads(data, batch))
+                result.update(level_reads(data, batch, set_anywhere=self._features.set_anywhere))
         return result
 
     def _bulk(self) -> BulkQuery:
@@ -187,7 +188,8 @@ class ShopifyClient:
 
     def snapshot_levels(self) -> AsyncIterator[LevelRead]:
         """Stream every inventory item's level at the location from one bulk operation."""
-        return self._bulk().rows(documents.snapshot_query(self._location), snapshot_row)
+        parse = functools.partial(snapshot_row, set_anywhere=self._features.set_anywhere)
+        return self._bulk().rows(documents.snapshot_query(self._location), parse)
 
     def catalogue_variants(self) -> AsyncIterator[Variant]:
         """Stream every variant of the store (id, SKU, item, tracked) from one bulk operation."""

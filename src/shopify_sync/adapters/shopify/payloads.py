@@ -60,12 +60,17 @@ class _LevelsData(Model):
     nodes: list[InventoryItemNode | None]
 
 
-def _level_read(item: InventoryItemId, node: InventoryItemNode | None) -> LevelRead:
+def _level_read(
+    item: InventoryItemId, node: InventoryItemNode | None, *, set_anywhere: bool = False
+) -> LevelRead:
     if node is None or node.id is None:
         return LevelRead(item, available=None, updated_at=None, tracked=False, known=False)
     level = node.inventory_level
     if level is None:
-        return LevelRead(item, available=None, updated_at=None, tracked=node.tracked)
+        # Not stocked at our location. From 2026-10 a write stocks it there: nothing is
+        # available there yet, and our quantity can be set like any other.
+        settable = 0 if set_anywhere else None
+        return LevelRead(item, available=settable, updated_at=None, tracked=node.tracked)
     available = next((q for q in level.quantities if q.name in (None, "available")), None)
     if available is None:
         raise MalformedResponse(f"no available quantity for inventory item {item}")
@@ -77,24 +82,35 @@ def _level_read(item: InventoryItemId, node: InventoryItemNode | None) -> LevelR
 
 
 def level_reads(
-    data: Mapping[str, JsonValue] | None, requested: Sequence[InventoryItemId]
+    data: Mapping[str, JsonValue] | None,
+    requested: Sequence[InventoryItemId],
+    *,
+    set_anywhere: bool = False,
 ) -> dict[InventoryItemId, LevelRead]:
-    """Map a ``ReadLevels`` answer (nodes in request order) to one read per requested id."""
+    """Map a ``ReadLevels`` answer (nodes in request order) to one read per requested id.
+
+    ``set_anywhere`` (2026-10 on): an item not stocked at our location reads as 0 available,
+    since a write stocks it there; before, it reads as not stocked (``available`` None).
+    """
     nodes = parse_data(_LevelsData, data).nodes
     if len(nodes) != len(requested):
         raise MalformedResponse(f"asked for {len(requested)} nodes, got {len(nodes)}")
-    return {item: _level_read(item, node) for item, node in zip(requested, nodes, strict=True)}
+    return {
+        item: _level_read(item, node, set_anywhere=set_anywhere)
+        for item, node in zip(requested, nodes, strict=True)
+    }
 
 
-def snapshot_row(line: str) -> LevelRead:
-    """One JSONL line of the snapshot bulk operation."""
+def snapshot_row(line: str, *, set_anywhere: bool = False) -> LevelRead:
+    """One JSONL line of the snapshot bulk operation (``set_anywhere`` as for ReadLevels)."""
     try:
         node = InventoryItemNode.model_validate_json(line)
     except ValidationError as exc:
         raise MalformedResponse(f"unexpected bulk row: {exc.error_count()} problems") from exc
     if node.id is None:
         raise MalformedResponse("bulk row without an id")
-    return _level_read(InventoryItemId(gid_number("InventoryItem", node.id)), node)
+    item = InventoryItemId(gid_number("InventoryItem", node.id))
+    return _level_read(item, node, set_anywhere=set_anywhere)
 
 
 # -- writes ---------------------------------------------------------------------------------

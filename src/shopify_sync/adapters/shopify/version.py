@@ -27,6 +27,9 @@ class ApiFeatures:
     """``bulkOperation(id:)`` exists at the query root (2026-01 on); else poll ``node(id:)``."""
     webhook_uri: bool
     """``WebhookSubscriptionInput.uri`` exists (2025-10 on); else ``callbackUrl``."""
+    set_anywhere: bool = False
+    """A quantity can be set at a location where the item is not stocked, which stocks it
+    there (2026-10 on; before, ``ITEM_NOT_STOCKED_AT_LOCATION``)."""
 
 
 def _at_least(parts: tuple[int, int], year: int, month: int) -> bool:
@@ -57,4 +60,5 @@ def features_for(version: str) -> ApiFeatures:
         group_objects=_at_least(parts, 2025, 7),
         bulk_operation_query=_at_least(parts, 2026, 1),
         webhook_uri=_at_least(parts, 2025, 10),
+        set_anywhere=_at_least(parts, 2026, 10),
     )
