@@ -30,6 +30,9 @@ log = structlog.get_logger(__name__)
 COALESCE_WINDOW_S = 0.05
 MONITOR_INTERVAL_S = 60.0
 """How often, at most, the dashboard's figures are stored and the alerts checked."""
+ALERTS_LEASE_TTL = timedelta(minutes=5)
+"""Longer than a check can take (each channel's retries of each message), so that no other
+process starts the same check meanwhile; released as soon as the check ends."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +181,7 @@ class Worker:
                         self._c.holder, self._c.uow, self._c.store, self._c.clock,
                         self._c.alerts, watch,
                         self._c.history.outage_since if self._c.history else None,
-                        ttl=timedelta(seconds=interval * 2),
+                        ttl=ALERTS_LEASE_TTL,
                     )  # fmt: skip
             except Exception:  # the loop must survive anything; the next pass retries
                 log.exception("monitoring pass failed; retrying at the next pass")
