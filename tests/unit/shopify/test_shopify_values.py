@@ -13,11 +13,12 @@ from shopify_sync.errors import ConfigError
 @pytest.mark.parametrize(
     ("version", "expected"),
     [
-        ("2025-07", (False, False, True, False, False)),
-        ("2025-10", (False, False, True, False, True)),
-        ("2026-01", (True, True, True, True, True)),
-        ("2026-10", (True, True, True, True, True)),
-        ("unstable", (True, True, True, True, True)),
+        ("2025-07", (False, False, True, False, False, False)),
+        ("2025-10", (False, False, True, False, True, False)),
+        ("2026-01", (True, True, True, True, True, False)),
+        ("2026-07", (True, True, True, True, True, False)),
+        ("2026-10", (True, True, True, True, True, True)),
+        ("unstable", (True, True, True, True, True, True)),
     ],
 )
 def test_features_by_version(version: str, expected: tuple[bool, ...]) -> None:
