@@ -99,3 +99,24 @@ def test_errors_page_retries_the_ticked_products_or_every_one_in_error(admin: Ad
     assert "Tick the products to retry first." in nothing.text
     assert "Retrying 2 product(s) with errors." in everything.text
     assert in_error(admin) == []
+
+
+def test_error_texts_are_shown_in_the_picked_time_zone(admin: Admin) -> None:
+    """UTC times inside a stored error text show in the operator's zone (Paris here) on the
+    Errors and product pages, like every other time there: one page, one zone."""
+    admin.sign_in()
+    errored(admin, "p1")
+    admin.sql(
+        "UPDATE product_inventory SET sync_error = :e WHERE product_id = 'p1'",
+        e="2026-05-01 10:00:00 UTC: could not read Shopify's levels: ReadLevels: not sent: "
+        "Shopify has been unavailable since 2026-05-01 09:59:58 UTC (http_503); calls resume "
+        "after 2026-05-01 10:00:13 UTC (attempt 1 of 3; next try at 2026-05-01 10:00:05 UTC)",
+    )
+
+    pages = [admin.client.get(path).text for path in ("/admin/errors", "/admin/products/p1")]
+
+    for page in pages:
+        assert "2026-05-01 12:00:00 CEST: could not read" in page
+        assert "since 2026-05-01 11:59:58 CEST" in page
+        assert "next try at 2026-05-01 12:00:05 CEST" in page
+        assert "10:00:00 UTC" not in page and "10:00:05 UTC" not in page

@@ -8,8 +8,9 @@ Get). Changes are pushed by the background worker, woken at once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -70,6 +71,7 @@ COMMON_ZONES = (
     "America/Chicago", "America/Los_Angeles", "Asia/Tokyo", "Australia/Sydney",
 )  # fmt: skip
 
+_UTC_TIME = re.compile(r"\b(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) UTC\b")
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -105,6 +107,18 @@ class Page:
             return ""
         return f"{moment.astimezone(self.session.tz):%Y-%m-%d %H:%M:%S %Z}"
 
+    def local(self, text: str | None) -> str:
+        """``text`` with each ``YYYY-MM-DD HH:MM:SS UTC`` in it (error texts are stored so)
+        shown in the operator's zone, so that one page never mixes zones."""
+        if not text:
+            return ""
+
+        def convert(found: re.Match[str]) -> str:
+            moment = datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+            return self.when(moment)
+
+        return _UTC_TIME.sub(convert, text)
+
     def render(self, template: str, status: int = 200, **context: Any) -> Response:
         """The page, with the session written back."""
         response = templates.TemplateResponse(
@@ -114,6 +128,7 @@ class Page:
                 "session": self.session,
                 "flashes": self.session.take_flashes(),
                 "when": self.when,
+                "local": self.local,
                 "zones": COMMON_ZONES,
                 "num": lambda n: "" if n is None else f"{n:,}",
                 "status_of": admin.product_status,
