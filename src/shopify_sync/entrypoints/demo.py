@@ -85,7 +85,7 @@ class Demo:
             shop = theirs.get(sku)
             state = "in sync" if b2c == shop == base else "pending"
             if error:
-                state = "error: " + error.split(" UTC: ", 1)[-1][:90]
+                state = "error: " + state_text(error)
             typer.echo(f"   {sku:<12} {b2b:>5} {b2c:>11} {shop!s:>8}  {state}")
 
     def settle(self, condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
@@ -286,3 +286,16 @@ def play(d: Demo) -> None:
         f"\nBoth sides agree on every product. Health: database {health['database']}, "
         f"Shopify {health['shopify']}, products with errors {health['products_with_errors']}."
     )
+
+
+STATE_WIDTH = 90
+"""Characters of an error the demo's state column shows (cut at a word, never inside one)."""
+
+
+def state_text(error: str) -> str:
+    """The error without its leading time, shortened at a word boundary with `...`."""
+    text = " ".join(error.split(" UTC: ", 1)[-1].split())
+    if len(text) <= STATE_WIDTH:
+        return text
+    cut = text[: STATE_WIDTH + 1].rsplit(" ", 1)[0].rstrip(" ,;:(")
+    return f"{cut} ..."

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from shopify_sync.entrypoints.demo import state_text
+
 
 def test_demo_runs_to_agreement(tmp_path: Path) -> None:
     """The demo starts both processes, plays every step and reports both sides agree."""
@@ -21,3 +23,21 @@ def test_demo_runs_to_agreement(tmp_path: Path) -> None:
     assert "Both sides agree on every product" in result.stdout
     assert "7. Shopify back" in result.stdout
     assert (tmp_path / "demo.db").exists()
+
+
+def test_demo_state_column_is_cut_at_a_word_never_inside_one() -> None:
+    """A long error shows without its leading time and ends on a whole word and `...`."""
+    error = (
+        "2026-12-02 09:43:50 UTC: could not read Shopify's levels: ReadLevels: not sent: "
+        "Shopify has been unavailable since 2026-12-02 09:43:48 UTC (http_503); calls resume "
+        "after 2026-12-02 09:44:03 UTC"
+    )
+
+    shown = state_text(error)
+    short = state_text("2026-12-02 09:43:50 UTC: Shopify refused the write")
+
+    assert shown == (
+        "could not read Shopify's levels: ReadLevels: not sent: Shopify has been unavailable "
+        "since ..."
+    )
+    assert short == "Shopify refused the write"
