@@ -90,6 +90,10 @@ def test_errors_page_retries_the_ticked_products_or_every_one_in_error(admin: Ad
     nothing = admin.client.post(
         "/admin/errors/retry", data={"csrf": admin.csrf(), "scope": "selected"}
     )
+    ghost = admin.client.post(
+        "/admin/errors/retry",
+        data={"csrf": admin.csrf(), "scope": "selected", "product_id": ["p2", "ghost"]},
+    )
     everything = admin.client.post(
         "/admin/errors/retry", data={"csrf": admin.csrf(), "scope": "errors"}
     )
@@ -97,6 +101,7 @@ def test_errors_page_retries_the_ticked_products_or_every_one_in_error(admin: Ad
     assert page.count('name="product_id"') == 4 and "Retry all with errors" in page
     assert (ticked.status_code, after_ticked) == (200, ["p2", "p4"])
     assert "Tick the products to retry first." in nothing.text
+    assert "Nothing retried: no product with id &#39;ghost&#39;" in ghost.text
     assert "Retrying 2 product(s) with errors." in everything.text
     assert in_error(admin) == []
 

@@ -92,3 +92,19 @@ async def test_the_worker_holds_syncing_back_while_the_location_is_wrong(tmp_pat
     assert (held, again) == (False, False)
     assert worker.last_error is not None
     assert "SHOPIFY_LOCATION_ID: the store has no location with id 1" in worker.last_error
+
+
+async def test_the_worker_waits_for_shopify_to_check_the_location(tmp_path: Path) -> None:
+    """With Shopify down the check cannot be made: syncing waits and /health says why."""
+    store = CountingStore(FakeClock())
+    store.fail_next.append(unavailable())
+    c = await container(tmp_path, store)
+    worker = Worker(c)
+    try:
+        held = await worker._location_checked()
+        passed = await worker._location_checked()
+    finally:
+        await c.aclose()
+
+    assert (held, passed) == (False, True)
+    assert worker.last_error is not None and "SHOPIFY_LOCATION_ID not checked" in worker.last_error
