@@ -9,7 +9,6 @@ answers 5xx, and a delivery it refuses changes no row (a signed one adds its own
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 from pathlib import Path
@@ -58,6 +57,7 @@ TIMESTAMPS = st.one_of(
     st.sampled_from(["2021-12-31T19:00:00-05:00", "0001-01-01T00:00:00+01:00",
                      "9999-12-31T23:59:59-05:00", "2026-05-01T10:00:00", "2126-05-01T10:00:00Z",
                      "2026-05-01T12:00:00Z", "2026-05-01T10:00:00+23:59", "", "now"]),
+    st.sampled_from(["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-05:00"]),
     st.datetimes().map(lambda d: d.isoformat() + "+00:00"),
 )  # fmt: skip
 TEXTS = st.one_of(st.text(max_size=40), st.sampled_from(["A\x00B", "x" * 5000, "ü" * 300]))
@@ -90,15 +90,20 @@ ORDER = sample("orders/create")
 
 @st.composite
 def mutated(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with each field kept (mostly), replaced by a bounded-or-not value of its
-    kind or by any JSON, or dropped; a few extra keys."""
+    """``base`` with each field we read kept (mostly), replaced by a bounded-or-not value
+    of its kind or by any JSON, or dropped; the others kept as they are; a few extra keys."""
     body: dict[str, Any] = {}
     for key, value in base.items():
-        action = draw(st.sampled_from(["keep"] * 3 + ["typed"] * 3 + ["any", "drop"]))
+        if key not in FIELDS and key != "line_items":  # not read: kept, and cheap to draw
+            body[key] = value
+            continue
+        action = draw(st.sampled_from(["keep"] * 2 + ["typed"] * 4 + ["any", "drop"]))
         if action == "keep":
-            body[key] = copy.deepcopy(value)
+            body[key] = value
+        elif action == "typed" and key in FIELDS:
+            body[key] = draw(FIELDS[key])
         elif action == "typed":
-            body[key] = draw(FIELDS.get(key, ANY_JSON))
+            body[key] = value
         elif action == "any":
             body[key] = draw(ANY_JSON)
     body.update(draw(st.dictionaries(TEXTS, ANY_JSON, max_size=2)))
@@ -137,11 +142,11 @@ def deliveries(draw: st.DrawFn, topic: str) -> tuple[bytes, dict[str, bytes]]:
     }  # fmt: skip
     headers: dict[str, bytes] = {"Content-Type": b"application/json"}
     for name, value in genuine.items():
-        choice = draw(st.sampled_from(["genuine"] * 4 + ["absent", "garbage"]))
+        choice = draw(st.sampled_from(["genuine"] * 2 + ["absent", "garbage"]))
         if choice == "genuine":
             headers[name] = value.encode()
         elif choice == "garbage" and name == "X-Shopify-Triggered-At":
-            headers[name] = draw(st.one_of(TIMESTAMPS.map(str.encode), HEADER_TEXT))
+            headers[name] = draw(TIMESTAMPS.map(str.encode) | HEADER_TEXT)
         elif choice == "garbage":
             headers[name] = draw(HEADER_TEXT)
     if draw(st.integers(0, 9)) == 0:
@@ -201,7 +206,7 @@ def check(h: Harness, path: str, body: bytes, headers: dict[str, bytes]) -> None
     assert all(e[7] == "failed" for e in added) and not (added and response.status_code == 401)
 
 
-@fuzzed(examples=100)
+@fuzzed(examples=150)
 @given(delivery=deliveries("inventory_levels/update"))
 def test_inventory_webhook_never_fails_and_refusals_change_nothing(
     harness: Harness, delivery: tuple[bytes, dict[str, bytes]]
@@ -214,7 +219,7 @@ def test_inventory_webhook_never_fails_and_refusals_change_nothing(
     check(harness, "/webhooks/inventory-update", *delivery)
 
 
-@fuzzed(examples=60)
+@fuzzed(examples=100)
 @given(delivery=deliveries("orders/create"))
 def test_order_webhook_never_fails_and_refusals_change_nothing(
     harness: Harness, delivery: tuple[bytes, dict[str, bytes]]
