@@ -65,10 +65,16 @@ def session_hash(session_id: str) -> str:
 
 
 async def sign_in(
-    client: str, password_ok: bool, uow: UnitOfWorkFactory, clock: Clock, metrics: Metrics
+    client: str,
+    password_ok: bool,
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    metrics: Metrics,
+    idle: timedelta,
 ) -> SignIn:
     """An attempt from ``client`` whose password was ``password_ok``: a session, a
-    counted failure, or a refusal while the address (or everybody) has to wait."""
+    counted failure, or a refusal while the address (or everybody) has to wait. A new
+    session also clears away those idle for longer than ``idle``."""
     now = clock.now()
     async with uow() as unit:
         wait = await _wait(unit.access, client, now)
@@ -97,6 +103,7 @@ async def sign_in(
         session_id = secrets.token_urlsafe(32)
         await unit.access.clear_failures(client)
         await unit.access.open_session(session_hash(session_id), now)
+        await unit.access.prune_sessions(now - idle)
         await unit.commit()
     metrics.sign_in("ok")
     log.info("admin signed in", client=client)

@@ -71,6 +71,18 @@ def test_an_idle_session_expires(two: tuple[Admin, Admin, FakeClock]) -> None:
     assert "Your session has ended" in page.text
 
 
+def test_signing_in_clears_idle_sessions_away(two: tuple[Admin, Admin, FakeClock]) -> None:
+    """A new session removes the rows of sessions idle past the limit, so the table holds
+    only live ones."""
+    a, b, clock = two
+    a.sign_in()
+    clock.advance(IDLE_S + 1)
+
+    b.sign_in()
+
+    assert a.sql("SELECT count(*) FROM admin_sessions") == [(1,)]
+
+
 def test_failed_sign_ins_wait_longer_and_longer(two: tuple[Admin, Admin, FakeClock]) -> None:
     """After three failures an address waits 1 s, then 2 s, ...; while it waits even the
     right password is refused unchecked (429, Retry-After), on every process; once the

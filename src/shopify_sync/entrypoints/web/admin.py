@@ -255,7 +255,7 @@ async def login(request: Request) -> Response:
     client = request.client.host if request.client else "unknown"
     attempt = await access.sign_in(
         client, password_matches(form.password, accepted), page.c.uow, page.c.clock,
-        page.c.metrics,
+        page.c.metrics, timedelta(seconds=settings.admin_session_idle_s),
     )  # fmt: skip
     if attempt.outcome == "throttled":
         page.session.flash(
