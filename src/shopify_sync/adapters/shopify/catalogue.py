@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated
 
-from pydantic import Field, JsonValue, ValidationError
+import orjson
+from pydantic import Field, JsonValue
 
 from shopify_sync.adapters.shopify.envelope import (
     FIRST_MATCH,
@@ -117,13 +118,36 @@ def variant_page(data: Mapping[str, JsonValue] | None) -> tuple[list[Variant], s
 def variant_row(line: str) -> Variant:
     """One JSONL line of the variants bulk operation.
 
+    Read with orjson and plain key access rather than a model: a 100,000-variant catalogue is
+    100,000 lines, and this is what auto-linking spends most of its own time on.
+
     Raises:
         MalformedResponse: the line is not a variant row.
     """
     try:
-        return _variant(_FoundVariant.model_validate_json(line))
-    except ValidationError as exc:
-        raise MalformedResponse(f"unexpected bulk row: {exc.error_count()} problems") from exc
+        row = orjson.loads(line)
+        item = row["inventoryItem"]
+        sku, title, tracked = row.get("sku"), row.get("title") or "", item.get("tracked", True)
+        product_title = row["product"]["title"]
+        if not (
+            isinstance(sku, str | None)
+            and isinstance(title, str)
+            and isinstance(product_title, str)
+            and isinstance(tracked, bool)
+        ):
+            raise TypeError("unexpected field types")
+        variant_id, item_id = row["id"], item["id"]
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise MalformedResponse(f"unexpected bulk row: {exc}") from exc
+    if title and title != _DEFAULT_VARIANT_TITLE:
+        product_title = f"{product_title} - {title}"
+    return Variant(
+        id=VariantId(gid_number("ProductVariant", str(variant_id))),
+        inventory_item_id=InventoryItemId(gid_number("InventoryItem", str(item_id))),
+        sku=sku or None,
+        title=product_title,
+        tracked=tracked,
+    )
 
 
 def product_variants(data: Mapping[str, JsonValue] | None) -> list[Variant]:
