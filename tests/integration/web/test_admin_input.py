@@ -77,3 +77,22 @@ def test_sign_in_without_a_password_asks_for_it(admin: Admin) -> None:
     response = admin.client.post("/admin/login", data={"csrf": token})
 
     assert (response.status_code, "password: is required" in response.text) == (400, True)
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"scope": "everything"}, "scope: Input should be &#39;errors&#39; or &#39;selected&#39;"),
+        ({"product_id": "x" * 300}, "product id: 1 to 200 characters"),
+    ],
+)
+def test_malformed_retry_form_shows_the_errors_page_again(
+    admin: Admin, form: dict[str, str], message: str
+) -> None:
+    """A retry form with an unknown scope or an impossible product id shows the Errors
+    page again with what was wrong (400)."""
+    admin.sign_in()
+
+    response = admin.post("/admin/errors/retry", **form)
+
+    assert (response.status_code, message in response.text) == (400, True)  # type: ignore[attr-defined]

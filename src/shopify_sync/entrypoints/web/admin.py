@@ -47,8 +47,10 @@ from shopify_sync.entrypoints.web.admin_forms import (
     ProductQuery,
     ProductsQuery,
     ReconcileQuery,
+    RetryForm,
     ZoneForm,
     parse,
+    ticked,
 )
 from shopify_sync.entrypoints.web.admin_forms import (
     product_id as parse_product_id,
@@ -501,11 +503,15 @@ async def log_page(page: SignedPage) -> Response:
 
 @router.get("/errors")
 async def errors_page(page: SignedPage) -> Response:
+    return await _errors_page(page, 200)
+
+
+async def _errors_page(page: Page, status: int) -> Response:
     found = await admin.products_with_errors(page.c.uow)
-    return page.render("errors.html", products=found, alarms=await _alarms(page))
+    return page.render("errors.html", status=status, products=found, alarms=await _alarms(page))
 
 
-async def _alarms(page: SignedPage) -> list[str]:
+async def _alarms(page: Page) -> list[str]:
     """What is wrong beyond single products (a wrong webhook secret), shown atop the page."""
     await page.c.refusals.flush()
     alarm = await webhook_health.signature_alarm(page.c.uow, page.c.clock)
@@ -516,17 +522,22 @@ async def _alarms(page: SignedPage) -> list[str]:
 async def retry_errors(page: SignedPage) -> Response:
     """Retry the products ticked on the Errors page, or every product in error."""
     form = await page.form()
-    if form.get("scope") == "errors":
+    try:
+        scope = parse(RetryForm, form).scope
+        chosen = ticked(
+            [v for v in (await page.request.form()).getlist("product_id") if isinstance(v, str)]
+        )
+    except BadInput as exc:
+        page.session.flash("error", str(exc))
+        return await _errors_page(page, 400)
+    if scope == "errors":
         cmd = RetryProducts(errors=True, push=False)
         what = "product(s) with errors"
     else:
-        ticked = [
-            v for v in (await page.request.form()).getlist("product_id") if isinstance(v, str)
-        ]
-        if not ticked:
+        if not chosen:
             page.session.flash("error", "Tick the products to retry first.")
             return page.redirect("/admin/errors")
-        cmd = RetryProducts(product_ids=tuple(ProductId(v) for v in ticked), push=False)
+        cmd = RetryProducts(product_ids=tuple(ProductId(v) for v in chosen), push=False)
         what = "selected product(s)"
     try:
         report = await admin.retry(cmd, page.c.uow, page.c.engine, page.c.clock)

@@ -8,7 +8,7 @@ with one line naming the field and what it takes, which the route shows on its p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -145,6 +145,27 @@ class AllocateForm(_Input):
     b2b: Quantity = None
     move: Quantity = None
     to: Literal["b2b", "b2c"] | None = None
+
+
+class RetryForm(_Input):
+    """``POST /admin/errors/retry``: every product in error, or the ticked ones."""
+
+    scope: Literal["errors", "selected"] = "selected"
+
+
+MAX_TICKED = 1000
+"""Most products one retry form may tick."""
+
+
+def ticked(values: Sequence[str]) -> tuple[str, ...]:
+    """The ticked product ids of a form.
+
+    Raises:
+        BadInput: over MAX_TICKED of them, or one that no product can have.
+    """
+    if len(values) > MAX_TICKED:
+        raise BadInput(f"product_id: at most {MAX_TICKED:,} products at once, not {len(values):,}")
+    return tuple(product_id(v) for v in values)
 
 
 class Empty(_Input):
