@@ -136,3 +136,12 @@ async def test_unit_of_work_refuses_a_broken_constraint(engine: AsyncEngine) -> 
 
     with pytest.raises(StorageRejected, match="refused a value"):
         await insert_twice()
+
+
+def test_the_cli_tells_a_refusal_from_an_outage() -> None:
+    """On the command line a refused value exits 2 (bad input), a database failure 5."""
+    from shopify_sync.entrypoints.cli import exit_code
+
+    codes = (exit_code(StorageRejected("refused")), exit_code(StorageError("gone")))
+
+    assert codes == (2, 5)
