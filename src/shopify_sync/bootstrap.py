@@ -92,6 +92,7 @@ class Container:
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")
     _closers: list[object] = field(default_factory=list)
     _location_ok: bool = False
+    _location_problem: ConfigError | None = None
 
     async def check_location(self) -> None:
         """Check once per process that ``SHOPIFY_LOCATION_ID`` names an active location of
@@ -106,11 +107,23 @@ class Container:
         location = required(self.settings.shopify_location_id, "SHOPIFY_LOCATION_ID")
         problem = await setup.location_problem(self.store, location)
         if problem is not None:
-            raise ConfigError(
+            self._location_problem = ConfigError(
                 "SHOPIFY_LOCATION_ID",
                 f"{problem}; `shopify-sync locations` lists the store's locations and their ids",
             )
+            raise self._location_problem
+        self._location_problem = None
         self._location_ok = True
+
+    def refuse_wrong_location(self) -> None:
+        """Raise what the last ``check_location`` found wrong, if anything (asks Shopify
+        nothing: for request paths; ``serve`` and the worker keep checking until it passes).
+
+        Raises:
+            ConfigError: the last check found the location missing or inactive.
+        """
+        if self._location_problem is not None:
+            raise self._location_problem
 
     async def aclose(self) -> None:
         """Finish the webhook batches taken, record the refusals counted, then close

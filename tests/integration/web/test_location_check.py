@@ -11,13 +11,14 @@ import pytest
 from shopify_sync import bootstrap
 from shopify_sync.adapters.db.engine import create_engine
 from shopify_sync.adapters.db.migrate import upgrade_engine
-from shopify_sync.domain.model import Location
+from shopify_sync.domain.model import Location, Product
 from shopify_sync.entrypoints.worker import Worker
 from shopify_sync.errors import ConfigError
 from shopify_sync.services.engine import SyncPolicy
 from shopify_sync.types import LocationId
 from tests.fakes import FakeClock, FakeStoreClient, unavailable
-from tests.integration.web.conftest import make_settings
+from tests.integration.web.conftest import Harness, make_settings
+from tests.integration.web.test_app import AUTH, add_product
 
 pytestmark = pytest.mark.anyio
 
@@ -108,3 +109,31 @@ async def test_the_worker_waits_for_shopify_to_check_the_location(tmp_path: Path
 
     assert (held, passed) == (False, True)
     assert worker.last_error is not None and "SHOPIFY_LOCATION_ID not checked" in worker.last_error
+
+
+def test_sync_requests_refuse_a_wrong_location_without_touching_products(
+    harness: Harness,
+) -> None:
+    """Once the location was found wrong (the worker checks it), POST /sync/{id} and /sync/all
+    answer 503 naming SHOPIFY_LOCATION_ID without asking Shopify; the product records no
+    error."""
+    pid, _ = add_product(harness, ours=5, base=3, shopify=3)
+    harness.store.shop_locations = []
+    with pytest.raises(ConfigError):
+        harness.client.portal.call(harness.container.check_location)  # type: ignore[union-attr]
+
+    one = harness.client.post(f"/sync/{pid}", headers=AUTH)
+    every = harness.client.post("/sync/all", headers=AUTH)
+
+    async def row() -> Product | None:
+        async with harness.container.uow() as unit:
+            return await unit.products.get(pid)
+
+    product = harness.client.portal.call(row)  # type: ignore[union-attr]
+
+    assert (one.status_code, every.status_code) == (503, 503)
+    assert "SHOPIFY_LOCATION_ID" in one.json()["detail"]
+    assert "shopify-sync locations" in every.json()["detail"]
+    assert product is not None
+    assert (product.sync_error, product.sync_attempts, product.parked_at) == (None, 0, None)
+    assert harness.store.writes == []

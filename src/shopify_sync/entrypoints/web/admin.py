@@ -437,6 +437,7 @@ async def _enable(page: Page, product_id: str, on: bool) -> Response:
 async def sync_now(page: SignedPage, product_id: str) -> Response:
     async def action(form: Empty) -> str:
         cmd = SyncProduct(ProductId(product_id), source="admin")
+        page.c.refuse_wrong_location()
         r = await handlers.sync_product(cmd, page.c.uow, page.c.engine)
         if r.error:
             raise ValueError(f"Sync {r.action}: {r.error}")
@@ -475,6 +476,7 @@ async def reconcile_page(page: SignedPage) -> Response:
 async def reconcile(page: SignedPage) -> Response:
     await page.form()
     try:
+        page.c.refuse_wrong_location()
         s = await handlers.reconcile_all(
             ReconcileAll(source="api:admin"), page.c.uow, page.c.engine, page.c.clock
         )

@@ -101,6 +101,7 @@ def create_app(
     ) -> dict[str, Any]:
         """Reconcile every enabled, linked product; ``?dry_run=true`` only reports the diff."""
         c = state_of(request).container
+        c.refuse_wrong_location()
         if dry_run:
             plan = await handlers.plan_reconcile(c.uow, c.engine)
             return {
@@ -147,6 +148,7 @@ def create_app(
     async def sync_one(request: Request, product_id: str) -> JSONResponse:
         """Merge one product with Shopify and push the result now."""
         c = state_of(request).container
+        c.refuse_wrong_location()
         result = await handlers.sync_product(SyncProduct(ProductId(product_id)), c.uow, c.engine)
         body = SyncResult(
             product_id=result.product_id,

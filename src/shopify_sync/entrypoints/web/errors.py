@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from shopify_sync.errors import (
+    ConfigError,
     ProductNotSyncable,
     StorageError,
     StorageRejected,
@@ -23,6 +24,7 @@ from shopify_sync.errors import (
 log = structlog.get_logger(__name__)
 
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (ConfigError, 503),
     (WebhookUnauthorized, 401),
     (WebhookTooLarge, 413),
     (WebhookRejected, 400),
