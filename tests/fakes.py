@@ -265,7 +265,7 @@ class FakeMetrics:
     def webhook(self, topic: str, outcome: str, lag_s: float | None = None) -> None:
         self.calls.append(("webhook", (topic, outcome, lag_s)))
 
-    def pushed(self, products: int, latency_s: float) -> None:
+    def pushed(self, products: int, latency_s: float | None) -> None:
         self.calls.append(("pushed", (products, latency_s)))
 
     def pulled(self, products: int, via: str) -> None:

@@ -212,10 +212,11 @@ class PrometheusMetrics:
                 lag = self._lag_children[topic] = self._lag.labels(topic)
             lag.observe(max(lag_s, 0.0))
 
-    def pushed(self, products: int, latency_s: float) -> None:
+    def pushed(self, products: int, latency_s: float | None) -> None:
         """Count acknowledged changes and the write's latency."""
         self._pushed.inc(products)
-        self._push_latency.observe(max(latency_s, 0.0))
+        if latency_s is not None:
+            self._push_latency.observe(max(latency_s, 0.0))
 
     def pulled(self, products: int, via: str) -> None:
         """Count Shopify-side changes taken in."""

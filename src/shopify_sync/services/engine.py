@@ -630,7 +630,10 @@ class SyncEngine:
                 )  # fmt: skip
                 await uow.writes.remove(write.idempotency_key)
                 await uow.commit()
-            self.metrics.pushed(len(done), (now - (report.started_at or now)).total_seconds())
+            started = report.started_at
+            self.metrics.pushed(
+                len(done), None if started is None else (now - started).total_seconds()
+            )
             for p in done:
                 inbound = (p.push_expected or 0) - (
                     p.shopify_base if p.shopify_base is not None else (p.push_expected or 0)

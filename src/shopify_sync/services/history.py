@@ -78,12 +78,13 @@ class HistoryRecorder:
         if lag_s is not None:
             self._timing("webhook_lag_sum", "webhook_lag_count", "webhook_lag_max", max(lag_s, 0.0))
 
-    def pushed(self, products: int, latency_s: float) -> None:
+    def pushed(self, products: int, latency_s: float | None) -> None:
         """Count changes pushed and the write's latency."""
         self._add("pushed", products)
-        self._timing(
-            "push_latency_sum", "push_latency_count", "push_latency_max", max(latency_s, 0.0)
-        )
+        if latency_s is not None:
+            self._timing(
+                "push_latency_sum", "push_latency_count", "push_latency_max", max(latency_s, 0.0)
+            )
 
     def pulled(self, products: int, via: str) -> None:
         """Count Shopify-side changes taken in."""

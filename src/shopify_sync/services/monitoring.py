@@ -58,7 +58,7 @@ class NoMetrics:
     def webhook(self, topic: str, outcome: str, lag_s: float | None = None) -> None:
         """Record nothing."""
 
-    def pushed(self, products: int, latency_s: float) -> None:
+    def pushed(self, products: int, latency_s: float | None) -> None:
         """Record nothing."""
 
     def pulled(self, products: int, via: str) -> None:
@@ -112,7 +112,7 @@ class MetricsFanOut:
         for r in self._recorders:
             r.webhook(topic, outcome, lag_s)
 
-    def pushed(self, products: int, latency_s: float) -> None:
+    def pushed(self, products: int, latency_s: float | None) -> None:
         """Pass on."""
         for r in self._recorders:
             r.pushed(products, latency_s)

@@ -457,9 +457,9 @@ class Metrics(Protocol):
         applied one, the seconds from Shopify's trigger to our commit."""
         ...
 
-    def pushed(self, products: int, latency_s: float) -> None:
+    def pushed(self, products: int, latency_s: float | None) -> None:
         """Shopify acknowledged a write of ``products`` changes of ours, ``latency_s``
-        after the sync picked them up."""
+        after the sync picked them up (None: a resend of an older write, not timed)."""
         ...
 
     def pulled(self, products: int, via: str) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from shopify_sync.domain.commands import ReconcileAll
+from shopify_sync.domain.model import PushStart, QuantityWrite, SetQuantities
 from shopify_sync.services import handlers
-from shopify_sync.services.engine import SyncEngine, SyncPolicy
+from shopify_sync.services.engine import SyncEngine, SyncPolicy, SyncReport
+from shopify_sync.types import InventoryItemId, ProductId
 from tests.fakes import FakeMetrics, unavailable
 from tests.unit.services.conftest import World
 
@@ -71,3 +73,20 @@ async def test_failed_products_are_counted(world: World, metrics: FakeMetrics) -
     await world.engine.sync(products, source="test")
 
     assert metrics.named("sync_failed") == [(2,)]
+
+
+async def test_a_resent_write_counts_without_a_latency(world: World, metrics: FakeMetrics) -> None:
+    """A write left in flight by an earlier process, resent and acknowledged, counts its
+    change but no latency (when its change was picked up is not known)."""
+    pid, item = await world.product(ours=7, base=5, shopify=5)
+    now = world.clock.now()
+    async with world.uow() as unit:
+        await unit.products.begin_pushes("k1", [PushStart(ProductId(pid), 5, 7, 5, 7)], now)
+        await unit.writes.add(
+            SetQuantities("k1", "gid://x/k1", (QuantityWrite(InventoryItemId(item), 7, 5),)), now
+        )
+        await unit.commit()
+
+    await world.engine.resend_in_flight(None, SyncReport(), "resend")
+
+    assert metrics.named("pushed") == [(1, None)]
