@@ -39,7 +39,7 @@ from shopify_sync.config import Settings, required
 from shopify_sync.errors import ConfigError, StorageError
 from shopify_sync.services import setup
 from shopify_sync.services.doctor import Doctor
-from shopify_sync.services.engine import SyncEngine, SyncPolicy
+from shopify_sync.services.engine import SyncEngine
 from shopify_sync.services.history import HistoryRecorder
 from shopify_sync.services.ingest import LevelIngest
 from shopify_sync.services.monitoring import NO_METRICS, MetricsFanOut, StatesReader
@@ -53,6 +53,7 @@ from shopify_sync.services.ports import (
     UnitOfWorkFactory,
     WebhookDecoder,
 )
+from shopify_sync.services.sync.report import SyncPolicy
 from shopify_sync.services.webhook_health import RefusalCounter
 from shopify_sync.types import LocationId
 

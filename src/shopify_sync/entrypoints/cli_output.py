@@ -21,7 +21,7 @@ from rich.table import Table
 
 from shopify_sync.bootstrap import Container
 from shopify_sync.config import Need
-from shopify_sync.services.engine import ProductResult
+from shopify_sync.services.sync.report import ProductResult
 
 T = TypeVar("T")
 

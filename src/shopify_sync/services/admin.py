@@ -21,8 +21,9 @@ from shopify_sync.domain.commands import (
 from shopify_sync.domain.model import Change, LevelRead, LogEntry, LogRecord, Product
 from shopify_sync.domain.reconcile import Merge, merge
 from shopify_sync.errors import InvalidQuantity, InvalidRequest, StoreError, UnknownProduct
-from shopify_sync.services.engine import ProductResult, SyncEngine
+from shopify_sync.services.engine import SyncEngine
 from shopify_sync.services.ports import Clock, StoreClient, UnitOfWork, UnitOfWorkFactory
+from shopify_sync.services.sync.report import ProductResult
 from shopify_sync.types import MAX_QUANTITY, InitialSource, ProductId
 
 OPERATOR = "admin"

@@ -43,8 +43,9 @@ from shopify_sync.errors import (
     UnknownProduct,
     WriteConflict,
 )
-from shopify_sync.services.engine import ProductResult, SyncEngine, SyncReport, SyncTotals
+from shopify_sync.services.engine import SyncEngine
 from shopify_sync.services.ports import Clock, LevelStore, UnitOfWork, UnitOfWorkFactory
+from shopify_sync.services.sync.report import ProductResult, SyncReport, SyncTotals
 from shopify_sync.types import LocationId, ProductId
 
 log = structlog.get_logger(__name__)
@@ -202,16 +203,16 @@ async def plan_reconcile(uow: UnitOfWorkFactory, engine: SyncEngine) -> list[Pla
         if not page:
             return planned
         after = page[-1].product_id
-        for product, level, result in await engine.plan(page):
-            if result is None:
-                problem = "not stocked at our location" if level.known else "unknown item"
+        for product, level, decision in await engine.plan(page):
+            result = decision.merge
+            if decision.kind == "fail":
                 planned.append(
                     PlannedChange(
                         product.product_id, product.sku, product.b2c_stock, level.available,
-                        product.shopify_base, None, None, 0, problem,
+                        product.shopify_base, None, None, 0, decision.problem,
                     )
                 )  # fmt: skip
-            elif result.changed:
+            elif result is not None and result.changed:
                 planned.append(
                     PlannedChange(
                         product.product_id, product.sku, product.b2c_stock, level.available,

@@ -19,8 +19,10 @@ from typing import Any
 from shopify_sync.domain.commands import ImportProducts
 from shopify_sync.domain.model import Change, Link, LogRecord, Product
 from shopify_sync.services.admin import OPERATOR, ProductFilter, walk_products
-from shopify_sync.services.engine import ProductResult, SyncEngine, parse_variant_id
+from shopify_sync.services.engine import SyncEngine
 from shopify_sync.services.ports import Clock, StoreClient, UnitOfWork, UnitOfWorkFactory
+from shopify_sync.services.sync.report import ProductResult
+from shopify_sync.services.sync.selection import parse_variant_id
 from shopify_sync.types import MAX_QUANTITY, InventoryItemId, ProductId, VariantId
 
 CSV_COLUMNS = ("product_id", "sku", "b2b_stock", "b2c_stock", "variant", "sync_enabled")

@@ -14,8 +14,8 @@ from shopify_sync.adapters.db.migrate import upgrade_engine
 from shopify_sync.bootstrap import Container
 from shopify_sync.config import Settings, load_settings
 from shopify_sync.entrypoints.web.app import create_app
-from shopify_sync.services.engine import SyncPolicy
 from shopify_sync.services.ports import StoreClient
+from shopify_sync.services.sync.report import SyncPolicy
 from tests.fakes import FakeClock, FakeStoreClient
 
 TOKEN = "test-api-token-1"

@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from shopify_sync.adapters.db.level_store import create_level_store
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
-from shopify_sync.services.engine import SyncEngine, SyncPolicy
+from shopify_sync.services.engine import SyncEngine
+from shopify_sync.services.sync.report import SyncPolicy
 from tests.conftest import migrated_engine
 from tests.factories import random_item_id, random_product_id
 from tests.fakes import FakeClock, FakeStoreClient

@@ -24,7 +24,7 @@ from shopify_sync.domain.model import (
 )
 from shopify_sync.errors import ProductNotSyncable, StoreRejected, UnknownProduct
 from shopify_sync.services import handlers
-from shopify_sync.services.engine import ProductResult, SyncReport
+from shopify_sync.services.sync.report import ProductResult, SyncReport
 from shopify_sync.types import InventoryItemId, LocationId, ProductId
 from tests.fakes import unavailable
 from tests.unit.services.conftest import World
@@ -455,8 +455,8 @@ async def test_snapshot_older_than_a_webhook_is_re_read(world: World) -> None:
         product = await unit.products.get(pid)
     assert product is not None
     report = SyncReport()
-    again = await world.engine._sync_round([product], report, "reconcile", final=False,
-                                           levels=levels, read_at=world.clock.now())  # fmt: skip
+    again = await world.engine._round([product], report, "reconcile", final=False,
+                                      levels=levels, read_at=world.clock.now())  # fmt: skip
 
     assert (again, await world.row(pid)) == ([pid], (3, 3))
 

@@ -26,7 +26,8 @@ from sqlalchemy import text
 from shopify_sync.domain.commands import ApplyInventoryLevel, OrderLine, RecordOrder, WebhookMeta
 from shopify_sync.errors import RateLimited
 from shopify_sync.services import handlers
-from shopify_sync.services.engine import SyncEngine, SyncPolicy, SyncReport
+from shopify_sync.services.engine import SyncEngine
+from shopify_sync.services.sync.report import SyncPolicy, SyncReport
 from shopify_sync.types import InventoryItemId, LocationId, VariantId
 from tests.fakes import LevelEvent, unavailable
 from tests.unit.services.conftest import World
