@@ -15,7 +15,9 @@
         StoreUnavailable     timeout / 5xx / network; retryable
           OutcomeUnknown     the request was sent but no answer came; retry the same request
         RateLimited          throttled; carries retry_after_s; retryable
-        StoreRejected        a 4xx or a top-level GraphQL error we caused; not retryable
+        StoreRejected        a 4xx or a top-level GraphQL error we caused; never resent as
+                             is: a sync drops the write and retries the product with a
+                             fresh merge (backoff), parking it after the last attempt
         StoreAuthFailed      Shopify refused our credentials; nothing sent; retried later
       WebhookRejected        bad signature or malformed payload
         WebhookUnauthorized  missing or wrong HMAC signature
@@ -23,7 +25,7 @@
       StorageError           the database failed or is unreachable
       AlertDeliveryFailed    an alert could not be delivered (webhook receiver or e-mail)
         StorageRejected      the database refused a value (a bad request, not an outage)
-        WriteConflict        a batched write did not land as planned; retry
+        WriteConflict        a batched write did not land as planned; rolled back, re-planned
 """
 
 from __future__ import annotations
@@ -117,7 +119,12 @@ class RateLimited(StoreError):
 
 
 class StoreRejected(StoreError):
-    """Raised when Shopify refuses a request we built (4xx, GraphQL error); not retryable."""
+    """Raised when Shopify refuses a request we built (4xx, GraphQL error).
+
+    The same request is never resent (nothing was applied, and it would be refused again);
+    a sync drops the stored write and retries the product later with a fresh read and
+    merge, with backoff, parking it after the last attempt.
+    """
 
     def __init__(self, message: str, *, status: int | None = None, body_excerpt: str = "") -> None:
         super().__init__(message)
