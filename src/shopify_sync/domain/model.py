@@ -25,11 +25,6 @@ class ProductStock:
     base: int | None
     seen_at: datetime | None = None
 
-    @property
-    def pending(self) -> bool:
-        """True when our side changed since the last agreement (a push is owed)."""
-        return self.base is None or self.ours != self.base
-
 
 @dataclass(frozen=True, slots=True)
 class ShopifyLevel:
@@ -205,9 +200,16 @@ class SyncFailure:
 
 @dataclass(frozen=True, slots=True)
 class PulledChange:
-    """One product's take of Shopify's side of a merge, with nothing to send: move
-    ``b2c_stock`` by ``delta`` and agree on ``new_base``, recorded only while the row still
-    has the base the merge started from and no write of ours is in flight."""
+    """One product's take of a change on Shopify's side (a webhook's level, or Shopify's
+    side of a merge with nothing to send): move ``b2c_stock`` by ``delta`` and agree on
+    ``new_base``, recorded only while the row still has the base the change was planned
+    from (``expected_base``) and no write of ours is in flight.
+
+    The one value both writers take: the reconcile's (``ProductRepository.apply_inbound``,
+    which locks the rows it checks) and the webhook hot path's (``LevelStore``, which may
+    plan from a read that locked nothing and so also compares ``expected_seen_at`` and the
+    link to ``inventory_item_id``).
+    """
 
     product_id: ProductId
     expected_base: int | None
@@ -216,7 +218,12 @@ class PulledChange:
     seen_at: datetime | None
     """Shopify's ``updated_at`` for the level; ``shopify_seen_at`` only moves forward."""
     reference: str | None
-    """What the log records as the change's reference (the level read)."""
+    """What the log records as the change's reference (the event id, or the level read)."""
+    inventory_item_id: InventoryItemId | None = None
+    """The item the plan found the product linked to (checked by an unlocked writer)."""
+    expected_seen_at: datetime | None = None
+    """``shopify_seen_at`` as the plan read it (checked by an unlocked writer): a newer level
+    applied meanwhile with the same quantity moves only this, and makes this change stale."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,8 +259,18 @@ class Product:
 
     @property
     def pending(self) -> bool:
-        """True when a push is owed: our B2C stock moved since the last agreement."""
-        return self.shopify_base is None or self.b2c_stock != self.shopify_base
+        """True when the pending scan owes this product a pass: sync is enabled and our
+        B2C stock moved since the last agreement (or none yet), a re-read was requested, or
+        a write of ours waits for its answer.
+
+        The one definition of "pending"; ``adapters.db.tables.PENDING`` is the same in SQL.
+        """
+        return self.sync_enabled and (
+            self.shopify_base is None
+            or self.b2c_stock != self.shopify_base
+            or self.refresh_requested
+            or self.push_key is not None
+        )
 
     @property
     def stock(self) -> ProductStock:

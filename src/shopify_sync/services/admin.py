@@ -117,7 +117,7 @@ def product_status(product: Product) -> ProductStatus:
         return "disabled"
     if product.push_key is not None:
         return "in flight"
-    if product.pending or product.refresh_requested:
+    if product.pending:
         return "pending"
     return "ok"
 

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.selectable import NamedFromClause
 from sqlalchemy.types import TypeEngine
 
-from shopify_sync.adapters.db.tables import UtcDateTime, sync_runs
+from shopify_sync.adapters.db.tables import PENDING, UtcDateTime, sync_runs
 from shopify_sync.adapters.db.tables import product_inventory as t
 from shopify_sync.domain.model import (
     PRODUCT_STATES,
@@ -49,15 +49,6 @@ from shopify_sync.domain.model import (
 from shopify_sync.errors import StorageError
 from shopify_sync.types import InventoryItemId, ProductId
 
-_PENDING = and_(
-    t.c.sync_enabled,
-    or_(
-        t.c.shopify_base.is_(None),
-        t.c.b2c_stock != t.c.shopify_base,
-        t.c.refresh_requested,
-        t.c.push_key.is_not(None),
-    ),
-)
 _RETRY_OWED = and_(t.c.sync_enabled, t.c.sync_error.is_not(None))
 """A failed product, due again at its ``next_attempt_at`` (parked ones have none)."""
 
@@ -328,7 +319,7 @@ class SqlProductRepository:
         the table), merged in id order.
         """
         found: dict[str, Product] = {}
-        for owed in (_PENDING, _RETRY_OWED):
+        for owed in (PENDING, _RETRY_OWED):
             query = (
                 select(t)
                 .where(
@@ -375,7 +366,7 @@ class SqlProductRepository:
             func.count(case((t.c.sync_enabled, 1))).label("enabled"),
             func.count(case((t.c.sync_error.is_not(None), 1))).label("errors"),
             func.count(case((t.c.parked_at.is_not(None), 1))).label("parked"),
-            func.count(case((_PENDING, 1))).label("pending"),
+            func.count(case((PENDING, 1))).label("pending"),
         )
         row = (await self._c.execute(query)).one()
         return {key: int(value) for key, value in row._mapping.items()}
@@ -389,7 +380,7 @@ class SqlProductRepository:
             (~linked, "unlinked"),
             (t.c.parked_at.is_not(None), "parked"),
             (t.c.sync_error.is_not(None), "error"),
-            (_PENDING, "pending"),
+            (PENDING, "pending"),
             else_="in_sync",
         )
         counted = select(state.label("state"), t.c.sync_error_since).subquery()

@@ -111,17 +111,19 @@ Index(
     sqlite_where=product_inventory.c.push_key.is_not(None),
     postgresql_where=product_inventory.c.push_key.is_not(None),
 )
-_pending = product_inventory.c.sync_enabled & (
+PENDING = product_inventory.c.sync_enabled & (
     product_inventory.c.shopify_base.is_(None)
     | (product_inventory.c.b2c_stock != product_inventory.c.shopify_base)
     | product_inventory.c.refresh_requested
     | product_inventory.c.push_key.is_not(None)
 )
+"""SQL's definition of a pending product, ``Product.pending`` in Python (a test runs both on
+random rows): the pending scan's query, the admin's count and this partial index's predicate."""
 Index(
     "ix_product_inventory_pending",
     product_inventory.c.product_id,
-    sqlite_where=_pending,
-    postgresql_where=_pending,
+    sqlite_where=PENDING,
+    postgresql_where=PENDING,
 )
 
 inventory_sync_log = Table(
