@@ -19,6 +19,7 @@ from shopify_sync.domain.model import (
     InboundOutcome,
     Product,
     ProductStock,
+    PulledChange,
     ShopifyLevel,
     WebhookEvent,
     WebhookStatus,
@@ -57,26 +58,6 @@ class LevelView:
 
 
 @dataclass(frozen=True, slots=True)
-class InboundWrite:
-    """Move ``b2c_stock`` by ``delta`` and agree on ``new_base``; compare-and-set on
-    ``expected_base`` and on no write of ours being in flight, and, for a store that
-    reads without locking, on the rest of what the plan read (``expected_seen_at``,
-    the link to ``inventory_item_id``, sync enabled)."""
-
-    product_id: ProductId
-    expected_base: int
-    delta: int
-    new_base: int
-    seen_at: datetime | None
-    reference: str
-    """The event id, recorded with the change in the log."""
-    inventory_item_id: InventoryItemId
-    expected_seen_at: datetime | None
-    """``shopify_seen_at`` as the plan read it: a newer level applied meanwhile with the
-    same quantity moves only this, and makes this delivery's level stale."""
-
-
-@dataclass(frozen=True, slots=True)
 class WebhookOutcome:
     """What a webhook did: recorded status, or a duplicate; products owed a re-read."""
 
@@ -92,7 +73,7 @@ class LevelPlan:
 
     now: datetime
     outcomes: tuple[WebhookOutcome, ...]
-    writes: tuple[InboundWrite, ...]
+    writes: tuple[PulledChange, ...]
     refresh: tuple[ProductId, ...]
     events: tuple[WebhookEvent, ...]
 
@@ -110,7 +91,7 @@ def plan_levels(
     items = Counter(cmd.inventory_item_id for cmd in cmds)
     taken = set(view.seen)
     outcomes: list[WebhookOutcome] = []
-    writes: list[InboundWrite] = []
+    writes: list[PulledChange] = []
     refresh: dict[ProductId, None] = {}
     events: list[WebhookEvent] = []
     for cmd in cmds:
@@ -154,7 +135,7 @@ def _plan_level(
     cmd: ApplyInventoryLevel,
     products: Sequence[InboundTarget],
     location_id: LocationId,
-    writes: list[InboundWrite],
+    writes: list[PulledChange],
     now: datetime,
 ) -> tuple[WebhookStatus, str, tuple[ProductId, ...]]:
     if cmd.location_id != location_id:
@@ -180,7 +161,7 @@ def _plan_product(
     target: InboundTarget,
     cmd: ApplyInventoryLevel,
     available: int,
-    writes: list[InboundWrite],
+    writes: list[PulledChange],
     now: datetime,
 ) -> tuple[str, str]:
     if not target.sync_enabled:
@@ -208,7 +189,7 @@ def _plan_product(
         # Our column and Shopify both refuse it; the re-read's merge records the problem.
         return "refresh", f"b2c_stock {stock.ours:+d} by {delta:+d} is out of range; re-reading"
     writes.append(
-        InboundWrite(
+        PulledChange(
             stock.product_id,
             stock.base,
             delta,
@@ -222,7 +203,7 @@ def _plan_product(
     return "applied", f"available {available}, b2c_stock {delta:+d}"
 
 
-def _after(target: InboundTarget, write: InboundWrite) -> InboundTarget:
+def _after(target: InboundTarget, write: PulledChange) -> InboundTarget:
     """The row as ``write`` leaves it, for the deliveries after it in the same batch."""
     stock = target.stock
     moved = dataclasses.replace(

@@ -279,6 +279,7 @@ async def test_duplicate_delivery_id_changes_nothing(
 def _stale_base(plan: LevelPlan) -> LevelPlan:
     """The last write computed from a base one below the row's (another process moved it)."""
     *kept, last = plan.writes
+    assert last.expected_base is not None
     stale = dataclasses.replace(last, expected_base=last.expected_base - 1)
     return dataclasses.replace(plan, writes=(*kept, stale))
 

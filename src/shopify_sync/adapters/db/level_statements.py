@@ -40,8 +40,8 @@ from sqlalchemy.types import TypeEngine
 from shopify_sync.adapters.db.repository import inbound_cas
 from shopify_sync.adapters.db.tables import UtcDateTime, webhook_events
 from shopify_sync.adapters.db.tables import product_inventory as t
-from shopify_sync.domain.inbound import SOURCE, InboundTarget, InboundWrite, LevelView
-from shopify_sync.domain.model import ProductStock, WebhookEvent
+from shopify_sync.domain.inbound import SOURCE, InboundTarget, LevelView
+from shopify_sync.domain.model import ProductStock, PulledChange, WebhookEvent
 from shopify_sync.errors import WriteConflict
 from shopify_sync.types import InventoryItemId, ProductId
 
@@ -141,7 +141,9 @@ def target_of(m: Mapping[str, Any]) -> tuple[InventoryItemId, InboundTarget]:
     return item, InboundTarget(stock, bool(m["sync_enabled"]), m["push_key"] is not None)
 
 
-def write_params(write: InboundWrite, now: Any) -> dict[str, Any]:
+def write_params(write: PulledChange, now: Any) -> dict[str, Any]:
+    if write.inventory_item_id is None:
+        raise ValueError("a webhook's change names the item its plan read")
     return {
         "product_id": write.product_id,
         "expected_base": write.expected_base,

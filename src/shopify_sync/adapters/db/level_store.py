@@ -59,7 +59,8 @@ from shopify_sync.adapters.db.level_statements import (
 )
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.domain.commands import ApplyInventoryLevel
-from shopify_sync.domain.inbound import InboundWrite, LevelPlan, LevelView
+from shopify_sync.domain.inbound import LevelPlan, LevelView
+from shopify_sync.domain.model import PulledChange
 from shopify_sync.errors import StorageError, WriteConflict
 from shopify_sync.services.ports import LevelStore
 
@@ -406,7 +407,7 @@ class PostgresLevelStore:
         own did not."""
         sql = self._sql
         # In product id order: concurrent batches then lock shared rows in the same order.
-        writes: list[InboundWrite] = sorted(result.writes, key=lambda w: w.product_id)
+        writes: list[PulledChange] = sorted(result.writes, key=lambda w: w.product_id)
         if not _one_statement(result):
             # A product changed twice or changed and asked to re-read (in a transaction):
             # one statement changes a row once, so one statement per change, in delivery

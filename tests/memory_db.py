@@ -1,0 +1,548 @@
+"""An in-memory fake of the unit of work, for service-level tests of the sync stages.
+
+It keeps products, the audit trail, the stored writes and the failures in dictionaries,
+with the compare-and-set rules of the SQL repositories (``adapters/db/repository.py``):
+a change lands only while the row still holds what the caller read. A unit of work that
+leaves without ``commit()`` rolls back to what it found. The operator's writes the sync
+stages never call (CSV upserts, links, pages) are left out: those stay integration tests.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from shopify_sync.domain.model import (
+    Change,
+    Link,
+    LogEntry,
+    LogRecord,
+    Product,
+    ProductStates,
+    PulledChange,
+    PushStart,
+    SetQuantities,
+    SyncFailure,
+    SyncRun,
+    WebhookEvent,
+)
+from shopify_sync.services.ports import UnitOfWork, UnitOfWorkFactory
+from shopify_sync.types import InventoryItemId, ProductId
+
+NOT_FAKED = "the in-memory fake covers the sync stages; test this on a real database"
+
+
+@dataclass
+class MemoryState:
+    """Everything the fake database holds."""
+
+    products: dict[ProductId, Product] = field(default_factory=dict)
+    log: list[LogEntry] = field(default_factory=list)
+    writes: dict[str, SetQuantities] = field(default_factory=dict)
+    write_errors: dict[str, list[str]] = field(default_factory=dict)
+    events: dict[str, WebhookEvent] = field(default_factory=dict)
+    runs: list[SyncRun] = field(default_factory=list)
+    leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    history: dict[tuple[datetime, str], float] = field(default_factory=dict)
+
+
+def _newer(current: datetime | None, seen: datetime | None) -> datetime | None:
+    if seen is None:
+        return current
+    return seen if current is None or current < seen else current
+
+
+def _cleared(product: Product, **values: Any) -> Product:
+    """The row with ``values`` set and its failure forgotten."""
+    return dataclasses.replace(
+        product, sync_error=None, sync_attempts=0, next_attempt_at=None, parked_at=None, **values
+    )
+
+
+class MemoryProducts:
+    """``product_inventory`` in memory."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    def _put(self, product: Product) -> None:
+        self._s.products[product.product_id] = product
+
+    def _log_stock(
+        self, before: Product, after: Product, change: Change, now: datetime, detail: str | None
+    ) -> None:
+        """What the SQL triggers record: each change of a stock column, with who made it."""
+        for column in ("b2c_stock", "b2b_stock"):
+            old, new = getattr(before, column), getattr(after, column)
+            if old != new:
+                self._s.log.append(
+                    LogEntry(
+                        len(self._s.log) + 1, before.product_id, change.direction,
+                        change.source, column, old, new, new - old, change.reference,
+                        detail, now,
+                    )
+                )  # fmt: skip
+
+    async def get(self, product_id: str, *, lock: bool = False) -> Product | None:
+        return self._s.products.get(ProductId(product_id))
+
+    async def get_many(self, product_ids: Iterable[str], *, lock: bool = False) -> list[Product]:
+        return [
+            self._s.products[ProductId(p)]
+            for p in sorted(set(product_ids))
+            if ProductId(p) in self._s.products
+        ]
+
+    async def by_inventory_item(
+        self, item: InventoryItemId, *, lock: bool = False
+    ) -> list[Product]:
+        return await self.by_inventory_items([item])
+
+    async def by_inventory_items(self, items: Iterable[InventoryItemId]) -> list[Product]:
+        wanted = set(items)
+        return sorted(
+            (p for p in self._s.products.values() if p.inventory_item_id in wanted),
+            key=lambda p: p.product_id,
+        )
+
+    async def duplicate_skus(self) -> set[str]:
+        raise NotImplementedError(NOT_FAKED)
+
+    async def by_variants(self, variants: Sequence[int]) -> list[Product]:
+        raise NotImplementedError(NOT_FAKED)
+
+    async def page(self, **filters: Any) -> list[Product]:
+        raise NotImplementedError(NOT_FAKED)
+
+    def _ordered(self, after: str | None) -> list[Product]:
+        return [
+            p for _, p in sorted(self._s.products.items()) if after is None or p.product_id > after
+        ]
+
+    async def syncable(
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 1000,
+        not_synced_since: datetime | None = None,
+    ) -> list[Product]:
+        found = [
+            p
+            for p in self._ordered(after)
+            if p.sync_enabled and p.linked and p.parked_at is None
+            if not_synced_since is None
+            or (
+                (p.last_synced_at is None or p.last_synced_at < not_synced_since)
+                and (p.next_attempt_at is None or p.next_attempt_at <= not_synced_since)
+                and p.push_key is None
+            )
+        ]
+        return found[:limit]
+
+    async def count_syncable(self) -> int:
+        return len(await self.syncable(limit=len(self._s.products) + 1))
+
+    async def due(
+        self, now: datetime, *, limit: int = 1000, after: str | None = None
+    ) -> list[Product]:
+        found = [
+            p
+            for p in self._ordered(after)
+            if p.pending or (p.sync_enabled and p.sync_error is not None)
+            if p.inventory_item_id is not None and p.parked_at is None
+            if p.next_attempt_at is None or p.next_attempt_at <= now
+        ]
+        return found[:limit]
+
+    async def unresolved(self, *, limit: int = 250, now: datetime | None = None) -> list[Product]:
+        found = [
+            p
+            for p in self._ordered(None)
+            if p.sync_enabled and p.inventory_item_id is None and p.shopify_variant_id
+            if p.parked_at is None
+            if now is None or p.next_attempt_at is None or p.next_attempt_at <= now
+        ]
+        return found[:limit]
+
+    async def counts(self) -> Mapping[str, int]:
+        raise NotImplementedError(NOT_FAKED)
+
+    async def states(self) -> ProductStates:
+        raise NotImplementedError(NOT_FAKED)
+
+    async def set_inventory_item(
+        self, product_id: str, item: InventoryItemId, now: datetime
+    ) -> None:
+        product = self._s.products[ProductId(product_id)]
+        self._put(dataclasses.replace(product, inventory_item_id=item, updated_at=now))
+
+    def _refresh_after(self, product: Product, read_at: datetime | None) -> bool:
+        """``refresh_requested`` stays only when requested after the level was read."""
+        if read_at is None or product.updated_at is None:
+            return False
+        return product.refresh_requested if product.updated_at > read_at else False
+
+    async def apply_inbound(
+        self,
+        changes: Sequence[PulledChange],
+        *,
+        source: str,
+        now: datetime,
+        synced: bool = False,
+        read_at: datetime | None = None,
+    ) -> set[ProductId]:
+        if len({c.product_id for c in changes}) != len(changes):
+            raise ValueError("apply_inbound takes each product at most once")
+        applied: set[ProductId] = set()
+        for c in changes:
+            product = self._s.products.get(c.product_id)
+            if product is None or product.push_key is not None:
+                continue
+            if product.shopify_base != c.expected_base:
+                continue
+            values: dict[str, Any] = {
+                "b2c_stock": product.b2c_stock + c.delta,
+                "shopify_base": c.new_base,
+                "shopify_seen_at": _newer(product.shopify_seen_at, c.seen_at),
+                "refresh_requested": self._refresh_after(product, read_at),
+                "updated_at": now,
+            }
+            if synced:
+                values["last_synced_at"] = now
+            after = (
+                _cleared(product, **values) if synced else dataclasses.replace(product, **values)
+            )
+            self._log_stock(product, after, Change("inbound", source, c.reference), now, None)
+            self._put(after)
+            applied.add(c.product_id)
+        return applied
+
+    async def request_refresh(self, product_ids: Iterable[str], now: datetime) -> None:
+        for pid in product_ids:
+            product = self._s.products[ProductId(pid)]
+            self._put(dataclasses.replace(product, refresh_requested=True, updated_at=now))
+
+    async def begin_pushes(
+        self, key: str, starts: Sequence[PushStart], now: datetime
+    ) -> set[ProductId]:
+        for s in starts:
+            product = self._s.products.get(s.product_id)
+            if product is None or product.push_key is not None:
+                continue
+            if product.shopify_base != s.expected_base or product.b2c_stock != s.expected_ours:
+                continue
+            self._put(
+                dataclasses.replace(
+                    product, push_key=key, push_quantity=s.quantity,
+                    push_expected=s.expected, updated_at=now,
+                )
+            )  # fmt: skip
+        return {p.product_id for p in self._s.products.values() if p.push_key == key}
+
+    async def in_flight(self, key: str) -> list[Product]:
+        return sorted(
+            (p for p in self._s.products.values() if p.push_key == key),
+            key=lambda p: p.product_id,
+        )
+
+    async def finish_push(
+        self, key: str, *, applied_at: datetime | None, change: Change, now: datetime
+    ) -> list[Product]:
+        products = await self.in_flight(key)
+        for p in products:
+            assert p.push_expected is not None and p.push_quantity is not None
+            base = p.shopify_base if p.shopify_base is not None else p.push_expected
+            after = _cleared(
+                p,
+                b2c_stock=p.b2c_stock + p.push_expected - base,
+                shopify_base=p.push_quantity,
+                shopify_seen_at=_newer(p.shopify_seen_at, applied_at),
+                push_key=None,
+                push_quantity=None,
+                push_expected=None,
+                last_synced_at=now,
+                updated_at=now,
+            )
+            self._log_stock(p, after, change, now, None)
+            self._put(after)
+        return products
+
+    async def abandon_push(self, key: str, now: datetime) -> list[Product]:
+        products = await self.in_flight(key)
+        for p in products:
+            self._put(
+                dataclasses.replace(
+                    p, push_key=None, push_quantity=None, push_expected=None, updated_at=now
+                )
+            )
+        return products
+
+    async def record_failures(self, failures: Sequence[SyncFailure], now: datetime) -> None:
+        for f in failures:
+            p = self._s.products[f.product_id]
+            self._put(
+                dataclasses.replace(
+                    p,
+                    sync_error=f.message,
+                    sync_attempts=p.sync_attempts + 1,
+                    next_attempt_at=f.next_attempt_at,
+                    parked_at=None if f.next_attempt_at is not None else now,
+                    updated_at=now,
+                )
+            )
+
+    async def clear_failure(self, product_ids: Iterable[str], now: datetime) -> None:
+        for pid in product_ids:
+            p = self._s.products[ProductId(pid)]
+            self._put(_cleared(p, updated_at=now))
+
+    async def mark_synced(
+        self,
+        product_ids: Sequence[str],
+        seen: Mapping[str, datetime | None],
+        now: datetime,
+        *,
+        read_at: datetime | None = None,
+    ) -> None:
+        for pid in product_ids:
+            p = self._s.products[ProductId(pid)]
+            if p.push_key is not None:
+                continue
+            self._put(
+                _cleared(
+                    p,
+                    last_synced_at=now,
+                    refresh_requested=self._refresh_after(p, read_at),
+                    shopify_seen_at=_newer(p.shopify_seen_at, seen.get(pid)),
+                )
+            )
+
+    async def upsert(self, fields: Mapping[str, Any], change: Change, now: datetime) -> None:
+        raise NotImplementedError(NOT_FAKED)
+
+    async def set_stock(
+        self,
+        product_id: str,
+        *,
+        b2b_stock: int | None = None,
+        b2c_stock: int | None = None,
+        change: Change,
+        now: datetime,
+    ) -> None:
+        raise NotImplementedError(NOT_FAKED)
+
+    async def move_stock(
+        self, product_id: str, *, to_b2c: int, change: Change, now: datetime
+    ) -> None:
+        raise NotImplementedError(NOT_FAKED)
+
+    async def set_links(self, links: Sequence[Link], now: datetime) -> None:
+        raise NotImplementedError(NOT_FAKED)
+
+    async def set_enabled(self, product_id: str, enabled: bool, now: datetime) -> None:
+        raise NotImplementedError(NOT_FAKED)
+
+
+class MemoryLog:
+    """The audit trail in memory."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    async def add(self, records: Sequence[LogRecord], now: datetime) -> None:
+        for r in records:
+            self._s.log.append(
+                LogEntry(
+                    len(self._s.log) + 1, r.product_id, r.direction, r.source, r.field,
+                    r.old_value, r.new_value, r.delta, r.reference, r.detail, now,
+                )
+            )  # fmt: skip
+
+    async def recent(
+        self, *, product_id: str | None = None, limit: int = 50, before_id: int | None = None
+    ) -> list[LogEntry]:
+        rows = [
+            e
+            for e in reversed(self._s.log)
+            if (product_id is None or e.product_id == product_id)
+            and (before_id is None or e.id < before_id)
+        ]
+        return rows[:limit]
+
+    async def latest(
+        self, product_id: str, *, direction: str | None = None, source_prefix: str | None = None
+    ) -> LogEntry | None:
+        for e in reversed(self._s.log):
+            if (
+                e.product_id == product_id
+                and direction in (None, e.direction)
+                and (source_prefix is None or e.source.startswith(source_prefix))
+            ):
+                return e
+        return None
+
+
+class MemoryWebhooks:
+    """Webhook de-duplication records in memory."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    async def seen(self, event_id: str, webhook_id: str | None) -> bool:
+        return event_id in self._s.events or any(
+            webhook_id and e.webhook_id == webhook_id for e in self._s.events.values()
+        )
+
+    async def record(self, event: WebhookEvent) -> bool:
+        if await self.seen(event.event_id, event.webhook_id):
+            return False
+        self._s.events[event.event_id] = event
+        return True
+
+    async def recent(self, *, limit: int = 50) -> list[WebhookEvent]:
+        return list(reversed(self._s.events.values()))[:limit]
+
+    async def prune(self, older_than: datetime) -> int:
+        old = [k for k, e in self._s.events.items() if e.received_at < older_than]
+        for k in old:
+            del self._s.events[k]
+        return len(old)
+
+
+class MemoryWrites:
+    """The write-ahead record ``outbound_writes`` in memory."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    async def add(self, write: SetQuantities, now: datetime) -> None:
+        assert write.idempotency_key not in self._s.writes, "a key is stored once"
+        self._s.writes[write.idempotency_key] = write
+
+    async def get(self, key: str) -> SetQuantities | None:
+        return self._s.writes.get(key)
+
+    async def failed_attempt(self, key: str, error: str) -> None:
+        self._s.write_errors.setdefault(key, []).append(error)
+
+    async def remove(self, key: str) -> None:
+        self._s.writes.pop(key, None)
+
+    async def keys(self) -> list[str]:
+        return sorted(self._s.writes)
+
+
+class MemoryRuns:
+    """Sync runs in memory."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    async def add(self, run: SyncRun) -> None:
+        self._s.runs.append(run)
+
+    async def last(self, kind: str) -> SyncRun | None:
+        return next((r for r in reversed(self._s.runs) if r.kind == kind), None)
+
+
+class MemoryLeases:
+    """Leases in memory."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    async def acquire(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
+        current = self._s.leases.get(name)
+        if current is not None and current[0] != holder and current[1] > now:
+            return False
+        self._s.leases[name] = (holder, now + ttl)
+        return True
+
+    async def release(self, name: str, holder: str) -> None:
+        if self._s.leases.get(name, ("",))[0] == holder:
+            del self._s.leases[name]
+
+
+class MemoryHistory:
+    """The dashboard's per-interval figures in memory."""
+
+    def __init__(self, state: MemoryState) -> None:
+        self._s = state
+
+    async def add(
+        self,
+        sums: Mapping[tuple[datetime, str], float],
+        maxima: Mapping[tuple[datetime, str], float],
+    ) -> None:
+        for key, value in sums.items():
+            self._s.history[key] = self._s.history.get(key, 0.0) + value
+        for key, value in maxima.items():
+            self._s.history[key] = max(self._s.history.get(key, value), value)
+
+    async def since(self, start: datetime) -> list[tuple[datetime, str, float]]:
+        return sorted((at, name, v) for (at, name), v in self._s.history.items() if at >= start)
+
+    async def prune(self, older_than: datetime) -> int:
+        old = [key for key in self._s.history if key[0] < older_than]
+        for key in old:
+            del self._s.history[key]
+        return len(old)
+
+
+class MemoryUnitOfWork:
+    """One transaction on the in-memory state: rolled back unless committed."""
+
+    def __init__(self, state: MemoryState, commits: list[int]) -> None:
+        self._state = state
+        self._commits = commits
+        self._saved: MemoryState | None = None
+        self.products = MemoryProducts(state)
+        self.log = MemoryLog(state)
+        self.webhooks = MemoryWebhooks(state)
+        self.writes = MemoryWrites(state)
+        self.runs = MemoryRuns(state)
+        self.leases = MemoryLeases(state)
+        self.history = MemoryHistory(state)
+
+    async def __aenter__(self) -> Self:
+        self._saved = copy.deepcopy(self._state)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._saved is not None:
+            await self.rollback()
+
+    async def commit(self) -> None:
+        self._saved = None
+        self._commits.append(1)
+
+    async def rollback(self) -> None:
+        if self._saved is not None:
+            for f in dataclasses.fields(MemoryState):
+                setattr(self._state, f.name, getattr(self._saved, f.name))
+            self._saved = None
+
+
+class MemoryUnitOfWorkFactory:
+    """Makes units of work over one shared in-memory state."""
+
+    def __init__(self) -> None:
+        self.state = MemoryState()
+        self.commits: list[int] = []
+
+    def __call__(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self.state, self.commits)
+
+
+_uow: UnitOfWork = MemoryUnitOfWork(MemoryState(), [])
+_factory: UnitOfWorkFactory = MemoryUnitOfWorkFactory()

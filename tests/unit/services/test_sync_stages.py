@@ -1,0 +1,195 @@
+"""The sync stages through their ports, on an in-memory unit of work and a fake Shopify."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+
+from shopify_sync.domain.model import Product
+from shopify_sync.errors import StoreRejected
+from shopify_sync.services.engine import SyncEngine
+from shopify_sync.services.sync.report import SyncPolicy, SyncReport
+from shopify_sync.types import InventoryItemId, ProductId
+from tests.factories import random_item_id, random_product_id
+from tests.fakes import FakeClock, FakeStoreClient
+from tests.memory_db import MemoryUnitOfWorkFactory
+
+pytestmark = pytest.mark.anyio
+
+
+@dataclass
+class Stages:
+    """An engine over the in-memory database and a fake Shopify."""
+
+    uow: MemoryUnitOfWorkFactory
+    store: FakeStoreClient
+    clock: FakeClock
+    engine: SyncEngine
+
+    def product(
+        self,
+        *,
+        ours: int,
+        base: int | None,
+        shopify: int | None,
+        tracked: bool = True,
+        variant: str | None = "1",
+        link_item: bool = True,
+        enabled: bool = True,
+    ) -> tuple[ProductId, InventoryItemId]:
+        """A product row and its Shopify item."""
+        pid, item = ProductId(random_product_id()), InventoryItemId(random_item_id())
+        if shopify is not None:
+            self.store.add(item, shopify)
+            self.store.items[item].tracked = tracked
+        self.uow.state.products[pid] = Product(
+            pid, f"SKU-{pid}", None, 100, ours, variant, item if link_item else None,
+            enabled, None, 0, None, None, base, None,
+        )  # fmt: skip
+        return pid, item
+
+    def row(self, pid: ProductId) -> Product:
+        """Our row as it is now."""
+        return self.uow.state.products[pid]
+
+
+@pytest.fixture(name="stages")
+def _stages() -> Stages:
+    clock = FakeClock()
+    uow = MemoryUnitOfWorkFactory()
+    store = FakeStoreClient(clock)
+    keys = iter(f"key-{n}" for n in range(1, 1000))
+    engine = SyncEngine(uow, store, clock, SyncPolicy(max_attempts=3), new_key=lambda: next(keys))
+    return Stages(uow, store, clock, engine)
+
+
+async def test_a_write_is_stored_before_it_is_sent(stages: Stages) -> None:
+    """The write-ahead record and the row's push key are committed before Shopify is called."""
+    pid, item = stages.product(ours=12, base=10, shopify=10)
+    seen: list[tuple[list[str], str | None]] = []
+    stages.store.before_write.append(
+        lambda: seen.append((sorted(stages.uow.state.writes), stages.row(pid).push_key))
+    )
+
+    await stages.engine.sync([stages.row(pid)], source="test")
+
+    assert seen == [(["key-1"], "key-1")]
+    assert (stages.store.available(item), stages.uow.state.writes) == (12, {})
+
+
+async def test_an_unanswered_write_is_kept_and_resent_with_its_key(stages: Stages) -> None:
+    """A write that got no answer stays stored and in flight; the resend carries the same
+    key and request, and Shopify's replayed answer settles the row once."""
+    pid, item = stages.product(ours=12, base=10, shopify=10)
+    stages.store.lose_next_response = 1
+
+    first = await stages.engine.sync([stages.row(pid)], source="test")
+    kept = dict(stages.uow.state.writes)
+    await stages.engine.resend_in_flight(None, SyncReport(), "resend")
+
+    assert first.results[pid].action == "failed"
+    assert list(kept) == ["key-1"]
+    assert [w.idempotency_key for w in stages.store.writes] == ["key-1", "key-1"]
+    assert stages.store.writes[0] == stages.store.writes[1]
+    assert (stages.row(pid).b2c_stock, stages.row(pid).shopify_base) == (12, 12)
+    assert (stages.row(pid).push_key, stages.uow.state.writes) == (None, {})
+    assert stages.store.available(item) == 12
+
+
+async def test_a_rejected_request_is_dropped_and_retried_with_backoff(stages: Stages) -> None:
+    """A 4xx is never resent as is: the stored write goes, the product retries later with a
+    fresh merge (backoff), and is parked after the last attempt."""
+    pid, _ = stages.product(ours=12, base=10, shopify=10)
+    stages.store.fail_next = [StoreRejected("401 Unauthorized", status=401)]
+
+    report = await stages.engine.sync([stages.row(pid)], source="test")
+    row = stages.row(pid)
+
+    assert report.results[pid].action == "failed"
+    assert (stages.uow.state.writes, row.push_key, row.parked_at) == ({}, None, None)
+    assert row.next_attempt_at == stages.clock.now() + timedelta(seconds=stages.engine.backoff_s(1))
+
+
+async def test_a_permanent_refusal_parks_only_the_item_it_names(stages: Stages) -> None:
+    """Shopify refuses a batch because one item was deleted after the read: that product
+    is parked, the other is merged again and written."""
+    bad, bad_item = stages.product(ours=3, base=1, shopify=1)
+    good, good_item = stages.product(ours=7, base=5, shopify=5)
+
+    def delete_bad_item() -> None:
+        del stages.store.items[bad_item]
+
+    stages.store.before_write.append(delete_bad_item)
+
+    report = await stages.engine.sync([stages.row(bad), stages.row(good)], source="test")
+
+    assert (report.results[bad].action, report.results[good].action) == ("failed", "pushed")
+    assert stages.row(bad).parked_at is not None
+    assert stages.row(good).parked_at is None
+    assert stages.store.available(good_item) == 7
+    assert len(stages.store.writes) == 2
+
+
+async def test_disabled_and_unlinked_products_are_reported_not_synced(stages: Stages) -> None:
+    """Selection leaves out disabled and unlinked products and says so."""
+    off, _ = stages.product(ours=1, base=1, shopify=1, enabled=False)
+    loose, _ = stages.product(ours=1, base=1, shopify=None, variant=None, link_item=False)
+
+    report = await stages.engine.sync([stages.row(off), stages.row(loose)], source="test")
+
+    assert {p: r.action for p, r in report.results.items()} == {
+        off: "disabled",
+        loose: "not_linked",
+    }
+
+
+async def test_a_malformed_variant_is_parked_with_what_to_do(stages: Stages) -> None:
+    """Selection cannot resolve a malformed variant id: parked, with the fix named."""
+    pid, _ = stages.product(ours=1, base=None, shopify=None, variant="abc", link_item=False)
+
+    report = await stages.engine.sync([stages.row(pid)], source="test")
+
+    assert report.results[pid].action == "failed"
+    assert "fix the link" in (stages.row(pid).sync_error or "")
+    assert stages.row(pid).parked_at is not None
+
+
+async def test_another_tasks_write_is_awaited_then_resent(stages: Stages) -> None:
+    """A write in flight from another task that never settles is resent by selection (same
+    key), and the product is then merged."""
+    pid, item = stages.product(ours=12, base=10, shopify=10)
+    before = stages.row(pid)
+    stages.store.lose_next_response = 1
+    await stages.engine.sync([before], source="other task")
+
+    report = await stages.engine.sync([before], source="test")  # as read before that write
+
+    assert stages.clock.slept, "it waited for the other task first"
+    assert [w.idempotency_key for w in stages.store.writes] == ["key-1", "key-1"]
+    assert report.results[pid].action in ("in_sync", "pushed")
+    assert (stages.store.available(item), stages.row(pid).shopify_base) == (12, 12)
+
+
+async def test_the_dry_run_and_the_run_make_the_same_decision(stages: Stages) -> None:
+    """An untracked item: the dry run shows the problem the run parks the product for,
+    instead of proposing a write."""
+    pid, _ = stages.product(ours=12, base=10, shopify=10, tracked=False)
+
+    planned = await stages.engine.plan([stages.row(pid)])
+    report = await stages.engine.sync([stages.row(pid)], source="test")
+
+    [(_, _, decision)] = planned
+    assert decision.kind == "fail"
+    assert report.results[pid].error == decision.problem
+    assert stages.store.writes == []
+
+
+async def test_backoff_doubles_up_to_the_cap(stages: Stages) -> None:
+    """The failure policy waits 5, 10, 20... seconds, never more than the cap."""
+    engine = SyncEngine(
+        stages.uow, stages.store, stages.clock, SyncPolicy(backoff_base_s=5, backoff_cap_s=30)
+    )
+
+    assert [engine.backoff_s(n) for n in range(1, 6)] == [5.0, 10.0, 20.0, 30.0, 30.0]
