@@ -25,7 +25,6 @@ from shopify_sync.services.ports import Clock, Metrics, StoreClient, UnitOfWorkF
 from shopify_sync.services.sync.failure import FailurePolicy
 from shopify_sync.services.sync.report import (
     DEFAULT_SYNC_POLICY,
-    ProductResult,
     SyncReport,
     SyncTotals,
 )
@@ -238,9 +237,5 @@ class SyncEngine:
                 uow, {pid: message for pid, (_, message, _) in problems.items()}, permanent=True
             )
             for product, message, available in problems.values():
-                report.add(
-                    ProductResult(
-                        product.product_id, "failed", product.b2c_stock, available, error=message
-                    )
-                )
+                report.fail(product, message, available)
             await uow.commit()

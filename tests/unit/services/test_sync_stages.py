@@ -13,7 +13,7 @@ from shopify_sync.services.engine import SyncEngine
 from shopify_sync.services.sync.report import SyncPolicy, SyncReport
 from shopify_sync.types import InventoryItemId, ProductId
 from tests.factories import random_item_id, random_product_id
-from tests.fakes import FakeClock, FakeStoreClient
+from tests.fakes import FakeClock, FakeStoreClient, unavailable
 from tests.memory_db import MemoryUnitOfWorkFactory
 
 pytestmark = pytest.mark.anyio
@@ -193,3 +193,48 @@ async def test_backoff_doubles_up_to_the_cap(stages: Stages) -> None:
     )
 
     assert [engine.backoff_s(n) for n in range(1, 6)] == [5.0, 10.0, 20.0, 30.0, 30.0]
+
+
+async def test_a_failed_variant_lookup_is_retried_with_backoff(stages: Stages) -> None:
+    """Selection could not reach Shopify to resolve a variant: a passing failure, retried."""
+    pid, _ = stages.product(ours=1, base=None, shopify=None, variant="123", link_item=False)
+    stages.store.fail_next = [unavailable()]
+
+    report = await stages.engine.sync([stages.row(pid)], source="test")
+
+    assert report.results[pid].action == "failed"
+    assert "could not resolve the variant" in (stages.row(pid).sync_error or "")
+    assert (stages.row(pid).parked_at, stages.row(pid).next_attempt_at is not None) == (
+        None,
+        True,
+    )
+
+
+async def test_out_of_rounds_a_stale_product_is_left_to_the_scan(stages: Stages) -> None:
+    """A write that goes stale in the last round asks for a re-read instead of looping."""
+    engine = SyncEngine(stages.uow, stages.store, stages.clock, SyncPolicy(max_rounds=1))
+    pid, item = stages.product(ours=12, base=10, shopify=10)
+    stages.store.before_write.append(lambda: stages.store.sell(item, 1))
+
+    await engine.sync([stages.row(pid)], source="test")
+
+    assert stages.row(pid).refresh_requested
+    assert stages.row(pid).pending
+    assert stages.store.available(item) == 9
+
+
+async def test_a_snapshot_reconcile_merges_in_chunks_and_rereads_moved_rows(
+    stages: Stages,
+) -> None:
+    """Each chunk of the snapshot is merged without a read; a row that moved after the
+    snapshot (a sale in between) is merged again with a fresh read, counted once."""
+    a, item_a = stages.product(ours=5, base=5, shopify=3)
+    b, item_b = stages.product(ours=7, base=5, shopify=5)
+    stages.store.before_write.append(lambda: stages.store.sell(item_b, 1))
+
+    totals = await stages.engine.reconcile_from_snapshot("reconcile", chunk=1)
+
+    assert (stages.row(a).b2c_stock, stages.row(a).shopify_base) == (3, 3)
+    assert (stages.row(b).b2c_stock, stages.row(b).shopify_base) == (6, 6)
+    assert (stages.store.available(item_a), stages.store.available(item_b)) == (3, 6)
+    assert (totals.checked, totals.changed, totals.failed) == (2, 2, 0)

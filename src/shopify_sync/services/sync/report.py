@@ -57,10 +57,18 @@ class SyncReport:
         """Record (or replace) a product's result."""
         self.results[result.product_id] = result
 
+    def fail(self, product: Product, message: str, shopify_available: int | None = None) -> None:
+        """Record that ``product`` failed, and why."""
+        self.add(
+            ProductResult(
+                product.product_id, "failed", product.b2c_stock, shopify_available, error=message
+            )
+        )
+
     def failed_all(self, products: Iterable[Product], message: str) -> None:
         """Record the same failure for each of ``products``."""
         for product in products:
-            self.add(ProductResult(product.product_id, "failed", product.b2c_stock, error=message))
+            self.fail(product, message)
 
     def merge_in(self, other: SyncReport) -> None:
         """Take another call's results (replacing this one's for the same products)."""

@@ -157,12 +157,7 @@ class Selection:
             }
             await self._failures.record(uow, unknown, permanent=True)
             for product in malformed:
-                report.add(
-                    ProductResult(
-                        product.product_id, "failed", product.b2c_stock,
-                        error=unknown[product.product_id],
-                    )
-                )  # fmt: skip
+                report.fail(product, unknown[product.product_id])
             await uow.commit()
 
 

@@ -184,12 +184,7 @@ class Settlement:
             await self._failures.record(uow, refused, permanent=True)
             for product in products:
                 if product.product_id in refused:
-                    report.add(
-                        ProductResult(
-                            product.product_id, "failed", product.b2c_stock,
-                            error=refused[product.product_id],
-                        )
-                    )  # fmt: skip
+                    report.fail(product, refused[product.product_id])
             await uow.commit()
         if any(
             e.kind is WriteErrorKind.PERMANENT and e.inventory_item_id is None
