@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Literal
 
+from shopify_sync.domain.allocation import Allocation, allocation_of
 from shopify_sync.types import Direction, InventoryItemId, LocationId, ProductId, VariantId
 
 
@@ -251,6 +252,16 @@ class Product:
     push_expected: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    allocation_policy: str | None = None
+    allocation_buffer: int | None = None
+    allocation_cap: int | None = None
+    """The product's own allocation settings; None: the settings' default."""
+
+    def allocation(self, default: Allocation) -> Allocation:
+        """The product's allocation: its own values, else ``default``'s."""
+        return allocation_of(
+            self.allocation_policy, self.allocation_buffer, self.allocation_cap, default
+        )
 
     @property
     def linked(self) -> bool:

@@ -78,6 +78,9 @@ def _product(row: Row[Any]) -> Product:
         push_expected=m["push_expected"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        allocation_policy=m["allocation_policy"],
+        allocation_buffer=m["allocation_buffer"],
+        allocation_cap=m["allocation_cap"],
     )
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Dialect,
@@ -84,6 +85,20 @@ product_inventory = Table(
     Column("push_key", Text),
     Column("push_quantity", Integer),
     Column("push_expected", Integer),
+    # Ours: the allocation policy, buffer and cap (NULL: the settings' default).
+    Column(
+        "allocation_policy",
+        Text,
+        CheckConstraint("allocation_policy IN ('split', 'shared')", name="allocation_policy"),
+    ),
+    Column(
+        "allocation_buffer",
+        Integer,
+        CheckConstraint("allocation_buffer >= 0", name="allocation_buffer"),
+    ),
+    Column(
+        "allocation_cap", Integer, CheckConstraint("allocation_cap >= 0", name="allocation_cap")
+    ),
     # Ours: who made the last change. The audit triggers copy these into the log when
     # change_seq moved, and log a direct write by the Inventory Service as 'local'.
     Column("change_seq", BigInteger, nullable=False, server_default=text("0")),
