@@ -1,7 +1,7 @@
 """Store each product's allocation policy, buffer and cap (NULL: the settings' default).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02
 
 ``allocation_policy`` is ``split`` (Shopify sells from ``b2c_stock``) or ``shared``
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
