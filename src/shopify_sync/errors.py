@@ -23,9 +23,9 @@
         WebhookUnauthorized  missing or wrong HMAC signature
         WebhookTooLarge      body over the size cap
       StorageError           the database failed or is unreachable
-      AlertDeliveryFailed    an alert could not be delivered (webhook receiver or e-mail)
         StorageRejected      the database refused a value (a bad request, not an outage)
         WriteConflict        a batched write did not land as planned; rolled back, re-planned
+      AlertDeliveryFailed    an alert could not be delivered (webhook receiver or e-mail)
 """
 
 from __future__ import annotations
