@@ -1,10 +1,10 @@
-"""An in-memory fake of the unit of work, for service-level tests of the sync stages.
+"""An in-memory fake of the sync's unit of work (``SyncUnitOfWork``), for service-level
+tests of the sync stages.
 
-It keeps products, the audit trail, the stored writes and the failures in dictionaries,
-with the compare-and-set rules of the SQL repositories (``adapters/db/repository.py``):
-a change lands only while the row still holds what the caller read. A unit of work that
-leaves without ``commit()`` rolls back to what it found. The operator's writes the sync
-stages never call (CSV upserts, links, pages) are left out: those stay integration tests.
+It keeps products, the audit trail and the stored writes in dictionaries, with the
+compare-and-set rules of the SQL repositories (``adapters/db/repository.py``): a change
+lands only while the row still holds what the caller read. A unit of work that leaves
+without ``commit()`` rolls back to what it found.
 """
 
 from __future__ import annotations
@@ -13,28 +13,22 @@ import copy
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
 from shopify_sync.domain.model import (
     Change,
-    Link,
     LogEntry,
     LogRecord,
     Product,
-    ProductStates,
     PulledChange,
     PushStart,
     SetQuantities,
     SyncFailure,
-    SyncRun,
-    WebhookEvent,
 )
-from shopify_sync.services.ports import UnitOfWork, UnitOfWorkFactory
+from shopify_sync.services.ports import SyncUnitOfWork, SyncUnitOfWorkFactory
 from shopify_sync.types import InventoryItemId, ProductId
-
-NOT_FAKED = "the in-memory fake covers the sync stages; test this on a real database"
 
 
 @dataclass
@@ -45,10 +39,6 @@ class MemoryState:
     log: list[LogEntry] = field(default_factory=list)
     writes: dict[str, SetQuantities] = field(default_factory=dict)
     write_errors: dict[str, list[str]] = field(default_factory=dict)
-    events: dict[str, WebhookEvent] = field(default_factory=dict)
-    runs: list[SyncRun] = field(default_factory=list)
-    leases: dict[str, tuple[str, datetime]] = field(default_factory=dict)
-    history: dict[tuple[datetime, str], float] = field(default_factory=dict)
 
 
 def _newer(current: datetime | None, seen: datetime | None) -> datetime | None:
@@ -88,9 +78,6 @@ class MemoryProducts:
                     )
                 )  # fmt: skip
 
-    async def get(self, product_id: str, *, lock: bool = False) -> Product | None:
-        return self._s.products.get(ProductId(product_id))
-
     async def get_many(self, product_ids: Iterable[str], *, lock: bool = False) -> list[Product]:
         return [
             self._s.products[ProductId(p)]
@@ -98,26 +85,12 @@ class MemoryProducts:
             if ProductId(p) in self._s.products
         ]
 
-    async def by_inventory_item(
-        self, item: InventoryItemId, *, lock: bool = False
-    ) -> list[Product]:
-        return await self.by_inventory_items([item])
-
     async def by_inventory_items(self, items: Iterable[InventoryItemId]) -> list[Product]:
         wanted = set(items)
         return sorted(
             (p for p in self._s.products.values() if p.inventory_item_id in wanted),
             key=lambda p: p.product_id,
         )
-
-    async def duplicate_skus(self) -> set[str]:
-        raise NotImplementedError(NOT_FAKED)
-
-    async def by_variants(self, variants: Sequence[int]) -> list[Product]:
-        raise NotImplementedError(NOT_FAKED)
-
-    async def page(self, **filters: Any) -> list[Product]:
-        raise NotImplementedError(NOT_FAKED)
 
     def _ordered(self, after: str | None) -> list[Product]:
         return [
@@ -144,21 +117,6 @@ class MemoryProducts:
         ]
         return found[:limit]
 
-    async def count_syncable(self) -> int:
-        return len(await self.syncable(limit=len(self._s.products) + 1))
-
-    async def due(
-        self, now: datetime, *, limit: int = 1000, after: str | None = None
-    ) -> list[Product]:
-        found = [
-            p
-            for p in self._ordered(after)
-            if p.pending or (p.sync_enabled and p.sync_error is not None)
-            if p.inventory_item_id is not None and p.parked_at is None
-            if p.next_attempt_at is None or p.next_attempt_at <= now
-        ]
-        return found[:limit]
-
     async def unresolved(self, *, limit: int = 250, now: datetime | None = None) -> list[Product]:
         found = [
             p
@@ -168,12 +126,6 @@ class MemoryProducts:
             if now is None or p.next_attempt_at is None or p.next_attempt_at <= now
         ]
         return found[:limit]
-
-    async def counts(self) -> Mapping[str, int]:
-        raise NotImplementedError(NOT_FAKED)
-
-    async def states(self) -> ProductStates:
-        raise NotImplementedError(NOT_FAKED)
 
     async def set_inventory_item(
         self, product_id: str, item: InventoryItemId, now: datetime
@@ -296,11 +248,6 @@ class MemoryProducts:
                 )
             )
 
-    async def clear_failure(self, product_ids: Iterable[str], now: datetime) -> None:
-        for pid in product_ids:
-            p = self._s.products[ProductId(pid)]
-            self._put(_cleared(p, updated_at=now))
-
     async def mark_synced(
         self,
         product_ids: Sequence[str],
@@ -321,31 +268,6 @@ class MemoryProducts:
                     shopify_seen_at=_newer(p.shopify_seen_at, seen.get(pid)),
                 )
             )
-
-    async def upsert(self, fields: Mapping[str, Any], change: Change, now: datetime) -> None:
-        raise NotImplementedError(NOT_FAKED)
-
-    async def set_stock(
-        self,
-        product_id: str,
-        *,
-        b2b_stock: int | None = None,
-        b2c_stock: int | None = None,
-        change: Change,
-        now: datetime,
-    ) -> None:
-        raise NotImplementedError(NOT_FAKED)
-
-    async def move_stock(
-        self, product_id: str, *, to_b2c: int, change: Change, now: datetime
-    ) -> None:
-        raise NotImplementedError(NOT_FAKED)
-
-    async def set_links(self, links: Sequence[Link], now: datetime) -> None:
-        raise NotImplementedError(NOT_FAKED)
-
-    async def set_enabled(self, product_id: str, enabled: bool, now: datetime) -> None:
-        raise NotImplementedError(NOT_FAKED)
 
 
 class MemoryLog:
@@ -387,33 +309,6 @@ class MemoryLog:
         return None
 
 
-class MemoryWebhooks:
-    """Webhook de-duplication records in memory."""
-
-    def __init__(self, state: MemoryState) -> None:
-        self._s = state
-
-    async def seen(self, event_id: str, webhook_id: str | None) -> bool:
-        return event_id in self._s.events or any(
-            webhook_id and e.webhook_id == webhook_id for e in self._s.events.values()
-        )
-
-    async def record(self, event: WebhookEvent) -> bool:
-        if await self.seen(event.event_id, event.webhook_id):
-            return False
-        self._s.events[event.event_id] = event
-        return True
-
-    async def recent(self, *, limit: int = 50) -> list[WebhookEvent]:
-        return list(reversed(self._s.events.values()))[:limit]
-
-    async def prune(self, older_than: datetime) -> int:
-        old = [k for k, e in self._s.events.items() if e.received_at < older_than]
-        for k in old:
-            del self._s.events[k]
-        return len(old)
-
-
 class MemoryWrites:
     """The write-ahead record ``outbound_writes`` in memory."""
 
@@ -437,63 +332,6 @@ class MemoryWrites:
         return sorted(self._s.writes)
 
 
-class MemoryRuns:
-    """Sync runs in memory."""
-
-    def __init__(self, state: MemoryState) -> None:
-        self._s = state
-
-    async def add(self, run: SyncRun) -> None:
-        self._s.runs.append(run)
-
-    async def last(self, kind: str) -> SyncRun | None:
-        return next((r for r in reversed(self._s.runs) if r.kind == kind), None)
-
-
-class MemoryLeases:
-    """Leases in memory."""
-
-    def __init__(self, state: MemoryState) -> None:
-        self._s = state
-
-    async def acquire(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
-        current = self._s.leases.get(name)
-        if current is not None and current[0] != holder and current[1] > now:
-            return False
-        self._s.leases[name] = (holder, now + ttl)
-        return True
-
-    async def release(self, name: str, holder: str) -> None:
-        if self._s.leases.get(name, ("",))[0] == holder:
-            del self._s.leases[name]
-
-
-class MemoryHistory:
-    """The dashboard's per-interval figures in memory."""
-
-    def __init__(self, state: MemoryState) -> None:
-        self._s = state
-
-    async def add(
-        self,
-        sums: Mapping[tuple[datetime, str], float],
-        maxima: Mapping[tuple[datetime, str], float],
-    ) -> None:
-        for key, value in sums.items():
-            self._s.history[key] = self._s.history.get(key, 0.0) + value
-        for key, value in maxima.items():
-            self._s.history[key] = max(self._s.history.get(key, value), value)
-
-    async def since(self, start: datetime) -> list[tuple[datetime, str, float]]:
-        return sorted((at, name, v) for (at, name), v in self._s.history.items() if at >= start)
-
-    async def prune(self, older_than: datetime) -> int:
-        old = [key for key in self._s.history if key[0] < older_than]
-        for key in old:
-            del self._s.history[key]
-        return len(old)
-
-
 class MemoryUnitOfWork:
     """One transaction on the in-memory state: rolled back unless committed."""
 
@@ -503,11 +341,7 @@ class MemoryUnitOfWork:
         self._saved: MemoryState | None = None
         self.products = MemoryProducts(state)
         self.log = MemoryLog(state)
-        self.webhooks = MemoryWebhooks(state)
         self.writes = MemoryWrites(state)
-        self.runs = MemoryRuns(state)
-        self.leases = MemoryLeases(state)
-        self.history = MemoryHistory(state)
 
     async def __aenter__(self) -> Self:
         self._saved = copy.deepcopy(self._state)
@@ -544,5 +378,5 @@ class MemoryUnitOfWorkFactory:
         return MemoryUnitOfWork(self.state, self.commits)
 
 
-_uow: UnitOfWork = MemoryUnitOfWork(MemoryState(), [])
-_factory: UnitOfWorkFactory = MemoryUnitOfWorkFactory()
+_uow: SyncUnitOfWork = MemoryUnitOfWork(MemoryState(), [])
+_factory: SyncUnitOfWorkFactory = MemoryUnitOfWorkFactory()

@@ -21,7 +21,7 @@ from shopify_sync.domain.model import LevelRead, Product
 from shopify_sync.domain.reconcile import Merge
 from shopify_sync.errors import StoreError
 from shopify_sync.services.monitoring import NO_METRICS
-from shopify_sync.services.ports import Clock, Metrics, StoreClient, UnitOfWorkFactory
+from shopify_sync.services.ports import Clock, Metrics, StoreClient, SyncUnitOfWorkFactory
 from shopify_sync.services.sync.failure import FailurePolicy
 from shopify_sync.services.sync.report import (
     DEFAULT_SYNC_POLICY,
@@ -48,7 +48,7 @@ class SyncEngine:
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: SyncUnitOfWorkFactory,
         store: StoreClient,
         clock: Clock,
         policy: SyncPolicy = DEFAULT_SYNC_POLICY,

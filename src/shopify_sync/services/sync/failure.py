@@ -15,7 +15,7 @@ import structlog
 
 from shopify_sync.domain.model import Product, SyncFailure
 from shopify_sync.errors import StoreError
-from shopify_sync.services.ports import Clock, Metrics, UnitOfWork, UnitOfWorkFactory
+from shopify_sync.services.ports import Clock, Metrics, SyncUnitOfWork, SyncUnitOfWorkFactory
 from shopify_sync.services.sync.report import SyncPolicy, SyncReport
 from shopify_sync.types import ProductId
 
@@ -29,7 +29,7 @@ class FailurePolicy:
     """Records failed syncs on the products' rows: message, backoff, or parking."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, policy: SyncPolicy, metrics: Metrics
+        self, uow: SyncUnitOfWorkFactory, clock: Clock, policy: SyncPolicy, metrics: Metrics
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -53,7 +53,7 @@ class FailurePolicy:
         report.failed_all(products, message)
 
     async def record(
-        self, unit: UnitOfWork, messages: Mapping[ProductId, str], *, permanent: bool
+        self, unit: SyncUnitOfWork, messages: Mapping[ProductId, str], *, permanent: bool
     ) -> list[Product]:
         """Record a failure of each product (``messages``: what failed, for each): the
         message for operators, backoff, or parking. One statement for them all and one log

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from shopify_sync.domain.model import Product
 from shopify_sync.errors import StoreError
-from shopify_sync.services.ports import Clock, StoreClient, UnitOfWorkFactory
+from shopify_sync.services.ports import Clock, StoreClient, SyncUnitOfWorkFactory
 from shopify_sync.services.sync.failure import FailurePolicy
 from shopify_sync.services.sync.report import ProductResult, SyncReport
 from shopify_sync.services.sync.writing import BATCH_SIZE, Writer
@@ -26,7 +26,7 @@ class Selection:
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: SyncUnitOfWorkFactory,
         store: StoreClient,
         clock: Clock,
         failures: FailurePolicy,

@@ -26,7 +26,7 @@ from shopify_sync.domain.model import (
 )
 from shopify_sync.domain.reconcile import Merge, credible
 from shopify_sync.errors import StoreError, StoreRejected
-from shopify_sync.services.ports import Clock, Metrics, UnitOfWorkFactory
+from shopify_sync.services.ports import Clock, Metrics, SyncUnitOfWorkFactory
 from shopify_sync.services.sync.failure import FailurePolicy
 from shopify_sync.services.sync.report import Action, ProductResult, SyncReport
 from shopify_sync.types import InventoryItemId, ProductId
@@ -38,7 +38,7 @@ class Settlement:
     """Applies the outcome of a merge or of a write to our rows, in one transaction each."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, failures: FailurePolicy, metrics: Metrics
+        self, uow: SyncUnitOfWorkFactory, clock: Clock, failures: FailurePolicy, metrics: Metrics
     ) -> None:
         self._uow = uow
         self._clock = clock

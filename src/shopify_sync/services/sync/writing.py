@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from shopify_sync.domain.model import Product, PushStart, QuantityWrite, SetQuantities
 from shopify_sync.domain.reconcile import Merge
 from shopify_sync.errors import StoreError, StoreRejected
-from shopify_sync.services.ports import Clock, StoreClient, UnitOfWorkFactory
+from shopify_sync.services.ports import Clock, StoreClient, SyncUnitOfWorkFactory
 from shopify_sync.services.sync.report import SyncReport
 from shopify_sync.services.sync.settling import Settlement
 from shopify_sync.types import ProductId
@@ -27,7 +27,7 @@ class Writer:
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: SyncUnitOfWorkFactory,
         store: StoreClient,
         clock: Clock,
         settle: Settlement,
