@@ -1,7 +1,7 @@
 """Store each product's allocation policy, buffer and cap (NULL: the settings' default).
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02
 
 ``allocation_policy`` is ``split`` (Shopify sells from ``b2c_stock``) or ``shared``
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0008"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
