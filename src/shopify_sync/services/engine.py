@@ -23,15 +23,14 @@ from shopify_sync.errors import StoreError
 from shopify_sync.services.monitoring import NO_METRICS
 from shopify_sync.services.ports import Clock, Metrics, StoreClient, SyncUnitOfWorkFactory
 from shopify_sync.services.sync.failure import FailurePolicy
+from shopify_sync.services.sync.report import DEFAULT_SYNC_POLICY
 from shopify_sync.services.sync.report import (
-    DEFAULT_SYNC_POLICY,
-    SyncReport,
-    SyncTotals,
+    # Re-exported: what the coordinator takes and returns, where its callers look for it.
+    ProductResult as ProductResult,
 )
-from shopify_sync.services.sync.report import (
-    # Re-exported: the coordinator's callers build it with the policy it takes.
-    SyncPolicy as SyncPolicy,
-)
+from shopify_sync.services.sync.report import SyncPolicy as SyncPolicy
+from shopify_sync.services.sync.report import SyncReport as SyncReport
+from shopify_sync.services.sync.report import SyncTotals as SyncTotals
 from shopify_sync.services.sync.selection import Selection
 from shopify_sync.services.sync.settling import Settlement
 from shopify_sync.services.sync.writing import Writer
