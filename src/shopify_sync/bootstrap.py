@@ -381,8 +381,11 @@ def upgrade_database(url: str, revision: str = "head") -> None:
     upgrade_url(url, revision)
 
 
-def configure_logging(level: str = "INFO", *, json_logs: bool | None = None) -> None:
-    """Structured logs: key=value on a terminal, JSON lines otherwise."""
+def configure_logging(
+    level: str = "INFO", *, json_logs: bool | None = None, enabled: bool = True
+) -> None:
+    """Structured logs on stderr: key=value on a terminal, JSON lines otherwise; nothing at
+    all when not ``enabled`` (a command's output stays its table and its one-line error)."""
     if json_logs is None:
         json_logs = not sys.stderr.isatty()
     renderer: structlog.typing.Processor = (
@@ -397,7 +400,13 @@ def configure_logging(level: str = "INFO", *, json_logs: bool | None = None) -> 
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.getLevelName(level) if enabled else logging.CRITICAL
+        ),
+        logger_factory=(
+            structlog.PrintLoggerFactory(file=sys.stderr)
+            if enabled
+            else structlog.ReturnLoggerFactory()  # renders nothing anywhere
+        ),
         cache_logger_on_first_use=True,
     )

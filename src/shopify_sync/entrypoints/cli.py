@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import structlog
@@ -55,16 +56,32 @@ app = typer.Typer(
     name="shopify-sync",
     help="Keep B2B and Shopify stock in sync, in both directions.",
     no_args_is_help=True,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(db_app, name="db")
 # The simulator is a separate app that shares no code with the service; only its command is here.
 app.command("simulator")(simulator_command)
 cli_ops.register(app)
 cli_alerts.register(app)
 app.command("demo")(demo_command)
+
+
+_VERBOSE: ContextVar[bool] = ContextVar("verbose", default=False)
+"""``--verbose``: a command's log is noise beside its table and its one-line error, so it is
+shown only when asked for; ``serve`` always logs."""
+
+
+@app.callback()
+def options(
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Show the log on stderr (at LOG_LEVEL) as a command runs."
+    ),
+) -> None:
+    """Keep B2B and Shopify stock in sync, in both directions."""
+    _VERBOSE.set(verbose)
 
 
 def settings(needs: Collection[Need] = EVERY_NEED) -> Settings:
@@ -82,7 +99,7 @@ def with_container(work: Callable[[Container], Awaitable[T]], *, needs: Collecti
 
     async def main() -> T:
         config = settings(needs)
-        bootstrap.configure_logging(config.log_level)
+        bootstrap.configure_logging(config.log_level, enabled=_VERBOSE.get())
         if Need.DATABASE in needs:
             await bootstrap.prepare_database(config)
         container = await bootstrap.build(config, migrate=False)
@@ -124,21 +141,29 @@ def serve(
     from shopify_sync.entrypoints.web.app import create_app
 
     config = settings(EVERY_NEED)
-    bootstrap.configure_logging(config.log_level)
+    unchecked: StoreError | None = None
     try:
         # A wrong location stops start-up (exit 2) before any product is synced.
         with_container(lambda c: c.check_location(), needs=EVERY_NEED)
     except StoreError as exc:
+        unchecked = exc
+    bootstrap.configure_logging(config.log_level)  # the service always logs
+    if unchecked is not None:
         why = (
             "Shopify refused our credentials"
-            if isinstance(exc, StoreAuthFailed)
+            if isinstance(unchecked, StoreAuthFailed)
             else "Shopify did not answer"
         )
         structlog.get_logger(__name__).warning(
             f"SHOPIFY_LOCATION_ID not checked yet: {why}; "
             "the service checks it before its first sync",
-            error=str(exc),
+            error=str(unchecked),
         )
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    typer.echo(
+        f"shopify-sync: admin page http://{shown}:{port}/admin (sign in with ADMIN_PASSWORD "
+        "or SYNC_API_TOKEN); Ctrl+C stops"
+    )
     uvicorn.run(
         create_app(config),
         host=host,

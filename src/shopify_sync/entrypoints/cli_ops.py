@@ -47,6 +47,7 @@ from shopify_sync.types import ProductId
 webhooks_app = typer.Typer(
     help="Our webhook subscriptions in the store (replaces the seed's curl calls).",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -278,7 +279,13 @@ def show_log(
         table = log_table(entries)
         stdout_console().print(table)
 
-    run(lambda c: admin.recent_log(c.uow, product_id=product, limit=limit), show, needs=LOCAL)
+    async def work(c: Container) -> list[LogEntry]:
+        entries = await admin.recent_log(c.uow, product_id=product, limit=limit)
+        if product is not None and not entries:
+            await admin.get_product(c.uow, product)  # a product that does not exist: exit 3
+        return entries
+
+    run(work, show, needs=LOCAL)
 
 
 def errors(as_json: bool = JSON) -> None:

@@ -47,6 +47,7 @@ from shopify_sync.types import ProductId, VariantId
 products_app = typer.Typer(
     help="Products: list, link to Shopify variants, allocate, enable, import and export.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 

@@ -136,6 +136,7 @@ def _processes(workdir: Path, keep: bool) -> Iterator[tuple[str, str, Path]]:
         [*command, "simulator", "--port", str(sim_port), "--products", str(len(CATALOGUE) + 2),
          "--webhook-retry-scale", "0.001"],
         env=env, stdout=(logs / "simulator.log").open("wb"), stderr=subprocess.STDOUT,
+        cwd=workdir,  # away from a .env of the user's, which both processes would read
     )  # fmt: skip
     processes = [simulator]
     try:
@@ -164,6 +165,7 @@ def _processes(workdir: Path, keep: bool) -> Iterator[tuple[str, str, Path]]:
         yield shopify, service, db
         if keep:
             typer.echo(f"\nRunning. Shopify simulator: {shopify}/_simulator/state")
+            typer.echo(f"Admin page: {service}/admin (sign in with {TOKEN})")
             typer.echo(f"shopify-sync API: {service}/docs   health: {service}/health")
             typer.echo(f"Bearer token: {TOKEN}   database: {db}   logs: {logs}")
             typer.echo("Press Ctrl+C to stop both.")

@@ -376,8 +376,11 @@ async def test_a_call_failed_through_its_retries_pauses_every_call(clock: FakeCl
             first = await client.read_levels([ITEM])
         second = await client.read_levels([ITEM])
 
-    assert "not sent: Shopify has been unavailable since 2026-05-01 10:00:" in str(paused.value)
-    assert "(ReadLevels: http_503); calls resume after" in str(paused.value)
+    assert str(paused.value).startswith(
+        "Shopify answered HTTP 503; calls to Shopify paused since 2026-05-01 10:00:"
+    )
+    assert str(paused.value).endswith(" UTC, then retried")
+    assert "ReadLevels" not in str(paused.value) and "http_503" not in str(paused.value)
     assert not isinstance(paused.value, OutcomeUnknown)
     assert logs == []
     assert sent_while_paused == 2

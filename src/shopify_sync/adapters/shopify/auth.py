@@ -193,7 +193,7 @@ class ClientCredentials:
             "client_secret": self._secret.get_secret_value(),
             "grant_type": "client_credentials",
         }
-        with translate_transport_errors("AccessTokenExchange"):
+        with translate_transport_errors(self._endpoint):
             response = await self._http.post(
                 self._endpoint, json=body, headers={"Accept": "application/json"}
             )

@@ -142,7 +142,7 @@ class BulkQuery:
 
     async def _stream(self, url: str, parse: Callable[[str], _Row]) -> AsyncIterator[_Row]:
         rows = 0
-        with translate_transport_errors("bulk result"):
+        with translate_transport_errors(url):
             async with self._http.stream("GET", url) as response:
                 if response.status_code != 200:
                     raise StoreUnavailable(

@@ -72,14 +72,14 @@ DEFAULT_CONCURRENT_REQUEST_ATTEMPTS = 5
 
 
 @contextmanager
-def _parsing(what: str, *, write: bool = False) -> Iterator[None]:
+def _parsing(*, write: bool = False) -> Iterator[None]:
     # A 200 answer we cannot read: for a write it may still have been applied.
     try:
         yield
     except MalformedResponse as exc:
         if write:
-            raise OutcomeUnknown(f"{what}: unreadable answer from Shopify: {exc}") from exc
-        raise StoreUnavailable(f"{what}: unreadable answer from Shopify: {exc}") from exc
+            raise OutcomeUnknown(f"unreadable answer from Shopify: {exc}") from exc
+        raise StoreUnavailable(f"unreadable answer from Shopify: {exc}") from exc
 
 
 def _batches(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
@@ -89,7 +89,7 @@ def _batches(values: Sequence[_T]) -> Iterator[Sequence[_T]]:
 
 def _refusal(what: str, errors: Sequence[UserError]) -> StoreRejected:
     text = "; ".join(f"{'.'.join(e.field or ())}: {e.message}".lstrip(": ") for e in errors)
-    return StoreRejected(f"{what}: Shopify refused: {text}", body_excerpt=text[:300])
+    return StoreRejected(f"Shopify refused to {what}: {text}", body_excerpt=text[:300])
 
 
 class ShopifyClient:
@@ -173,7 +173,7 @@ class ShopifyClient:
         result: dict[InventoryItemId, LevelRead] = {}
         for batch in _batches(list(dict.fromkeys(items))):
             data = await self._transport.execute(documents.read_levels(batch, self._location))
-            with _parsing("ReadLevels"):
+            with _parsing():
                 result.update(level_reads(data, batch, set_anywhere=self._features.set_anywhere))
         return result
 
@@ -214,7 +214,7 @@ class ShopifyClient:
         sent = documents.canonical_entries(write)
         for attempt in range(1, self._concurrent_attempts + 1):
             data = await self._transport.execute(operation)
-            with _parsing("SetAvailable", write=True):
+            with _parsing(write=True):
                 result = write_result(data, sent)
             codes = {error.code for error in result.errors}
             if KEY_MISMATCH in codes:
@@ -244,7 +244,7 @@ class ShopifyClient:
         result: dict[VariantId, InventoryItemId] = {}
         for batch in _batches(list(dict.fromkeys(variants))):
             data = await self._transport.execute(documents.resolve_inventory_items(batch))
-            with _parsing("ResolveInventoryItems"):
+            with _parsing():
                 result.update(inventory_items_of(data))
         return result
 
@@ -255,7 +255,7 @@ class ShopifyClient:
         while len(found) < limit:
             first = min(limit - len(found), MAX_IDS_PER_CALL)
             data = await self._transport.execute(documents.find_variants(query, first, after))
-            with _parsing("FindVariants"):
+            with _parsing():
                 page, after = variant_page(data)
             found.extend(page)
             if after is None:
@@ -267,19 +267,19 @@ class ShopifyClient:
         data = await self._transport.execute(
             documents.find_product_variants(query, min(limit, PRODUCTS_PER_TITLE_SEARCH))
         )
-        with _parsing("FindProductVariants"):
+        with _parsing():
             return product_variants(data)
 
     async def location(self, location_id: LocationId) -> Location | None:
         """One location by id, inactive ones included; None when the store has no such one."""
         data = await self._transport.execute(documents.location(location_id))
-        with _parsing("Location"):
+        with _parsing():
             return location_of(data)
 
     async def app_access(self) -> AppAccess:
         """The scopes granted to our app, and the API version that answered."""
         data = await self._transport.execute(documents.app_access())
-        with _parsing("AppAccess"):
+        with _parsing():
             scopes = access_scopes(data)
         return AppAccess(scopes, self._transport.answered_version)
 
@@ -289,7 +289,7 @@ class ShopifyClient:
         after: str | None = None
         while True:
             data = await self._transport.execute(documents.locations(MAX_IDS_PER_CALL, after))
-            with _parsing("Locations"):
+            with _parsing():
                 page, after = location_page(data)
             found.extend(page)
             if after is None:
@@ -302,7 +302,7 @@ class ShopifyClient:
         while True:
             operation = documents.webhook_subscriptions(self._features, MAX_IDS_PER_CALL, after)
             data = await self._transport.execute(operation)
-            with _parsing("WebhookSubscriptions"):
+            with _parsing():
                 page, after = webhook_page(data)
             found.extend(page)
             if after is None:
@@ -317,11 +317,11 @@ class ShopifyClient:
         """
         operation = documents.create_webhook_subscription(self._features, topic, uri)
         data = await self._transport.execute(operation)
-        with _parsing("CreateWebhookSubscription", write=True):
+        with _parsing(write=True):
             answer = created_webhook(data)
         if isinstance(answer, WebhookSubscription):
             return answer
-        raise _refusal("CreateWebhookSubscription", answer)
+        raise _refusal("create the webhook subscription", answer)
 
     async def delete_webhook_subscription(self, subscription_id: str) -> None:
         """
@@ -332,10 +332,10 @@ class ShopifyClient:
         """
         operation = documents.delete_webhook_subscription(subscription_id)
         data = await self._transport.execute(operation)
-        with _parsing("DeleteWebhookSubscription", write=True):
+        with _parsing(write=True):
             errors = delete_errors(data)
         if errors:
-            raise _refusal("DeleteWebhookSubscription", errors)
+            raise _refusal("delete the webhook subscription", errors)
 
 
 def _check_write(write: SetQuantities) -> None:

@@ -140,14 +140,15 @@ class OutagePause:
         self._pause_s = pause_s
         self._until: datetime | None = None
         self._since: datetime | None = None
-        self._reason = ""
+        self._detail = ""
         self._probing = False
 
-    def check(self, what: str) -> None:
+    def check(self) -> None:
         """Let a call through, or refuse it while the pause lasts.
 
         Raises:
-            StoreUnavailable: paused; nothing was sent.
+            StoreUnavailable: paused; nothing was sent. Its message says since when Shopify
+                failed, how, and until when calls are paused.
         """
         if self._until is None:
             return
@@ -155,9 +156,9 @@ class OutagePause:
         if now < self._until:
             assert self._since is not None
             raise StoreUnavailable(
-                f"{what}: not sent: Shopify has been unavailable since "
-                f"{self._since:%Y-%m-%d %H:%M:%S} UTC ({self._reason}); calls resume after "
-                f"{self._until:%H:%M:%S} UTC"
+                f"{self._detail}; calls to Shopify paused since "
+                f"{self._since:%Y-%m-%d %H:%M:%S} UTC until {self._until:%H:%M:%S} UTC, "
+                "then retried"
             )
         # This call is the probe; the others wait out another pause meanwhile.
         self._until = now + timedelta(seconds=self._pause_s)
@@ -176,9 +177,15 @@ class OutagePause:
         if self._metrics is not None:
             self._metrics.outage_pause(False)
 
-    def failed(self, operation: str, reason: str) -> None:
+    def failed(self, operation: str, reason: str, detail: str = "") -> None:
         """A call failed through all its attempts: pause every call (the probe's failure:
-        twice as long; a call sent before the pause began changes nothing)."""
+        twice as long; a call sent before the pause began changes nothing).
+
+        Args:
+            operation: the call's name, for the log.
+            reason: a short code for the log and metrics (``http_503``, ``ConnectError``).
+            detail: what failed, in words, for the message of the calls refused meanwhile.
+        """
         if self._base_s <= 0:
             return
         now = self._clock.now()
@@ -193,7 +200,7 @@ class OutagePause:
         else:
             return
         self._until = now + timedelta(seconds=self._pause_s)
-        self._reason = f"{operation}: {reason}"
+        self._detail = detail or f"Shopify failed ({reason})"
         _log.error(
             "shopify_calls_paused",
             operation=operation,

@@ -10,6 +10,7 @@ checks the token before anything else, so the refused request did nothing).
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,25 +53,60 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @contextmanager
-def translate_transport_errors(what: str) -> Iterator[None]:
+def translate_transport_errors(url: str) -> Iterator[None]:
     """
-    Turn every ``httpx`` exception raised inside into the project's error tree.
+    Turn every ``httpx`` exception raised inside into the project's error tree, with a
+    message naming where ``url`` points (scheme, host and port) and what to check.
 
     Raises:
         StoreRejected: the request cannot be made as built (bad URL, unsupported scheme,
             too many redirects); retrying will not help.
         StoreUnavailable: a timeout, a network or protocol failure.
     """
+    where = _origin(url)
     try:
         yield
     except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.TooManyRedirects) as exc:
-        raise StoreRejected(f"{what}: cannot send the request ({type(exc).__name__})") from exc
+        raise StoreRejected(
+            f"cannot send a request to {where} ({type(exc).__name__}); {_check(where)}"
+        ) from exc
     except httpx.TimeoutException as exc:
+        raise StoreUnavailable(f"Shopify at {where} did not answer in time") from exc
+    except httpx.ConnectError as exc:
         raise StoreUnavailable(
-            f"{what}: Shopify did not answer in time ({type(exc).__name__})"
+            f"cannot reach Shopify at {where}: {_unreachable(exc)}; {_check(where)}"
         ) from exc
     except (httpx.HTTPError, httpx.StreamError) as exc:
-        raise StoreUnavailable(f"{what}: transport failed ({type(exc).__name__})") from exc
+        raise StoreUnavailable(
+            f"the connection to Shopify at {where} failed ({type(exc).__name__})"
+        ) from exc
+
+
+def _origin(url: str) -> str:
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return url
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"
+
+
+def _unreachable(exc: httpx.ConnectError) -> str:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError) or "refused" in str(cause).lower():
+            return "connection refused"
+        if isinstance(cause, socket.gaierror) or "name or service" in str(cause).lower():
+            return "host name not found"
+        cause = cause.__cause__ or cause.__context__
+    return "could not connect"
+
+
+def _check(where: str) -> str:
+    # The configuration accepts only *.myshopify.com shops; anything else is an override.
+    if where.endswith(".myshopify.com") or ".myshopify.com:" in where:
+        return "check SHOPIFY_STORE_DOMAIN and this machine's network"
+    return "check SHOPIFY_ADMIN_URL (is the simulator or proxy it names running?)"
 
 
 def never_sent(error: StoreError) -> bool:
@@ -155,7 +191,7 @@ class GraphQLTransport:
             StoreUnavailable: paused after an outage (``OutagePause``); nothing was sent.
         """
         try:
-            self._outage.check(operation.name)
+            self._outage.check()
         except StoreUnavailable:
             if self._metrics is not None:
                 self._metrics.shopify_call(operation.name, "paused", 0.0)
@@ -212,7 +248,7 @@ class GraphQLTransport:
                 self._outage.answered()
                 if operation.is_write and maybe_applied:
                     raise OutcomeUnknown(
-                        f"{operation.name}: an earlier attempt may have been applied; {exc}"
+                        f"an earlier attempt may have been applied; {exc}"
                     ) from exc
                 raise
             if isinstance(outcome, Envelope):
@@ -225,7 +261,7 @@ class GraphQLTransport:
                 try:
                     fresh = await self._tokens.renew(outcome.token)
                 except StoreUnavailable as exc:
-                    error = StoreUnavailable(f"{operation.name}: not sent: {exc}")
+                    error = StoreUnavailable(f"not sent: {exc}")
                     wait_s = self._backoff.delay(attempt - 1)
                     retry = _Retry("token_endpoint_unavailable", wait_s, error, False)
                     continue
@@ -249,11 +285,11 @@ class GraphQLTransport:
         if isinstance(retry.error, RateLimited):
             self._outage.answered()  # throttled: Shopify is up, the pacing handles it
         else:
-            self._outage.failed(operation.name, retry.reason)
+            self._outage.failed(operation.name, retry.reason, str(retry.error))
         if operation.is_write and maybe_applied:
             raise OutcomeUnknown(
-                f"{operation.name}: no definite answer after {self._max_attempts} attempts"
-                f" ({retry.reason}); resend the same request"
+                f"no definite answer after {self._max_attempts} attempts ({retry.error}); "
+                "the same request is resent"
             ) from retry.error
         raise retry.error
 
@@ -265,9 +301,7 @@ class GraphQLTransport:
     @staticmethod
     def _raise_for_write(operation: Operation, maybe_applied: bool, error: StoreError) -> None:
         if operation.is_write and maybe_applied:
-            raise OutcomeUnknown(
-                f"{operation.name}: an earlier attempt may have been applied; {error}"
-            ) from error
+            raise OutcomeUnknown(f"an earlier attempt may have been applied; {error}") from error
 
     async def _pace(self, operation: Operation) -> None:
         wait_s = self._limiter.reserve(operation.estimated_cost)
@@ -288,7 +322,7 @@ class GraphQLTransport:
         try:
             token = await self._tokens.token()
         except StoreUnavailable as exc:
-            error = StoreUnavailable(f"{operation.name}: not sent: {exc}")
+            error = StoreUnavailable(f"not sent: {exc}")
             wait_s = self._backoff.delay(attempt - 1)
             return _Retry("token_endpoint_unavailable", wait_s, error, maybe_applied=False)
         headers = {
@@ -297,7 +331,7 @@ class GraphQLTransport:
             "X-Shopify-Access-Token": token,
         }
         try:
-            with translate_transport_errors(operation.name):
+            with translate_transport_errors(self._endpoint):
                 response = await self._http.post(self._endpoint, content=body, headers=headers)
         except StoreUnavailable as exc:
             return _Retry(
@@ -320,21 +354,21 @@ class GraphQLTransport:
         status = response.status_code
         if status == 429:
             wait_s = retry_after_s(response.headers.get("Retry-After"), self._clock.now())
-            error = RateLimited(f"{operation.name}: HTTP 429 from Shopify", retry_after_s=wait_s)
+            error = RateLimited("Shopify throttled the request (HTTP 429)", retry_after_s=wait_s)
             return _Retry("http_429", wait_s, error, maybe_applied=False)
         if status >= 500:
-            error_5xx = StoreUnavailable(f"{operation.name}: HTTP {status} from Shopify")
+            error_5xx = StoreUnavailable(f"Shopify answered HTTP {status}")
             return _Retry(f"http_{status}", self._backoff.delay(attempt - 1), error_5xx, True)
         if status != 200:
             raise StoreRejected(
-                f"{operation.name}: Shopify refused the request with HTTP {status}",
+                f"Shopify refused the request with HTTP {status}",
                 status=status,
                 body_excerpt=body_excerpt(response, token),
             )
         try:
             envelope = parse_envelope(response.content)
         except MalformedResponse as exc:
-            error_bad = StoreUnavailable(f"{operation.name}: unreadable answer from Shopify: {exc}")
+            error_bad = StoreUnavailable(f"unreadable answer from Shopify: {exc}")
             return _Retry("malformed_response", self._backoff.delay(attempt - 1), error_bad, True)
         self._limiter.observe(envelope.cost)
         cost = envelope.cost
@@ -358,16 +392,18 @@ class GraphQLTransport:
         codes = {error.code for error in envelope.errors}
         if _THROTTLED in codes:
             wait_s = self._limiter.throttled_wait(envelope.cost)
-            error = RateLimited(f"{operation.name}: throttled by Shopify", retry_after_s=wait_s)
+            error = RateLimited("Shopify throttled the request", retry_after_s=wait_s)
             return _Retry("throttled", wait_s, error, maybe_applied=False)
         if codes & _RETRYABLE_GRAPHQL_CODES:
-            error_5xx = StoreUnavailable(f"{operation.name}: {envelope.errors[0].message}")
+            error_5xx = StoreUnavailable(
+                f"Shopify reported an internal error: {envelope.errors[0].message}"
+            )
             return _Retry(
                 "graphql_internal_error", self._backoff.delay(attempt - 1), error_5xx, True
             )
         first = envelope.errors[0]
         raise StoreRejected(
-            f"{operation.name}: Shopify refused the query ({first.code}): {first.message}",
+            f"Shopify refused the query ({first.code}): {first.message}",
             status=response.status_code,
             body_excerpt=body_excerpt(response, token),
         )
