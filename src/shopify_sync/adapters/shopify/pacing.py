@@ -157,7 +157,7 @@ class OutagePause:
             assert self._since is not None
             raise StoreUnavailable(
                 f"{self._detail}; calls to Shopify paused since "
-                f"{self._since:%Y-%m-%d %H:%M:%S} UTC until {self._until:%H:%M:%S} UTC, "
+                f"{self._since:%Y-%m-%d %H:%M:%S} UTC until {self._until:%Y-%m-%d %H:%M:%S} UTC, "
                 "then retried"
             )
         # This call is the probe; the others wait out another pause meanwhile.
