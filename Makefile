@@ -35,10 +35,12 @@ demo: $(STAMP)
 BENCH_OUT := bench/results
 ifdef FULL
 BENCH_RECONCILE := --sizes 10000,100000 --naive 300
+BENCH_LINK := --sizes 100000 --repeats 2
 BENCH_WEBHOOKS := --duration 30 --connections 2,8,16
 BENCH_PROPAGATION := --samples 200 --scan-samples 60
 else
 BENCH_RECONCILE := --sizes 10000 --naive 100
+BENCH_LINK := --sizes 10000
 BENCH_WEBHOOKS := --duration 12
 BENCH_PROPAGATION := --samples 30
 endif
@@ -48,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --require-virtualenv -r bench/requirements.lock
 	mkdir -p $(BENCH_OUT)
 	$(BIN)/python bench/reconcile.py $(BENCH_RECONCILE) --json $(BENCH_OUT)/reconcile.json
+	$(BIN)/python bench/link.py $(BENCH_LINK) --json $(BENCH_OUT)/link.json
 	$(BIN)/python bench/webhooks.py $(BENCH_WEBHOOKS) --json $(BENCH_OUT)/webhooks.json
 	$(BIN)/python bench/metrics_cost.py
 	$(BIN)/python bench/propagation.py $(BENCH_PROPAGATION) --json $(BENCH_OUT)/propagation.json

@@ -126,6 +126,7 @@ async def state(request: Request) -> Response:
                 "subscriptions": len(store.subscriptions),
                 "adjustments": len(store.history),
                 "webhook_deliveries": len(sim.hub.deliveries),
+                "bulk_operations": len(sim.bulk.operations),
             },
             "graphql_bucket": {
                 "available": sim.graphql_bucket.available(),

@@ -7,6 +7,7 @@ SQLite database; ``cli(...)`` runs the real console entry point with the environ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -21,6 +22,7 @@ import pytest
 from sqlalchemy import text
 
 from shopify_sync.adapters.db.engine import create_engine
+from shopify_sync.services.linking import BULK_LINK_THRESHOLD
 from shopify_sync.simulator.config import SimulatorConfig
 from shopify_sync.simulator.testing import run_in_thread
 from tests.conftest import migrated_engine
@@ -109,6 +111,25 @@ class Shop:
 def _shop(tmp_path: Path) -> Iterator[Shop]:
     seed = tmp_path / "catalogue.json"
     seed.write_text(json.dumps(CATALOGUE), encoding="utf-8")
+    config = SimulatorConfig(access_token=ACCESS, webhook_secret=SECRET, seed_file=seed)
+    with open_shop(tmp_path, config, "Main warehouse") as shop:
+        yield shop
+
+
+@pytest.fixture(name="large_shop")
+def _large_shop(tmp_path: Path) -> Iterator[Shop]:
+    """A simulator with as many generated products as auto-linking reads in bulk."""
+    config = SimulatorConfig(
+        access_token=ACCESS, webhook_secret=SECRET, products=BULK_LINK_THRESHOLD, seed=3
+    )
+    with open_shop(tmp_path, config, None) as shop:
+        yield shop
+
+
+@contextlib.contextmanager
+def open_shop(tmp_path: Path, config: SimulatorConfig, location_name: str | None) -> Iterator[Shop]:
+    """The simulator of ``config`` in a thread, a migrated SQLite database, the CLI's
+    environment pointed at both (the location named ``location_name``, else the first)."""
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
 
     async def migrate() -> None:
@@ -116,10 +137,13 @@ def _shop(tmp_path: Path) -> Iterator[Shop]:
             pass
 
     asyncio.run(migrate())
-    config = SimulatorConfig(access_token=ACCESS, webhook_secret=SECRET, seed_file=seed)
     with run_in_thread(config) as url:
         state = httpx.get(f"{url}/_simulator/state").json()
-        location = next(loc["id"] for loc in state["locations"] if loc["name"] == "Main warehouse")
+        location = next(
+            loc["id"]
+            for loc in state["locations"]
+            if location_name is None or loc["name"] == location_name
+        )
         env = {
             key: value
             for key, value in os.environ.items()

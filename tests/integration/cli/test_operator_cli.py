@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shopify_sync.services.linking import BULK_LINK_THRESHOLD
 from tests.integration.cli.conftest import Shop
 
 PRODUCTS = (
@@ -125,6 +126,27 @@ def test_auto_link_reports_and_links_only_the_unambiguous(shop: Shop) -> None:
     }  # fmt: skip
     assert (done.code, "2 linked" in done.out, "1 duplicate shopify" in done.out) == (0, True, True)
     assert sorted(p["product_id"] for p in listed.json()) == ["p-gift", "p-none", "p-twin"]
+
+
+def test_auto_link_of_a_large_catalogue_reads_shopify_in_bulk(large_shop: Shop) -> None:
+    """From 2,000 unlinked products on, --auto links them all through one bulk operation,
+    counts the links instead of listing each, and a dry run first changes nothing."""
+    shop = large_shop
+    rows = shop.sim("GET", f"/levels?limit={BULK_LINK_THRESHOLD}")["levels"]
+    values = ", ".join(f"('p{n}', '{row['sku']}')" for n, row in enumerate(rows))
+    shop.sql(f"INSERT INTO product_inventory (product_id, sku) VALUES {values}")
+
+    dry = shop.cli("products", "link", "--auto", "--dry-run")
+    done = shop.cli("products", "link", "--auto")
+    linked = shop.sql(
+        "SELECT count(*) FROM product_inventory WHERE shopify_inventory_item_id IS NOT NULL"
+    )
+    operations = shop.sim("GET", "/state")["counts"]["bulk_operations"]
+
+    assert (dry.code, "2,000 products would be linked" in dry.out) == (0, True)
+    assert (done.code, "2,000 products linked" in done.out) == (0, True)
+    assert linked == [(BULK_LINK_THRESHOLD,)]
+    assert operations == 2
 
 
 def test_link_by_sku_or_variant_with_exit_codes(shop: Shop) -> None:
