@@ -135,3 +135,26 @@ def pytest_report_header() -> str:
 
     length = "long (FUZZ_LONG)" if LONG else "short"
     return f"fuzz seed: {FUZZ_SEED} (replay with FUZZ_SEED={FUZZ_SEED}), {length} run"
+
+
+CHROMIUM_MISSING = "Chromium not found"
+"""How a browser test's skip reason starts when there is no Chromium (tests/e2e)."""
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+    """Browser tests skipped for want of Chromium are said at the end of the run, after the
+    short summary, not only in one skip line each among the others."""
+    yield
+    reasons = [
+        report.longrepr[2]
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple) and CHROMIUM_MISSING in report.longrepr[2]
+    ]
+    if reasons:
+        reason = reasons[0].removeprefix("Skipped: ")
+        terminalreporter.write_sep("=", "browser tests not run", yellow=True)
+        terminalreporter.write_line(
+            f"{len(reasons)} browser test(s) skipped: {reason}; "
+            "install it or set CHROMIUM to a Chromium binary to run them"
+        )

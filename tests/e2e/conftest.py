@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import CHROMIUM_MISSING
 from tests.integration.service.stack import Stack, running_stack
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -36,7 +37,7 @@ def _artifacts() -> Path:
 @pytest.fixture(name="browser", scope="module")
 def _browser() -> Iterator[object]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+        message = f"{CHROMIUM_MISSING} at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
