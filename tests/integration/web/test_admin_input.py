@@ -96,3 +96,13 @@ def test_malformed_retry_form_shows_the_errors_page_again(
     response = admin.post("/admin/errors/retry", **form)
 
     assert (response.status_code, message in response.text) == (400, True)  # type: ignore[attr-defined]
+
+
+def test_an_unknown_product_is_a_page_saying_so(admin: Admin) -> None:
+    """An address naming no product shows an admin page saying so (404), not a JSON error."""
+    admin.sign_in()
+
+    response = admin.client.get("/admin/products/nothing-here")
+
+    assert response.status_code == 404
+    assert "no product with id &#39;nothing-here&#39;" in response.text and "<h1>" in response.text

@@ -62,7 +62,7 @@ from shopify_sync.entrypoints.web.session import (
     valid_zone,
 )
 from shopify_sync.entrypoints.web.state import AppState, state_of
-from shopify_sync.errors import ShopifySyncError, StoreError
+from shopify_sync.errors import ShopifySyncError, StoreError, UnknownProduct
 from shopify_sync.services import access, admin, handlers, linking, product_csv, webhook_health
 from shopify_sync.types import ProductId, VariantId
 
@@ -341,9 +341,13 @@ async def product(page: SignedPage, product_id: str) -> Response:
 
 
 async def _product_page(page: Page, product_id: str, query: str, status: int) -> Response:
-    explanation = await admin.explain(
-        product_id, page.c.uow, page.c.store, initial_source=page.c.settings.initial_source
-    )
+    try:
+        explanation = await admin.explain(
+            product_id, page.c.uow, page.c.store, initial_source=page.c.settings.initial_source
+        )
+    except UnknownProduct as exc:
+        page.session.flash("error", f"{exc}.")
+        return page.render("not_found.html", status=404)
     variants, search_error = [], None
     if query:
         try:
