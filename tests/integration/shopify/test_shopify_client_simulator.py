@@ -6,6 +6,7 @@ import json
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import text
 from structlog.testing import capture_logs
@@ -357,3 +358,43 @@ async def test_an_item_not_stocked_at_our_location_is_set_there_from_2026_10(
     assert level.available == read
     assert [e.code for e in result.errors] == ([written] if written else [])
     assert held.get(item) == (None if written else 7)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+async def test_no_request_draws_shopifys_deprecation_header(shop: SimShop, version: str) -> None:
+    """Against the simulator, which flags deprecated usage the way Shopify does (the
+    X-Shopify-API-Deprecated-Reason header, logged by the client), no call of any version is
+    flagged: bulk reads, levels, writes, searches, locations and webhook subscriptions."""
+    location = await shop.location()
+    held = await shop.levels(location)
+    item = next(iter(held))
+
+    with capture_logs() as logs:
+        async with shop.client(version) as (client, _):
+            _ = [level async for level in client.snapshot_levels()]
+            _ = [variant async for variant in client.catalogue_variants()]
+            await client.read_levels([InventoryItemId(item)])
+            await client.set_quantities(write_of((item, held[item] + 1, held[item])))
+            await client.find_variants("sku:SKU-000001", limit=5)
+            await client.locations()
+            created = await client.create_webhook_subscription(
+                "orders/create", "https://sync.example.com/webhooks/orders-create"
+            )
+            await client.webhook_subscriptions()
+            await client.delete_webhook_subscription(created.id)
+
+    assert [e for e in logs if e["event"] == "shopify_deprecated_usage"] == []
+
+
+async def test_a_deprecated_request_draws_the_header(shop: SimShop) -> None:
+    """The check above can fail: currentBulkOperation, sent as the client sends, is flagged."""
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            f"{shop.base_url}/admin/api/2026-10/graphql.json",
+            json={"query": "query Old { currentBulkOperation { id } }"},
+            headers={"X-Shopify-Access-Token": TOKEN},
+        )
+
+    assert (response.status_code, "X-Shopify-API-Deprecated-Reason" in response.headers) == (
+        200, True,
+    )  # fmt: skip
