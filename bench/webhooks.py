@@ -129,10 +129,14 @@ def run_database(kind: str, sim: Any, levels: list[dict[str, Any]], args: argpar
         total = write_bodies(bodies, levels, sim.location_id, args.rounds)
         env = service_env(url, sim, LOG_LEVEL=args.log_level)
         env_off = {**env, "METRICS_ENABLED": "false"}
+        first, second = (env_off, env) if args.swap_servers else (env, env_off)
         with (
-            service(env, log=folder / f"server-{kind}.log") as svc,
-            service(env_off, log=folder / f"server-{kind}-off.log") as svc_off,
+            service(first, log=folder / f"server-{kind}-1.log") as one,
+            service(second, log=folder / f"server-{kind}-2.log") as two,
         ):
+            # --swap-servers: the unmetered server starts first, so that the order in which
+            # the two processes start (and are placed) is not mistaken for metrics' cost.
+            svc, svc_off = (two, one) if args.swap_servers else (one, two)
             wrk(f"{svc.url}/_bench/ok", bodies, f"warm-{kind}", args, 2, args.connections[0])
             wrk(f"{svc_off.url}/_bench/ok", bodies, f"warm-off-{kind}", args, 2, 1)
             sent = 0
@@ -241,6 +245,10 @@ def main() -> None:
         help="deliveries per product (default: enough for 9,000 deliveries/s throughout)",
     )  # fmt: skip
     parser.add_argument("--log-level", default="INFO", help="the server's LOG_LEVEL")
+    parser.add_argument(
+        "--swap-servers", action="store_true",
+        help="start the metrics-off server first (the metered one second)",
+    )  # fmt: skip
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--profile", help="py-spy the server during the webhook runs")
     args = parser.parse_args()
