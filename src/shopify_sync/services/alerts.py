@@ -17,7 +17,13 @@ from datetime import datetime, timedelta
 import structlog
 
 from shopify_sync.domain.alerts import Facts, Thresholds, Transition, conditions, transitions
-from shopify_sync.errors import AlertDeliveryFailed, StorageError, StoreError, StoreRejected
+from shopify_sync.errors import (
+    AlertDeliveryFailed,
+    StorageError,
+    StoreAuthFailed,
+    StoreError,
+    StoreRejected,
+)
 from shopify_sync.services.handlers import under_lease
 from shopify_sync.services.ports import AlertSender, Clock, StoreClient, UnitOfWorkFactory
 from shopify_sync.services.setup import WEBHOOK_PATHS, compare_webhooks
@@ -81,6 +87,8 @@ async def gather_facts(
         else:
             topics = {s.topic for s in subscriptions}
             missing = tuple(topic for topic in WEBHOOK_PATHS if topic not in topics)
+    except StoreAuthFailed as exc:
+        refused, credentials_known = str(exc), True
     except StoreRejected as exc:
         if exc.status in REFUSED_STATUSES:
             refused, credentials_known = str(exc), True

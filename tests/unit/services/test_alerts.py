@@ -10,7 +10,7 @@ import pytest
 
 from shopify_sync.domain.alerts import Thresholds, Transition
 from shopify_sync.domain.model import SyncFailure, WebhookSubscription
-from shopify_sync.errors import AlertDeliveryFailed, StoreRejected
+from shopify_sync.errors import AlertDeliveryFailed, StoreAuthFailed, StoreRejected
 from shopify_sync.services.alerts import Watch, check_alerts, send_test
 from shopify_sync.services.ports import AlertSender
 from shopify_sync.types import ProductId
@@ -159,3 +159,17 @@ async def test_the_test_message_goes_to_every_channel(world: World) -> None:
     channels = await send_test(sender, world.clock)
 
     assert channels == ("fake",) and [t.condition for t in sender.sent] == ["test"]
+
+
+async def test_a_refused_token_exchange_starts_the_credentials_alert(world: World) -> None:
+    """Client credentials refused (StoreAuthFailed, not a plain 4xx) start the alert."""
+    subscribed(world)
+    sender = FakeAlertSender()
+    world.store.fail_next = [StoreAuthFailed("the token exchange was refused: invalid_client")]
+
+    await check(world, sender)
+
+    assert [(t.condition, t.change) for t in sender.sent] == [
+        ("shopify_credentials_refused", "started")
+    ]
+    assert "invalid_client" in sender.sent[0].message
