@@ -106,3 +106,15 @@ def test_an_unknown_product_is_a_page_saying_so(admin: Admin) -> None:
 
     assert response.status_code == 404
     assert "no product with id &#39;nothing-here&#39;" in response.text and "<h1>" in response.text
+
+
+def test_allocation_with_a_blank_field_keeps_that_stock(admin: Admin) -> None:
+    """An allocation form with one box left blank (as a browser sends it) sets the other
+    and keeps the blank one's stock, instead of failing with a 500."""
+    admin.sign_in()
+    admin.add("p1", sku="A-1", b2c=5)
+
+    response = admin.post("/admin/products/p1/allocate", b2c="", b2b="7", move="", to="")
+
+    assert response.status_code in (200, 303)  # type: ignore[attr-defined]
+    assert admin.sql("SELECT b2b_stock, b2c_stock FROM product_inventory") == [(7, 5)]

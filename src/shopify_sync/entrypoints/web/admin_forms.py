@@ -68,7 +68,8 @@ def _flag(value: Any) -> Any:
 
 Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_printable)]
 ProductIdText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(_printable)]
-Quantity = Annotated[int | None, BeforeValidator(_number), Field(ge=0, le=MAX_QUANTITY)]
+# The bounds apply to the number; blank (None) is checked as such, not against them.
+Quantity = Annotated[Annotated[int, Field(ge=0, le=MAX_QUANTITY)] | None, BeforeValidator(_number)]
 ShopifyId = Annotated[int, BeforeValidator(_number), Field(ge=1, le=MAX_SHOPIFY_ID)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 Next = Annotated[str, Field(max_length=MAX_NEXT), AfterValidator(_printable)]
