@@ -19,10 +19,15 @@ def _stack(database_url: str) -> Iterator[Stack]:
 def test_b2b_change_reaches_shopify(database_url: str) -> None:
     """POST /sync/{id} resolves the variant's item and pushes our B2C stock to Shopify.
 
-    The pending scan is slowed down here: at the stack's usual 0.2 s it sometimes pushed the
-    new row first, and the request then rightly found both sides in sync.
+    The pending scan is slowed down here, and the row is written only once the start-up
+    reconcile has run: either one sometimes pushed the new row first, and the request then
+    rightly found both sides in sync.
     """
     with running_stack(database_url, PENDING_SCAN_INTERVAL_SECONDS="60") as stack:
+        wait_for(
+            lambda: stack.sql("SELECT count(*) FROM sync_runs")[0][0] > 0,
+            what="the start-up reconcile",
+        )
         stack.link("p1", "SKU-000001", b2c=40)
 
         response = stack.api("POST", "/sync/p1")
