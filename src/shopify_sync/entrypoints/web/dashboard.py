@@ -17,7 +17,7 @@ from shopify_sync.services import handlers
 from shopify_sync.services.history import WINDOWS, History, read_history
 
 if TYPE_CHECKING:
-    from shopify_sync.entrypoints.web.admin import Page
+    from shopify_sync.entrypoints.web.admin_page import Page
 
 CHARTS = (
     Chart("Changes per interval", (Series("pushed", "pushed to Shopify"),
