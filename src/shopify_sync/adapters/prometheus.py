@@ -6,13 +6,15 @@ outcomes, operation names), never a product or SKU, so cardinality stays bounded
 the catalogue. Each process has its own registry and counters (scrape every process);
 the figures read from the database (``ProductStates``) are the same on every process.
 
-The webhook path pays for a counter and a histogram per delivery: children are resolved
-once per label set and kept, so a delivery costs two dictionary lookups and two locked
-additions, a few microseconds.
+The webhook path (deliveries, their lag, changes pulled) counts into plain ints and
+floats, with no lock, no label lookup and no metric object per call; those families are
+built from the ints when a scrape collects them (``_HotFigures``). Everything else is
+counted rarely (per Shopify call, per reconcile) and uses the client's metric objects.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 
 from prometheus_client import (
@@ -24,8 +26,14 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
 from shopify_sync.domain.model import PRODUCT_STATES, ProductStates
 from shopify_sync.services.ports import Clock
@@ -81,6 +89,74 @@ class _DatabaseFigures(Collector):
             yield last
 
 
+_LAG_LE: list[str] = [
+    floatToGoString(b)  # type: ignore[no-untyped-call]  # unannotated upstream
+    for b in LATENCY_BUCKETS_S
+] + ["+Inf"]
+
+
+class _HotFigures(Collector):
+    """Figures counted on every webhook delivery, in plain numbers (cheaper than the
+    client's locked values and label lookups; a scrape and a delivery run on the same event
+    loop), exposed as the counter or histogram families the client would expose.
+
+    ``family`` picks which this collector yields, so that each keeps its place on the page.
+    """
+
+    def __init__(self, family: str, figures: _Hot) -> None:
+        self._family = family
+        self._figures = figures
+
+    def collect(self) -> Iterable[Metric]:
+        f = self._figures
+        if self._family == "deliveries":
+            deliveries = CounterMetricFamily(
+                f"{PREFIX}_webhook_deliveries",
+                "Webhook deliveries answered, by topic and outcome",
+                labels=["topic", "outcome"],
+            )
+            for topic, outcomes in f.deliveries.items():
+                for outcome, count in outcomes.items():
+                    deliveries.add_metric([topic, outcome], float(count))
+            yield deliveries
+        elif self._family == "lag":
+            lag = HistogramMetricFamily(
+                f"{PREFIX}_webhook_lag_seconds",
+                "From Shopify's X-Shopify-Triggered-At to our commit, for applied deliveries",
+                labels=["topic"],
+            )
+            for topic, counts in f.lags.items():
+                cumulative, buckets = 0.0, []
+                for le, count in zip(_LAG_LE, counts, strict=False):
+                    cumulative += count
+                    buckets.append((le, cumulative))
+                lag.add_metric([topic], buckets, f.lag_sums[topic])
+            yield lag
+        else:
+            pulled = CounterMetricFamily(
+                f"{PREFIX}_pulled_changes",
+                "Shopify-side changes taken into our rows, by path (webhook or sync)",
+                labels=["via"],
+            )
+            for via, count in f.pulled.items():
+                pulled.add_metric([via], float(count))
+            yield pulled
+
+
+class _Hot:
+    """The plain numbers behind ``_HotFigures``."""
+
+    __slots__ = ("deliveries", "lag_sums", "lags", "pulled")
+
+    def __init__(self) -> None:
+        self.deliveries: dict[str, dict[str, int]] = {}
+        """Topic -> outcome -> deliveries."""
+        self.lags: dict[str, list[int]] = {}
+        """Topic -> observations per lag bucket (not cumulative), +Inf last."""
+        self.lag_sums: dict[str, float] = {}
+        self.pulled: dict[str, int] = {}
+
+
 class PrometheusMetrics:
     """Implements the ``Metrics`` port and renders the exposition (``MetricsPage``)."""
 
@@ -94,19 +170,9 @@ class PrometheusMetrics:
         self._database = _DatabaseFigures(clock)
         self.registry.register(self._database)
         r = self.registry
-        self._deliveries = Counter(
-            f"{PREFIX}_webhook_deliveries",
-            "Webhook deliveries answered, by topic and outcome",
-            ["topic", "outcome"],
-            registry=r,
-        )
-        self._lag = Histogram(
-            f"{PREFIX}_webhook_lag_seconds",
-            "From Shopify's X-Shopify-Triggered-At to our commit, for applied deliveries",
-            ["topic"],
-            buckets=LATENCY_BUCKETS_S,
-            registry=r,
-        )
+        self._hot = _Hot()
+        self.registry.register(_HotFigures("deliveries", self._hot))
+        self.registry.register(_HotFigures("lag", self._hot))
         self._pushed = Counter(
             f"{PREFIX}_pushed_changes",
             "Changes of ours (products) Shopify acknowledged",
@@ -118,12 +184,7 @@ class PrometheusMetrics:
             buckets=LATENCY_BUCKETS_S,
             registry=r,
         )
-        self._pulled = Counter(
-            f"{PREFIX}_pulled_changes",
-            "Shopify-side changes taken into our rows, by path (webhook or sync)",
-            ["via"],
-            registry=r,
-        )
+        self.registry.register(_HotFigures("pulled", self._hot))
         self._failures = Counter(
             f"{PREFIX}_sync_failures",
             "Failed sync attempts of products (each records its error and next try)",
@@ -193,24 +254,25 @@ class PrometheusMetrics:
             ["result"],
             registry=r,
         )
-        self._webhook_children: dict[tuple[str, str], Counter] = {}
-        self._lag_children: dict[str, Histogram] = {}
-        self._pulled_children: dict[str, Counter] = {}
 
     # -- the Metrics port ---------------------------------------------------------------------
 
     def webhook(self, topic: str, outcome: str, lag_s: float | None = None) -> None:
-        """Count a delivery; observe its lag when it was applied."""
-        key = (topic, outcome)
-        child = self._webhook_children.get(key)
-        if child is None:
-            child = self._webhook_children[key] = self._deliveries.labels(topic, outcome)
-        child.inc()
+        """Count a delivery; observe its lag when it was applied (on every delivery: plain
+        dictionary additions, no lock, no allocation past the first of each label set)."""
+        hot = self._hot
+        outcomes = hot.deliveries.get(topic)
+        if outcomes is None:
+            outcomes = hot.deliveries[topic] = {}
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
         if lag_s is not None:
-            lag = self._lag_children.get(topic)
-            if lag is None:
-                lag = self._lag_children[topic] = self._lag.labels(topic)
-            lag.observe(max(lag_s, 0.0))
+            counts = hot.lags.get(topic)
+            if counts is None:
+                counts = hot.lags[topic] = [0] * (len(LATENCY_BUCKETS_S) + 1)
+                hot.lag_sums[topic] = 0.0
+            lag = lag_s if lag_s > 0.0 else 0.0
+            counts[bisect_left(LATENCY_BUCKETS_S, lag)] += 1
+            hot.lag_sums[topic] += lag
 
     def pushed(self, products: int, latency_s: float | None) -> None:
         """Count acknowledged changes and the write's latency."""
@@ -220,10 +282,8 @@ class PrometheusMetrics:
 
     def pulled(self, products: int, via: str) -> None:
         """Count Shopify-side changes taken in."""
-        child = self._pulled_children.get(via)
-        if child is None:
-            child = self._pulled_children[via] = self._pulled.labels(via)
-        child.inc(products)
+        pulled = self._hot.pulled
+        pulled[via] = pulled.get(via, 0) + products
 
     def sync_failed(self, products: int) -> None:
         """Count failed attempts."""

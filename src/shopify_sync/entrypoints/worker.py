@@ -23,7 +23,7 @@ from shopify_sync.bootstrap import Container
 from shopify_sync.domain.alerts import Thresholds
 from shopify_sync.errors import ConfigError, StoreError
 from shopify_sync.services import alerts, handlers, setup
-from shopify_sync.services.history import flush_history
+from shopify_sync.services.history import flush_history, seconds_to_interval_end
 
 log = structlog.get_logger(__name__)
 
@@ -154,7 +154,8 @@ class Worker:
 
     async def _monitor_loop(self) -> None:
         """Every ``ALERT_CHECK_INTERVAL_SECONDS`` (at most a minute): store the dashboard's
-        figures and check the alert conditions; the figures once more at stop."""
+        figures and check the alert conditions; the figures also just before each of their
+        intervals ends, and once more at stop."""
         settings = self._c.settings
         interval = min(MONITOR_INTERVAL_S, settings.alert_check_interval_s)
         keep = timedelta(days=settings.history_retention_days)
@@ -170,13 +171,23 @@ class Worker:
             watching_since=self._c.clock.now(),
             address=settings.public_url,
         )
+        loop = asyncio.get_running_loop()
+        check_at = loop.time() + interval
         while True:
+            wait = check_at - loop.time()
+            if self._c.history is not None:
+                # Also just before each interval ends: the webhook path's figures, counted
+                # without the clock, go under the interval of the flush that rolls them.
+                wait = min(wait, seconds_to_interval_end(self._c.clock.now()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=interval)
+                await asyncio.wait_for(self._stopping.wait(), timeout=max(wait, 0.0))
+            check = loop.time() >= check_at
+            if check:
+                check_at = loop.time() + interval
             try:
                 if self._c.history is not None:
                     await flush_history(self._c.history, self._c.uow, self._c.clock, keep)
-                if self._c.alerts is not None and not self._stopping.is_set():
+                if check and self._c.alerts is not None and not self._stopping.is_set():
                     await alerts.check_alerts(
                         self._c.holder, self._c.uow, self._c.store, self._c.clock,
                         self._c.alerts, watch,

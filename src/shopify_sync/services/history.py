@@ -5,6 +5,12 @@ Counting is a dictionary addition on the path that counts (``HistoryRecorder`` i
 the ``Metrics`` port); the database sees one upsert per flush, whatever the traffic. The
 charts read the compact table (``metric_intervals``: one row per five minutes and figure),
 never the audit log.
+
+What every webhook delivery counts (deliveries, refusals, lag, changes pulled) goes into
+plain numbers without reading the clock; :meth:`HistoryRecorder.roll` adds them to the
+current interval. Every flush rolls, and the worker also flushes just before each interval
+ends (``seconds_to_interval_end``), so a figure lands in the interval it was counted in,
+give or take the event loop's delay.
 """
 
 from __future__ import annotations
@@ -35,6 +41,17 @@ def interval_start(moment: datetime, step: timedelta = INTERVAL) -> datetime:
     return epoch + ((moment - epoch) // step) * step
 
 
+ROLL_AHEAD_S = 0.05
+"""How long before an interval ends the worker's last flush of it runs."""
+
+
+def seconds_to_interval_end(moment: datetime) -> float:
+    """Seconds from ``moment`` until just before (``ROLL_AHEAD_S``) the current interval
+    ends; the next interval's end when that moment has passed."""
+    left = (interval_start(moment) + INTERVAL - moment).total_seconds() - ROLL_AHEAD_S
+    return left if left > ROLL_AHEAD_S else left + INTERVAL.total_seconds()
+
+
 class HistoryRecorder:
     """Counts the dashboard's figures per interval in memory (the ``Metrics`` port); the
     worker flushes them with :func:`flush_history`."""
@@ -44,6 +61,13 @@ class HistoryRecorder:
         self._sums: defaultdict[_Key, float] = defaultdict(float)
         self._maxima: dict[_Key, float] = {}
         self._interval = (datetime.min.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC))
+        # Counted on every webhook delivery, added to the current interval by ``roll``.
+        self._webhooks = 0
+        self._refused = 0
+        self._lag_count = 0
+        self._lag_sum = 0.0
+        self._lag_max = float("-inf")
+        self._pulled = 0
         self.outage_since: datetime | None = None
         """When the outage pause began; None while calls go through."""
 
@@ -72,11 +96,18 @@ class HistoryRecorder:
         self._max(max_, seconds, start)
 
     def webhook(self, topic: str, outcome: str, lag_s: float | None = None) -> None:
-        """Count a delivery: taken, or refused; an applied one's lag."""
-        start = self._start()
-        self._sums[(start, "webhooks_refused" if outcome in REFUSED else "webhooks")] += 1
+        """Count a delivery: taken, or refused; an applied one's lag (plain additions, no
+        clock read: :meth:`roll` files them under their interval)."""
+        if outcome in REFUSED:
+            self._refused += 1
+        else:
+            self._webhooks += 1
         if lag_s is not None:
-            self._timing("webhook_lag_sum", "webhook_lag_count", "webhook_lag_max", max(lag_s, 0.0))
+            lag = lag_s if lag_s > 0.0 else 0.0
+            self._lag_count += 1
+            self._lag_sum += lag
+            if lag > self._lag_max:
+                self._lag_max = lag
 
     def pushed(self, products: int, latency_s: float | None) -> None:
         """Count changes pushed and the write's latency."""
@@ -87,8 +118,28 @@ class HistoryRecorder:
             )
 
     def pulled(self, products: int, via: str) -> None:
-        """Count Shopify-side changes taken in."""
-        self._add("pulled", products)
+        """Count Shopify-side changes taken in (a plain addition, filed by :meth:`roll`)."""
+        self._pulled += products
+
+    def roll(self) -> None:
+        """Add what the webhook path counted since the last roll to the current interval."""
+        if not (self._webhooks or self._refused or self._lag_count or self._pulled):
+            return
+        start = self._start()
+        for name, value in (
+            ("webhooks", self._webhooks),
+            ("webhooks_refused", self._refused),
+            ("pulled", self._pulled),
+        ):
+            if value:
+                self._sums[(start, name)] += value
+        if self._lag_count:
+            self._sums[(start, "webhook_lag_sum")] += self._lag_sum
+            self._sums[(start, "webhook_lag_count")] += self._lag_count
+            self._max("webhook_lag_max", self._lag_max, start)
+        self._webhooks = self._refused = self._lag_count = self._pulled = 0
+        self._lag_sum = 0.0
+        self._lag_max = float("-inf")
 
     def sync_failed(self, products: int) -> None:
         """Count failed sync attempts."""
@@ -132,6 +183,7 @@ class HistoryRecorder:
 
     def take(self) -> tuple[dict[_Key, float], dict[_Key, float]]:
         """What was counted since the last take (sums, maxima), emptied."""
+        self.roll()
         sums, maxima = dict(self._sums), self._maxima
         self._sums = defaultdict(float)
         self._maxima = {}

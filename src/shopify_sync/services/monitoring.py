@@ -106,11 +106,14 @@ class MetricsFanOut:
 
     def __init__(self, *recorders: Metrics) -> None:
         self._recorders = recorders
+        # Bound once: these two run on every webhook delivery.
+        self._webhooks = tuple(r.webhook for r in recorders)
+        self._pulled = tuple(r.pulled for r in recorders)
 
     def webhook(self, topic: str, outcome: str, lag_s: float | None = None) -> None:
         """Pass on."""
-        for r in self._recorders:
-            r.webhook(topic, outcome, lag_s)
+        for webhook in self._webhooks:
+            webhook(topic, outcome, lag_s)
 
     def pushed(self, products: int, latency_s: float | None) -> None:
         """Pass on."""
@@ -119,8 +122,8 @@ class MetricsFanOut:
 
     def pulled(self, products: int, via: str) -> None:
         """Pass on."""
-        for r in self._recorders:
-            r.pulled(products, via)
+        for pulled in self._pulled:
+            pulled(products, via)
 
     def sync_failed(self, products: int) -> None:
         """Pass on."""

@@ -126,3 +126,29 @@ def test_the_outage_pause_gauge_follows_the_pause() -> None:
 
     assert [s.value for s in on.samples] == [1.0]  # type: ignore[attr-defined]
     assert [s.value for s in off.samples] == [0.0]  # type: ignore[attr-defined]
+
+
+def test_the_lag_histogram_counts_each_delivery_in_its_bucket_and_above() -> None:
+    """Lag buckets are cumulative and inclusive (a lag equal to a bound is in that bucket),
+    a negative lag (clocks apart) counts as 0, and count and sum follow the observations."""
+    metrics = PrometheusMetrics(FakeClock())
+    for lag in (0.05, 0.3, -2.0, 1000.0):
+        metrics.webhook("inventory_levels/update", "applied", lag)
+    metrics.webhook("inventory_levels/update", "duplicate")
+
+    found = families(metrics, None)
+
+    samples = {
+        (s.name, s.labels.get("le")): s.value
+        for s in found["shopify_sync_webhook_lag_seconds"].samples  # type: ignore[attr-defined]
+    }
+    assert {le: samples[("shopify_sync_webhook_lag_seconds_bucket", le)]
+            for le in ("0.05", "0.25", "0.5", "900.0", "+Inf")} == {
+        "0.05": 2.0, "0.25": 2.0, "0.5": 3.0, "900.0": 3.0, "+Inf": 4.0,
+    }  # fmt: skip
+    assert samples[("shopify_sync_webhook_lag_seconds_count", None)] == 4.0
+    assert samples[("shopify_sync_webhook_lag_seconds_sum", None)] == 1000.35
+    deliveries = found["shopify_sync_webhook_deliveries"]
+    assert sorted((s.labels["outcome"], s.value) for s in deliveries.samples) == [  # type: ignore[attr-defined]
+        ("applied", 4.0), ("duplicate", 1.0),
+    ]  # fmt: skip

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shopify_sync.adapters.db.engine import create_engine
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.services.history import (
+    ROLL_AHEAD_S,
     HistoryRecorder,
     flush_history,
     interval_start,
     read_history,
+    seconds_to_interval_end,
 )
 from tests.factories import UNREACHABLE
 from tests.unit.services.conftest import World
@@ -90,3 +92,40 @@ async def test_a_failed_flush_keeps_the_figures_for_the_next(world: World) -> No
     history = await read_history(world.uow, world.clock, "24h")
 
     assert sum(p.values.get("pulled", 0) for p in history.points) == 7.0
+
+
+async def test_webhook_figures_go_under_the_interval_of_the_flush_that_rolls_them(
+    world: World,
+) -> None:
+    """Deliveries and pulls are counted without the clock: a flush just before an interval
+    ends files them under it, and those counted after it under the next interval."""
+    recorder = HistoryRecorder(world.clock)
+    start = interval_start(world.clock.now())
+    world.clock.advance(seconds_to_interval_end(world.clock.now()))
+    recorder.webhook("inventory_levels/update", "applied", 2.0)
+    recorder.pulled(1, "webhook")
+    await flush_history(recorder, world.uow, world.clock, KEEP)
+    world.clock.advance(1)
+    recorder.webhook("inventory_levels/update", "bad_signature")
+    recorder.webhook("inventory_levels/update", "applied", 4.0)
+    await flush_history(recorder, world.uow, world.clock, KEEP)
+
+    async with world.uow() as unit:
+        rows = await unit.history.since(start)
+
+    after = start + timedelta(minutes=5)
+    assert sorted((at, name, value) for at, name, value in rows) == sorted([
+        (start, "webhooks", 1.0), (start, "pulled", 1.0), (start, "webhook_lag_sum", 2.0),
+        (start, "webhook_lag_count", 1.0), (start, "webhook_lag_max", 2.0),
+        (after, "webhooks", 1.0), (after, "webhooks_refused", 1.0),
+        (after, "webhook_lag_sum", 4.0), (after, "webhook_lag_count", 1.0),
+        (after, "webhook_lag_max", 4.0),
+    ])  # fmt: skip
+
+
+def test_the_last_flush_of_an_interval_is_due_just_before_it_ends() -> None:
+    """Mid-interval: just before its end; already that close to its end: the next one's."""
+    at = datetime(2026, 5, 1, 10, 2, 0, tzinfo=UTC)
+
+    assert seconds_to_interval_end(at) == 180 - ROLL_AHEAD_S
+    assert seconds_to_interval_end(at + timedelta(seconds=180 - ROLL_AHEAD_S)) == 300
