@@ -36,6 +36,7 @@ from shopify_sync.adapters.shopify.client import ShopifyClient
 from shopify_sync.adapters.shopify.unconfigured import UnconfiguredStore
 from shopify_sync.adapters.shopify.webhooks import ShopifyWebhookDecoder
 from shopify_sync.config import Settings, required
+from shopify_sync.domain.allocation import DEFAULT_ALLOCATION, Allocation
 from shopify_sync.errors import ConfigError, StorageError
 from shopify_sync.services import setup
 from shopify_sync.services.doctor import Doctor
@@ -88,6 +89,9 @@ class Container:
     """Why the process cannot take traffic (database unreachable or not migrated), or None."""
     refusals: RefusalCounter
     """Webhook deliveries refused before they were trusted, counted into the database."""
+    default_allocation: Allocation = DEFAULT_ALLOCATION
+    """The allocation of a product without its own (the settings'), for the use cases that
+    show or change allocations; the engine has the same in its ``SyncPolicy``."""
     alerts: AlertSender | None = None
     """Where alerts go (``ALERT_WEBHOOK_URL``, e-mail); None when no channel is configured."""
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}")
@@ -169,6 +173,7 @@ async def build(
     store = _store(settings, http, clock, watch.metrics)
     policy = SyncPolicy(
         initial_source=settings.initial_source,
+        default_allocation=settings.default_allocation,
         max_attempts=settings.sync_max_attempts,
         backoff_base_s=settings.sync_retry_base_s,
     )
@@ -269,6 +274,7 @@ def assemble(
         states=StatesReader(uow, clock),
         ready=functools.partial(readiness_problem, engine),
         refusals=RefusalCounter(uow, clock),
+        default_allocation=policy.default_allocation,
     )
     container._closers.append(engine)
     return container

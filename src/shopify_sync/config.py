@@ -36,8 +36,9 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
 from shopify_sync.domain.address import public_base_url
+from shopify_sync.domain.allocation import Allocation, AllocationPolicy
 from shopify_sync.errors import ConfigError
-from shopify_sync.types import InitialSource, LocationId
+from shopify_sync.types import MAX_QUANTITY, InitialSource, LocationId
 
 DEFAULT_API_VERSION = "2026-10"
 OLDEST_API_VERSION = "2025-10"
@@ -179,6 +180,19 @@ class Settings(BaseModel):
         2.0, gt=0, le=60, alias="PENDING_SCAN_INTERVAL_SECONDS"
     )
     initial_source: Annotated[InitialSource, Uses(Need.SYNC)] = Field("b2b", alias="INITIAL_SOURCE")
+    allocation_policy: Annotated[AllocationPolicy, Uses(Need.SYNC)] = Field(
+        "split", alias="ALLOCATION_POLICY"
+    )
+    """The allocation policy written into a product's row at its first sync (see
+    ``domain.allocation``); existing products keep theirs."""
+    allocation_buffer: Annotated[int, Uses(Need.SYNC)] = Field(
+        0, ge=0, le=MAX_QUANTITY, alias="ALLOCATION_BUFFER"
+    )
+    """Units kept off Shopify, for products at their first sync."""
+    allocation_cap: Annotated[int | None, Uses(Need.SYNC)] = Field(
+        None, ge=0, le=MAX_QUANTITY, alias="ALLOCATION_CAP"
+    )
+    """At most this many shown on Shopify (unset: no cap), for products at their first sync."""
     sync_max_attempts: Annotated[int, Uses(Need.SYNC)] = Field(
         8, ge=1, le=100, alias="SYNC_MAX_ATTEMPTS"
     )
@@ -333,6 +347,12 @@ class Settings(BaseModel):
     @classmethod
     def _database_url(cls, value: str) -> str:
         return normalize_database_url(value)
+
+    @property
+    def default_allocation(self) -> Allocation:
+        """The allocation of ``ALLOCATION_POLICY``, ``ALLOCATION_BUFFER`` and ``ALLOCATION_CAP``,
+        for products at their first sync."""
+        return Allocation(self.allocation_policy, self.allocation_buffer, self.allocation_cap)
 
     @property
     def uses_client_credentials(self) -> bool:

@@ -11,6 +11,8 @@
         LinkConflict         a link would be ambiguous or unsafe (shared SKU, variant taken)
         InvalidQuantity      a stock figure out of range
         InvalidRequest       an operator's request is malformed (e.g. a webhook address)
+        WriteInFlight        a write to Shopify for the product still awaits its answer;
+                             the change waited for it and gave up: try again shortly
       StoreError             the Shopify Admin API failed
         StoreUnavailable     timeout / 5xx / network; retryable
           OutcomeUnknown     the request was sent but no answer came; retry the same request
@@ -92,6 +94,19 @@ class InvalidQuantity(DomainError):
 
 class InvalidRequest(DomainError):
     """Raised when an operator's request is malformed (e.g. a webhook address without https)."""
+
+
+class WriteInFlight(DomainError):
+    """Raised when a change must wait for a product's write to Shopify to be answered and
+    the answer did not come in time (nothing was changed; try again shortly)."""
+
+    def __init__(self, product_ids: list[str], waited_s: float) -> None:
+        shown = ", ".join(product_ids[:5]) + (" ..." if len(product_ids) > 5 else "")
+        super().__init__(
+            f"a write to Shopify for {shown} is still waiting for its answer after "
+            f"{waited_s:g} s: nothing was changed; try again in a minute"
+        )
+        self.product_ids = product_ids
 
 
 class StoreError(ShopifySyncError):

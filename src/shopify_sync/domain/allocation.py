@@ -69,16 +69,19 @@ DEFAULT_ALLOCATION = Allocation()
 def allocation_of(
     policy: str | None, buffer: int | None, cap: int | None, default: Allocation
 ) -> Allocation:
-    """A product's allocation: its own values, each falling back to ``default``'s.
+    """A product's allocation: its own values, or ``default``'s when it has none.
 
-    The cap falls back only when the product has neither its own policy nor buffer nor
-    cap: a product's own settings without a cap mean "no cap".
+    Buffer and cap fall back only when the product has neither its own policy nor buffer
+    nor cap: a product's own settings without a buffer mean "no buffer", without a cap
+    "no cap" (so a product synced before policies existed, ``split`` with both NULL, keeps
+    showing its whole pool whatever the settings' default says later).
     """
-    own = policy is not None or buffer is not None or cap is not None
+    if policy is None and buffer is None and cap is None:
+        return default
     return Allocation(
         policy=default.policy if policy is None else policy,  # type: ignore[arg-type]  # checked in __post_init__
-        buffer=default.buffer if buffer is None else buffer,
-        cap=cap if own else default.cap,
+        buffer=0 if buffer is None else buffer,
+        cap=cap,
     )
 
 
@@ -111,6 +114,42 @@ def explain(b2b_stock: int, b2c_stock: int, allocation: Allocation) -> str:
         reached = max(pool - allocation.buffer, 0) > allocation.cap
         parts.append(f"cap {allocation.cap} {'reached' if reached else 'not reached'}")
     return "; ".join(parts)
+
+
+def switch(b2b: int, b2c: int, old: Allocation, new: Allocation) -> tuple[int, int]:
+    """The stocks ``(b2b_stock, b2c_stock)`` after a product's allocation changes from
+    ``old`` to ``new``: no unit is lost or invented (the physical stock is
+    ``b2b + b2c`` under ``split``, ``b2b`` under ``shared``).
+
+    - ``split`` to ``shared``: the two pools become one, ``b2b := b2b + b2c``, and
+      ``b2c_stock`` mirrors what Shopify is to show of it (``published`` under ``new``);
+    - ``shared`` to ``split``: what Shopify shows now (``published`` under ``old``) becomes
+      its own pool ``b2c_stock`` and leaves ``b2b_stock``;
+    - the same policy: the stocks stay (a buffer or cap changes only what is published).
+    """
+    if old.policy == new.policy:
+        return b2b, b2c
+    if new.policy == "shared":
+        pool = b2b + b2c
+        return pool, published(pool, new)
+    shown = published(b2b, old)
+    return b2b - shown, shown
+
+
+def describe_change(old: Allocation, new: Allocation) -> str:
+    """An allocation change in words for the audit trail, e.g.
+    "split -> shared, buffer 0 -> 5, cap none -> 50" (unchanged parts left out, but the
+    policy always named)."""
+    parts = [old.policy if old.policy == new.policy else f"{old.policy} -> {new.policy}"]
+    if old.buffer != new.buffer:
+        parts.append(f"buffer {old.buffer} -> {new.buffer}")
+    if old.cap != new.cap:
+        parts.append(f"cap {_cap_text(old.cap)} -> {_cap_text(new.cap)}")
+    return ", ".join(parts)
+
+
+def _cap_text(cap: int | None) -> str:
+    return "none" if cap is None else str(cap)
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,6 +110,24 @@ class Allocate:
 
 
 @dataclass(frozen=True, slots=True)
+class ChangeAllocation:
+    """Change a product's allocation policy, buffer and/or cap (``None``: keep the current
+    value, the product's own or else the settings' default); ``clear_cap`` removes the cap.
+
+    Its stocks move as ``domain.allocation.switch`` says (no unit lost or invented), the
+    change is logged and Shopify told at the next pass, or at once with ``push``.
+    """
+
+    product_id: ProductId
+    policy: str | None = None
+    buffer: int | None = None
+    cap: int | None = None
+    clear_cap: bool = False
+    reference: str | None = None
+    push: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class SetSyncEnabled:
     """Turn a product's sync on or off; ``push`` syncs it at once when turned on."""
 

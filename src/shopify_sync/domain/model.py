@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Literal
 
-from shopify_sync.domain.allocation import Allocation, allocation_of
+from shopify_sync.domain.allocation import Allocation, allocation_of, describe_change, switch
 from shopify_sync.types import Direction, InventoryItemId, LocationId, ProductId, VariantId
 
 
@@ -255,7 +255,10 @@ class Product:
     allocation_policy: str | None = None
     allocation_buffer: int | None = None
     allocation_cap: int | None = None
-    """The product's own allocation settings; None: the settings' default."""
+    """The product's own allocation settings; None: the settings' default (written into
+    the row at the product's first agreement with Shopify)."""
+    pool_base: int | None = None
+    """The pool column's value when both sides last agreed (None before the first)."""
 
     def allocation(self, default: Allocation) -> Allocation:
         """The product's allocation: its own values, else ``default``'s."""
@@ -299,6 +302,63 @@ class Product:
             base=self.shopify_base,
             seen_at=self.shopify_seen_at,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationChange:
+    """One product's change of allocation (``ProductRepository.set_allocation``): its own
+    policy, buffer and cap become ``new``'s and its stocks move as ``domain.allocation.switch``
+    says, recorded only while the row still holds the stocks and policy columns of
+    ``before`` and no write of ours is in flight."""
+
+    before: Product
+    old: Allocation
+    """The allocation ``before`` had (its own, or the default when it had none)."""
+    new: Allocation
+    b2b_stock: int
+    b2c_stock: int
+    """The stocks after the switch."""
+
+    @classmethod
+    def of(cls, before: Product, old: Allocation, new: Allocation) -> AllocationChange:
+        """The change of ``before`` from ``old`` to ``new``."""
+        b2b, b2c = switch(before.b2b_stock, before.b2c_stock, old, new)
+        return cls(before, old, new, b2b, b2c)
+
+    @property
+    def product_id(self) -> ProductId:
+        """The product changed."""
+        return self.before.product_id
+
+    @property
+    def b2b_delta(self) -> int:
+        """Units ``b2b_stock`` moves by."""
+        return self.b2b_stock - self.before.b2b_stock
+
+    @property
+    def b2c_delta(self) -> int:
+        """Units ``b2c_stock`` moves by."""
+        return self.b2c_stock - self.before.b2c_stock
+
+    @property
+    def pool(self) -> int:
+        """The pool under ``new`` after the switch (the new ``pool_base``)."""
+        return self.new.pool(self.b2b_stock, self.b2c_stock)
+
+    @property
+    def changed(self) -> bool:
+        """True unless the product already has ``new`` as its own allocation."""
+        own = (
+            self.before.allocation_policy,
+            self.before.allocation_buffer or 0,
+            self.before.allocation_cap,
+        )
+        return own != (self.new.policy, self.new.buffer, self.new.cap)
+
+    @property
+    def detail(self) -> str:
+        """The change in words, for the audit trail."""
+        return describe_change(self.old, self.new)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from shopify_sync.errors import (
     StoreError,
     UnknownProduct,
     UnknownVariant,
+    WriteInFlight,
 )
 from shopify_sync.services import handlers
 from shopify_sync.simulator.cli import simulator as simulator_command
@@ -261,7 +262,7 @@ def exit_code(exc: BaseException) -> int:
             return EXIT_CONFIG
         case UnknownProduct() | UnknownVariant():
             return EXIT_NOT_FOUND
-        case ProductNotSyncable() | LinkConflict():
+        case ProductNotSyncable() | LinkConflict() | WriteInFlight():
             return EXIT_CONFLICT
         case StorageError():
             return EXIT_STORAGE

@@ -11,9 +11,11 @@ from pathlib import Path
 import typer
 
 from shopify_sync.bootstrap import Container
+from shopify_sync.domain.allocation import Allocation
 from shopify_sync.domain.commands import (
     Allocate,
     AutoLink,
+    ChangeAllocation,
     Channel,
     ImportProducts,
     LinkProduct,
@@ -41,7 +43,8 @@ from shopify_sync.entrypoints.cli_output import (
     syncing,
     when,
 )
-from shopify_sync.services import admin, linking, product_csv
+from shopify_sync.errors import InvalidRequest
+from shopify_sync.services import admin, allocation, linking, product_csv
 from shopify_sync.types import ProductId, VariantId
 
 products_app = typer.Typer(
@@ -227,10 +230,37 @@ def products_allocate(
     b2b: int | None = typer.Option(None, "--b2b", help="Set the B2B stock."),
     move: int | None = typer.Option(None, "--move", help="Move this many units ..."),
     to: str | None = typer.Option(None, "--to", help="... to b2c or b2b."),
+    policy: str | None = typer.Option(
+        None, "--policy", help="split (Shopify sells b2c_stock) or shared (one pool, b2b_stock)."
+    ),
+    buffer: int | None = typer.Option(None, "--buffer", help="Units kept off Shopify."),
+    cap: int | None = typer.Option(None, "--cap", help="At most this many shown on Shopify."),
+    no_cap: bool = typer.Option(False, "--no-cap", help="Remove the cap."),
     push: bool = PUSH,
     as_json: bool = JSON,
 ) -> None:
-    """Set the stock of each channel, or move units between them (logged as admin)."""
+    """Set the stock of each channel, move units between them, or change the allocation
+    policy, buffer and cap (logged as admin; units are never lost or invented)."""
+    if policy is not None or buffer is not None or cap is not None or no_cap:
+        if b2c is not None or b2b is not None or move is not None or to is not None:
+            raise InvalidRequest(
+                "give --policy/--buffer/--cap/--no-cap or --b2c/--b2b/--move, not both"
+            )
+        change = ChangeAllocation(
+            ProductId(product_id), policy, buffer, cap, no_cap, CLI_REFERENCE, push
+        )
+
+        def show_allocation(result: allocation.AllocationResult) -> None:
+            _print_allocation(result, as_json)
+
+        run(
+            lambda c: allocation.change_allocation(
+                change, c.uow, c.engine, c.clock, c.default_allocation
+            ),
+            show_allocation,
+            needs=syncing(push),
+        )
+        return
     if to is not None and to not in ("b2c", "b2b"):
         raise typer.BadParameter("--to takes b2c or b2b")
     channel: Channel | None = "b2c" if to == "b2c" else "b2b" if to == "b2b" else None
@@ -315,6 +345,36 @@ def _print_change(result: admin.ChangeResult, as_json: bool) -> None:
         if result.sync is None and a.sync_enabled and a.linked and a.pending:
             typer.echo("  pending: the service pushes it within seconds")
     finish_sync([] if result.sync is None else [result.sync], echo=not as_json)
+
+
+def _print_allocation(result: allocation.AllocationResult, as_json: bool) -> None:
+    if as_json:
+        print_json(result)
+    else:
+        b, a = result.before, result.after
+        if not result.changed:
+            typer.echo(
+                f"{a.product_id}: allocation already {describe(result.new)}; nothing changed"
+            )
+        else:
+            typer.echo(
+                f"{a.product_id}: {describe(result.old)} -> {describe(result.new)};"
+                f" B2B {b.b2b_stock} -> {a.b2b_stock}, B2C {b.b2c_stock} -> {a.b2c_stock}"
+            )
+        typer.echo(f"  {result.explanation}")
+        if result.sync is None and a.sync_enabled and a.linked and a.pending:
+            typer.echo("  pending: the service pushes it within seconds")
+    finish_sync([] if result.sync is None else [result.sync], echo=not as_json)
+
+
+def describe(policy: Allocation) -> str:
+    """An allocation in words: "shared, buffer 5, cap 50" (no buffer, no cap left out)."""
+    parts: list[str] = [policy.policy]
+    if policy.buffer:
+        parts.append(f"buffer {policy.buffer}")
+    if policy.cap is not None:
+        parts.append(f"cap {policy.cap}")
+    return ", ".join(parts)
 
 
 OUTPUT = typer.Option(None, "--output", "-o", help="File to write (default: stdout).")

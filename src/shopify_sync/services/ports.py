@@ -12,6 +12,7 @@ from shopify_sync.domain.alerts import Transition
 from shopify_sync.domain.commands import ApplyInventoryLevel, RecordOrder, WebhookMeta
 from shopify_sync.domain.inbound import LevelPlan, LevelView
 from shopify_sync.domain.model import (
+    AllocationChange,
     AppAccess,
     Change,
     LevelRead,
@@ -222,6 +223,13 @@ class ProductRepository(SyncProductRepository, Protocol):
     async def move_stock(
         self, product_id: str, *, to_b2c: int, change: Change, now: datetime
     ) -> None: ...
+    async def set_allocation(
+        self, change: AllocationChange, *, reference: str | None, now: datetime
+    ) -> bool:
+        """Write a product's new allocation and move its stocks, compare-and-set on the row
+        as ``change.before`` read it (and no write in flight); False when it moved."""
+        ...
+
     async def set_links(self, links: Sequence[Link], now: datetime) -> None: ...
     async def set_enabled(self, product_id: str, enabled: bool, now: datetime) -> None: ...
 

@@ -219,3 +219,35 @@ def test_errors_and_retry(shop: Shop) -> None:
     assert (clean.code, clean.json(), parked.code, usage.code) == (0, [], 0, 2)
     assert (disabled.code, "sync off" in disabled.out, "p-mug" in filtered.out) == (0, True, True)
     assert shop.available("MUG-1") == 4
+
+
+def test_allocate_changes_the_policy_and_refuses_bad_values(shop: Shop) -> None:
+    """`allocate --policy/--buffer/--cap` shows the change and why Shopify shows what it
+    does; a bad value exits 2 with one line and changes nothing."""
+    seed(shop)
+
+    shared = shop.cli("products", "allocate", "p-mug", "--policy", "shared", "--buffer", "5",
+                      "--cap", "40", "--no-push")  # fmt: skip
+    uncapped = shop.cli("products", "allocate", "p-mug", "--no-cap", "--no-push", "--json")
+    bad = [
+        shop.cli("products", "allocate", "p-mug", "--policy", "pooled", "--no-push"),
+        shop.cli("products", "allocate", "p-mug", "--buffer", "-1", "--no-push"),
+        shop.cli("products", "allocate", "p-mug", "--cap", "-3", "--no-push"),
+        shop.cli("products", "allocate", "p-mug", "--cap", "3", "--b2c", "1", "--no-push"),
+    ]
+    row = shop.sql(
+        "SELECT b2b_stock, b2c_stock, allocation_policy, allocation_buffer, allocation_cap"
+        " FROM product_inventory WHERE product_id = 'p-mug'"
+    )
+
+    assert shared.code == 0, shared.err
+    assert "p-mug: split -> shared, buffer 5, cap 40; B2B 50 -> 54, B2C 4 -> 40" in shared.out
+    assert "Shopify shows 40: pool 54 (b2b_stock, shared) minus buffer 5 = 49" in shared.out
+    # The same policy keeps the stocks; b2c_stock mirrors 49 once Shopify is told.
+    assert (uncapped.code, uncapped.json()["after"]["b2c_stock"]) == (0, 40)
+    assert uncapped.json()["explanation"].startswith("Shopify shows 49: pool 54")
+    for result in bad:
+        assert result.code == 2, result.out + result.err
+        assert len(result.err.strip().splitlines()) == 1, result.err
+    assert "unknown allocation policy 'pooled'" in bad[0].err
+    assert row == [(54, 40, "shared", 5, None)]

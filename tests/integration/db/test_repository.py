@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shopify_sync.adapters.db.engine import create_engine
-from shopify_sync.adapters.db.repository import CHUNK
+from shopify_sync.adapters.db.product_rows import CHUNK
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 from shopify_sync.domain.model import (
     Change,

@@ -10,9 +10,11 @@ from shopify_sync.domain.allocation import (
     DEFAULT_ALLOCATION,
     Allocation,
     allocation_of,
+    describe_change,
     explain,
     merge_allocated,
     published,
+    switch,
 )
 from shopify_sync.domain.model import ProductStock
 from shopify_sync.domain.reconcile import merge
@@ -68,12 +70,12 @@ def test_bad_policies_are_refused_clearly(
 
 
 def test_a_product_without_its_own_values_follows_the_settings() -> None:
-    """Each missing value falls back to the default; a product's own settings without a cap
-    mean no cap."""
+    """A product with no values of its own follows the default; its own settings without a
+    buffer or cap mean none (a policy without its own falls back to the default's)."""
     default = Allocation("shared", 3, 40)
 
     assert allocation_of(None, None, None, default) == default
-    assert allocation_of("split", None, None, default) == Allocation("split", 3, None)
+    assert allocation_of("split", None, None, default) == Allocation("split", 0, None)
     assert allocation_of(None, 0, 10, default) == Allocation("shared", 0, 10)
 
 
@@ -185,3 +187,35 @@ def test_a_first_sync_publishes_the_pool_unless_shopify_wins_a_split_one(
         assert shopify_wins.pool_after == theirs
     else:
         assert shopify_wins.pool_delta == 0
+
+
+@given(b2b=stocks, b2c=stocks, old=allocations, new=allocations)
+def test_a_switch_never_loses_or_invents_a_unit(
+    b2b: int, b2c: int, old: Allocation, new: Allocation
+) -> None:
+    """The physical stock (b2b + b2c under split, b2b under shared) is the same after a
+    switch; a shared product's b2c_stock then mirrors what Shopify is to show, and a
+    product leaving shared keeps on Shopify what it showed there."""
+    after_b2b, after_b2c = switch(b2b, b2c, old, new)
+
+    def physical(x: int, y: int, allocation: Allocation) -> int:
+        return x if allocation.policy == "shared" else x + y
+
+    assert physical(after_b2b, after_b2c, new) == physical(b2b, b2c, old)
+    if old.policy == new.policy:
+        assert (after_b2b, after_b2c) == (b2b, b2c)
+    elif new.policy == "shared":
+        assert after_b2c == published(after_b2b, new)
+    else:
+        assert after_b2c == published(b2b, old)
+
+
+def test_an_allocation_change_is_described_for_the_audit_trail() -> None:
+    """The log's words name the policy and what changed, in the design's form."""
+    assert (
+        describe_change(Allocation("split"), Allocation("shared", 5, 50))
+        == "split -> shared, buffer 0 -> 5, cap none -> 50"
+    )
+    assert describe_change(Allocation("shared", 5, 50), Allocation("shared", 5)) == (
+        "shared, cap 50 -> none"
+    )

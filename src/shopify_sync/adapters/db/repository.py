@@ -1,4 +1,7 @@
-"""Adapter: ``product_inventory`` through SQLAlchemy Core.
+"""Adapter: ``product_inventory`` through SQLAlchemy Core: the reads, Shopify's changes
+taken into our rows, failures and syncs recorded. A push's write-ahead record lives in
+``push_records``, an operator's writes in ``operator_writes``, what they share in
+``product_rows``; ``SqlProductRepository`` joins them behind the one port.
 
 Every write that moves a stock column bumps ``change_seq`` and names its ``Change``;
 the audit triggers turn that into the log row, in the same transaction. Writes that
@@ -16,7 +19,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Integer,
-    Row,
     Text,
     Update,
     and_,
@@ -24,7 +26,6 @@ from sqlalchemy import (
     case,
     false,
     func,
-    insert,
     or_,
     select,
     true,
@@ -34,16 +35,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.selectable import NamedFromClause
 from sqlalchemy.types import TypeEngine
 
+from shopify_sync.adapters.db.operator_writes import OperatorWrites
+from shopify_sync.adapters.db.product_rows import (
+    CHUNK,
+    CLEAR_ERROR,
+    is_linked,
+    newer_seen,
+    product_of,
+    refresh_after,
+    who_values,
+)
+from shopify_sync.adapters.db.push_records import PushRecords
 from shopify_sync.adapters.db.tables import PENDING, UtcDateTime, sync_runs
 from shopify_sync.adapters.db.tables import product_inventory as t
 from shopify_sync.domain.model import (
     PRODUCT_STATES,
-    Change,
-    Link,
     Product,
     ProductStates,
     PulledChange,
-    PushStart,
     SyncFailure,
 )
 from shopify_sync.errors import StorageError
@@ -51,51 +60,6 @@ from shopify_sync.types import InventoryItemId, ProductId
 
 _RETRY_OWED = and_(t.c.sync_enabled, t.c.sync_error.is_not(None))
 """A failed product, due again at its ``next_attempt_at`` (parked ones have none)."""
-
-
-def _product(row: Row[Any]) -> Product:
-    m = row._mapping
-    item = m["shopify_inventory_item_id"]
-    return Product(
-        product_id=ProductId(m["product_id"]),
-        sku=m["sku"],
-        title=m["title"],
-        b2b_stock=m["b2b_stock"],
-        b2c_stock=m["b2c_stock"],
-        shopify_variant_id=m["shopify_variant_id"],
-        inventory_item_id=None if item is None else InventoryItemId(int(item)),
-        sync_enabled=bool(m["sync_enabled"]),
-        sync_error=m["sync_error"],
-        sync_attempts=m["sync_attempts"],
-        next_attempt_at=m["next_attempt_at"],
-        last_synced_at=m["last_synced_at"],
-        shopify_base=m["shopify_base"],
-        shopify_seen_at=m["shopify_seen_at"],
-        refresh_requested=bool(m["refresh_requested"]),
-        parked_at=m["parked_at"],
-        push_key=m["push_key"],
-        push_quantity=m["push_quantity"],
-        push_expected=m["push_expected"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-        allocation_policy=m["allocation_policy"],
-        allocation_buffer=m["allocation_buffer"],
-        allocation_cap=m["allocation_cap"],
-    )
-
-
-def _who(change: Change, now: datetime) -> dict[str, Any]:
-    return _who_values(change.direction, change.source, change.reference, now)
-
-
-def _who_values(direction: Any, source: Any, reference: Any, now: Any) -> dict[str, Any]:
-    return {
-        "change_seq": t.c.change_seq + 1,
-        "change_direction": direction,
-        "change_source": source,
-        "change_reference": reference,
-        "updated_at": now,
-    }
 
 
 def _inbound_values(
@@ -109,7 +73,7 @@ def _inbound_values(
         **who,
     }
     if seen_at is not None:
-        values["shopify_seen_at"] = _newer_seen(seen_at)
+        values["shopify_seen_at"] = newer_seen(seen_at)
     return values
 
 
@@ -129,7 +93,7 @@ def inbound_cas(rows: NamedFromClause | None = None, *, unlocked: bool = False) 
     def value(name: str, type_: TypeEngine[Any]) -> Any:
         return bindparam(name, type_=type_) if rows is None else rows.c[name]
 
-    who = _who_values(
+    who = who_values(
         value("direction", Text()),
         value("source", Text()),
         value("reference", Text()),
@@ -156,20 +120,7 @@ def inbound_cas(rows: NamedFromClause | None = None, *, unlocked: bool = False) 
     return update(t).where(*where).values(values)
 
 
-_CLEAR_ERROR: dict[str, Any] = {
-    "sync_error": None,
-    "sync_error_since": None,
-    "sync_attempts": 0,
-    "next_attempt_at": None,
-    "parked_at": None,
-}
-
-
-CHUNK = 500
-"""Products per statement where one statement serves many (``IN`` lists, executemany)."""
-
-
-class SqlProductRepository:
+class SqlProductRepository(PushRecords, OperatorWrites):
     """Reads and compare-and-set writes of ``product_inventory``."""
 
     def __init__(self, connection: AsyncConnection) -> None:
@@ -181,7 +132,7 @@ class SqlProductRepository:
         if lock:
             query = query.with_for_update()
         row = (await self._c.execute(query)).first()
-        return None if row is None else _product(row)
+        return None if row is None else product_of(row)
 
     async def get_many(self, product_ids: Iterable[str], *, lock: bool = False) -> list[Product]:
         """The products with these ids, in id order; unknown ids are left out. ``lock`` holds
@@ -193,7 +144,7 @@ class SqlProductRepository:
             query = query.order_by(t.c.product_id)
             if lock:
                 query = query.with_for_update()
-            found.extend(_product(r) for r in await self._c.execute(query))
+            found.extend(product_of(r) for r in await self._c.execute(query))
         return found
 
     async def by_inventory_item(
@@ -203,7 +154,7 @@ class SqlProductRepository:
         query = select(t).where(t.c.shopify_inventory_item_id == item).order_by(t.c.product_id)
         if lock:
             query = query.with_for_update()
-        return [_product(r) for r in await self._c.execute(query)]
+        return [product_of(r) for r in await self._c.execute(query)]
 
     async def by_inventory_items(self, items: Iterable[InventoryItemId]) -> list[Product]:
         """Products linked to any of these inventory items, in id order."""
@@ -213,7 +164,7 @@ class SqlProductRepository:
             query = select(t).where(
                 t.c.shopify_inventory_item_id.in_(wanted[start : start + CHUNK])
             )
-            found.extend(_product(r) for r in await self._c.execute(query))
+            found.extend(product_of(r) for r in await self._c.execute(query))
         return sorted(found, key=lambda p: p.product_id)
 
     async def duplicate_skus(self) -> set[str]:
@@ -233,7 +184,7 @@ class SqlProductRepository:
         if not names:
             return []
         query = select(t).where(t.c.shopify_variant_id.in_(sorted(names))).order_by(t.c.product_id)
-        return [_product(r) for r in await self._c.execute(query)]
+        return [product_of(r) for r in await self._c.execute(query)]
 
     async def page(
         self,
@@ -253,13 +204,13 @@ class SqlProductRepository:
         if after is not None:
             query = query.where(t.c.product_id > after)
         if linked_enabled:
-            query = query.where(t.c.sync_enabled, _linked())
+            query = query.where(t.c.sync_enabled, is_linked())
         if errors:
             query = query.where(t.c.sync_error.is_not(None))
         if unlinked:
-            query = query.where(~_linked())
+            query = query.where(~is_linked())
         if linked:
-            query = query.where(_linked())
+            query = query.where(is_linked())
         if disabled:
             query = query.where(~t.c.sync_enabled)
         if parked:
@@ -273,7 +224,7 @@ class SqlProductRepository:
                     func.lower(func.coalesce(t.c.title, "")).like(pattern),
                 )
             )
-        return [_product(r) for r in await self._c.execute(query)]
+        return [product_of(r) for r in await self._c.execute(query)]
 
     async def syncable(
         self,
@@ -288,7 +239,7 @@ class SqlProductRepository:
         """
         query = (
             select(t)
-            .where(t.c.sync_enabled, _linked(), t.c.parked_at.is_(None))
+            .where(t.c.sync_enabled, is_linked(), t.c.parked_at.is_(None))
             .order_by(t.c.product_id)
             .limit(limit)
         )
@@ -301,14 +252,14 @@ class SqlProductRepository:
                 or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= not_synced_since),
                 t.c.push_key.is_(None),
             )
-        return [_product(r) for r in await self._c.execute(query)]
+        return [product_of(r) for r in await self._c.execute(query)]
 
     async def count_syncable(self) -> int:
         """How many products a reconcile walks."""
         query = (
             select(func.count())
             .select_from(t)
-            .where(t.c.sync_enabled, _linked(), t.c.parked_at.is_(None))
+            .where(t.c.sync_enabled, is_linked(), t.c.parked_at.is_(None))
         )
         return int((await self._c.execute(query)).scalar_one())
 
@@ -337,7 +288,7 @@ class SqlProductRepository:
             if after is not None:
                 query = query.where(t.c.product_id > after)
             for row in await self._c.execute(query):
-                found.setdefault(row.product_id, _product(row))
+                found.setdefault(row.product_id, product_of(row))
         return [found[key] for key in sorted(found)[:limit]]
 
     async def unresolved(self, *, limit: int = 250, now: datetime | None = None) -> list[Product]:
@@ -359,13 +310,13 @@ class SqlProductRepository:
         )
         if now is not None:
             query = query.where(or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now))
-        return [_product(r) for r in await self._c.execute(query)]
+        return [product_of(r) for r in await self._c.execute(query)]
 
     async def counts(self) -> Mapping[str, int]:
         """How many products there are: all, linked, enabled, with errors, parked, pending."""
         query = select(
             func.count().label("total"),
-            func.count(case((_linked(), 1))).label("linked"),
+            func.count(case((is_linked(), 1))).label("linked"),
             func.count(case((t.c.sync_enabled, 1))).label("enabled"),
             func.count(case((t.c.sync_error.is_not(None), 1))).label("errors"),
             func.count(case((t.c.parked_at.is_not(None), 1))).label("parked"),
@@ -377,7 +328,7 @@ class SqlProductRepository:
     async def states(self) -> ProductStates:
         """Products per monitoring state, the oldest error and the last good reconcile,
         in one query: a count over the table, two index lookups in ``sync_runs``."""
-        linked = _linked()
+        linked = is_linked()
         state = case(
             (~t.c.sync_enabled, "disabled"),
             (~linked, "unlinked"),
@@ -444,11 +395,11 @@ class SqlProductRepository:
             bindparam("b_delta", type_=Integer),
             bindparam("b_new_base", type_=Integer),
             bindparam("b_seen", type_=UtcDateTime),  # NULL keeps shopify_seen_at
-            _refresh_after(read_at),
-            _who_values("inbound", source, bindparam("b_reference", type_=Text), now),
+            refresh_after(read_at),
+            who_values("inbound", source, bindparam("b_reference", type_=Text), now),
         )
         if synced:
-            values.update(_CLEAR_ERROR, last_synced_at=now)
+            values.update(CLEAR_ERROR, last_synced_at=now)
         statement = (
             update(t)
             .where(
@@ -507,90 +458,6 @@ class SqlProductRepository:
                 .values(refresh_requested=True, updated_at=now)
             )
 
-    async def begin_pushes(
-        self, key: str, starts: Sequence[PushStart], now: datetime
-    ) -> set[ProductId]:
-        """Record one write in flight under ``key`` for many products at once (its quantity
-        and Shopify's expected value, per product); returns the products it was recorded for.
-
-        One statement for the batch (executemany), then one indexed read of what took:
-        a product whose base or B2C stock moved, or that has another push in flight, is
-        left out (its merge is stale: the caller merges it again with a fresh read).
-        """
-        if not starts:
-            return set()
-        await self._c.execute(
-            update(t)
-            .where(
-                t.c.product_id == bindparam("b_id"),
-                t.c.shopify_base.is_not_distinct_from(bindparam("b_base", type_=Integer)),
-                t.c.b2c_stock == bindparam("b_ours", type_=Integer),
-                t.c.push_key.is_(None),
-            )
-            .values(
-                push_key=key,
-                push_quantity=bindparam("b_quantity"),
-                push_expected=bindparam("b_expected"),
-                updated_at=now,
-            ),
-            [
-                {
-                    "b_id": s.product_id,
-                    "b_base": s.expected_base,
-                    "b_quantity": s.quantity,
-                    "b_expected": s.expected,
-                    "b_ours": s.expected_ours,
-                }
-                for s in starts
-            ],
-        )
-        taken = await self._c.execute(select(t.c.product_id).where(t.c.push_key == key))
-        return {ProductId(row[0]) for row in taken}
-
-    async def in_flight(self, key: str) -> list[Product]:
-        """The products whose write is in flight under ``key``."""
-        query = select(t).where(t.c.push_key == key).order_by(t.c.product_id)
-        return [_product(r) for r in await self._c.execute(query)]
-
-    async def finish_push(
-        self, key: str, *, applied_at: datetime | None, change: Change, now: datetime
-    ) -> list[Product]:
-        """Shopify applied the write under ``key``: take its quantities as the agreed base.
-
-        Our stock moves by Shopify's side of each merge (``push_expected - shopify_base``);
-        any change of ours made meanwhile stays pending. Returns the rows as they were.
-        """
-        products = await self.in_flight(key)
-        seen = t.c.shopify_seen_at if applied_at is None else _newer_seen(applied_at)
-        await self._c.execute(
-            update(t)
-            .where(t.c.push_key == key)
-            .values(
-                b2c_stock=t.c.b2c_stock
-                + t.c.push_expected
-                - func.coalesce(t.c.shopify_base, t.c.push_expected),
-                shopify_base=t.c.push_quantity,
-                shopify_seen_at=seen,
-                push_key=None,
-                push_quantity=None,
-                push_expected=None,
-                last_synced_at=now,
-                **_CLEAR_ERROR,
-                **_who(change, now),
-            )
-        )
-        return products
-
-    async def abandon_push(self, key: str, now: datetime) -> list[Product]:
-        """Shopify refused the write under ``key``: nothing changed; the rows stay pending."""
-        products = await self.in_flight(key)
-        await self._c.execute(
-            update(t)
-            .where(t.c.push_key == key)
-            .values(push_key=None, push_quantity=None, push_expected=None, updated_at=now)
-        )
-        return products
-
     async def record_failures(self, failures: Sequence[SyncFailure], now: datetime) -> None:
         """Record failed attempts: each product's message, one more attempt, and when it is
         tried next or that it is parked. One statement for them all (executemany): a batch
@@ -627,7 +494,7 @@ class SqlProductRepository:
         ids = list(product_ids)
         if ids:
             await self._c.execute(
-                update(t).where(t.c.product_id.in_(ids)).values(**_CLEAR_ERROR, updated_at=now)
+                update(t).where(t.c.product_id.in_(ids)).values(**CLEAR_ERROR, updated_at=now)
             )
 
     async def mark_synced(
@@ -643,9 +510,9 @@ class SqlProductRepository:
         A re-read requested after ``read_at`` (when the level was read) stays requested.
         """
         values: dict[str, Any] = {
-            **_CLEAR_ERROR,
+            **CLEAR_ERROR,
             "last_synced_at": now,
-            "refresh_requested": _refresh_after(read_at),
+            "refresh_requested": refresh_after(read_at),
         }
         plain = [pid for pid in product_ids if seen.get(pid) is None]
         for start in range(0, len(plain), CHUNK):
@@ -663,118 +530,11 @@ class SqlProductRepository:
                 .values(
                     {
                         **values,
-                        "shopify_seen_at": _newer_seen(seen_at),
+                        "shopify_seen_at": newer_seen(seen_at),
                     }
                 ),
                 newer,
             )
-
-    async def upsert(self, fields: Mapping[str, Any], change: Change, now: datetime) -> None:
-        """Insert a product or update the given columns of an existing one (admin, CSV import)."""
-        existing = await self.get(str(fields["product_id"]))
-        if existing is None:
-            await self._c.execute(
-                insert(t).values(
-                    **fields,
-                    change_direction=change.direction,
-                    change_source=change.source,
-                    change_reference=change.reference,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            return
-        values = {k: v for k, v in fields.items() if k != "product_id"}
-        await self._c.execute(
-            update(t)
-            .where(t.c.product_id == fields["product_id"])
-            .values(**values, **_who(change, now))
-        )
-
-    async def set_stock(
-        self,
-        product_id: str,
-        *,
-        b2b_stock: int | None = None,
-        b2c_stock: int | None = None,
-        change: Change,
-        now: datetime,
-    ) -> None:
-        """Set our stock columns (an operator's allocation); the change stays pending."""
-        values: dict[str, Any] = _who(change, now)
-        if b2b_stock is not None:
-            values["b2b_stock"] = b2b_stock
-        if b2c_stock is not None:
-            values["b2c_stock"] = b2c_stock
-        await self._c.execute(update(t).where(t.c.product_id == product_id).values(values))
-
-    async def move_stock(
-        self, product_id: str, *, to_b2c: int, change: Change, now: datetime
-    ) -> None:
-        """Shift units between the channels atomically (negative ``to_b2c`` moves to B2B)."""
-        await self._c.execute(
-            update(t)
-            .where(t.c.product_id == product_id)
-            .values(
-                b2b_stock=t.c.b2b_stock - to_b2c,
-                b2c_stock=t.c.b2c_stock + to_b2c,
-                **_who(change, now),
-            )
-        )
-
-    async def set_links(self, links: Sequence[Link], now: datetime) -> None:
-        """Link products to (or unlink them from) Shopify variants, in one statement; each
-        agreed base restarts from scratch; a link's title fills an empty title of ours."""
-        if not links:
-            return
-        empty_title = or_(t.c.title.is_(None), func.trim(t.c.title) == "")
-        statement = (
-            update(t)
-            .where(t.c.product_id == bindparam("pid"))
-            .values(
-                shopify_variant_id=bindparam("variant"),
-                shopify_inventory_item_id=bindparam("item"),
-                title=func.coalesce(case((empty_title, bindparam("title", type_=Text))), t.c.title),
-                shopify_base=None,
-                shopify_seen_at=None,
-                refresh_requested=False,
-                **_CLEAR_ERROR,
-                updated_at=now,
-            )
-        )
-        params = [
-            {
-                "pid": k.product_id,
-                "variant": k.variant_id,
-                "item": k.inventory_item_id,
-                "title": k.title or None,
-            }
-            for k in links
-        ]
-        await self._c.execute(statement, params)
-
-    async def set_enabled(self, product_id: str, enabled: bool, now: datetime) -> None:
-        """Turn sync on or off for one product."""
-        await self._c.execute(
-            update(t)
-            .where(t.c.product_id == product_id)
-            .values(sync_enabled=enabled, updated_at=now)
-        )
-
-
-def _newer_seen(seen_at: Any) -> Any:
-    """``shopify_seen_at`` moved forward to ``seen_at``, never back."""
-    return case(
-        (or_(t.c.shopify_seen_at.is_(None), t.c.shopify_seen_at < seen_at), seen_at),
-        else_=t.c.shopify_seen_at,
-    )
-
-
-def _refresh_after(read_at: datetime | None) -> Any:
-    """Clear ``refresh_requested`` unless it was requested after the level was read."""
-    if read_at is None:
-        return False
-    return case((t.c.updated_at > read_at, t.c.refresh_requested), else_=false())
 
 
 def _last_good_run(kind: str) -> Any:
@@ -785,11 +545,4 @@ def _last_good_run(kind: str) -> Any:
         .order_by(sync_runs.c.id.desc())
         .limit(1)
         .scalar_subquery()
-    )
-
-
-def _linked() -> Any:
-    return or_(
-        t.c.shopify_inventory_item_id.is_not(None),
-        and_(t.c.shopify_variant_id.is_not(None), t.c.shopify_variant_id != ""),
     )

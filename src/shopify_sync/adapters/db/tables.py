@@ -21,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    case,
     false,
     text,
 )
@@ -99,6 +100,9 @@ product_inventory = Table(
     Column(
         "allocation_cap", Integer, CheckConstraint("allocation_cap >= 0", name="allocation_cap")
     ),
+    # Ours: the pool column's value (b2c_stock under split, b2b_stock under shared) when
+    # both sides last agreed; NULL before the first agreement.
+    Column("pool_base", Integer),
     # Ours: who made the last change. The audit triggers copy these into the log when
     # change_seq moved, and log a direct write by the Inventory Service as 'local'.
     Column("change_seq", BigInteger, nullable=False, server_default=text("0")),
@@ -126,6 +130,11 @@ Index(
     sqlite_where=product_inventory.c.push_key.is_not(None),
     postgresql_where=product_inventory.c.push_key.is_not(None),
 )
+POOL = case(
+    (product_inventory.c.allocation_policy == "shared", product_inventory.c.b2b_stock),
+    else_=product_inventory.c.b2c_stock,
+)
+"""The pool column's value under the product's stored policy (``Allocation.pool``)."""
 PENDING = product_inventory.c.sync_enabled & (
     product_inventory.c.shopify_base.is_(None)
     | (product_inventory.c.b2c_stock != product_inventory.c.shopify_base)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from shopify_sync.domain.allocation import DEFAULT_ALLOCATION, Allocation
 from shopify_sync.domain.model import Product
 from shopify_sync.types import InitialSource, ProductId
 
@@ -17,9 +18,11 @@ Action = Literal[
 
 @dataclass(frozen=True, slots=True)
 class SyncPolicy:
-    """How the engine retries and who wins at a first sync."""
+    """How the engine retries, who wins at a first sync, and the allocation a product
+    without its own gets (written into its row at its first agreement with Shopify)."""
 
     initial_source: InitialSource = "b2b"
+    default_allocation: Allocation = DEFAULT_ALLOCATION
     max_attempts: int = 8
     backoff_base_s: float = 5.0
     backoff_cap_s: float = 900.0
