@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from shopify_sync.adapters.db.level_store import create_level_store
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from shopify_sync.domain.allocation import Allocation
 from shopify_sync.services.engine import SyncEngine
 from shopify_sync.services.sync.report import SyncPolicy
 from tests.conftest import migrated_engine
@@ -21,9 +22,15 @@ from tests.fakes import FakeClock, FakeStoreClient
 class World:
     """Our database, a fake Shopify, a clock and the engine, with helpers to arrange them."""
 
-    def __init__(self, uow: SqlUnitOfWorkFactory, clock: FakeClock, store: FakeStoreClient) -> None:
+    def __init__(
+        self,
+        uow: SqlUnitOfWorkFactory,
+        clock: FakeClock,
+        store: FakeStoreClient,
+        database_url: str | None = None,
+    ) -> None:
         self.uow = uow
-        self.levels = create_level_store(uow, str(uow.engine.url))
+        self.levels = create_level_store(uow, database_url or str(uow.engine.url))
         self.clock = clock
         self.store = store
         self.engine = SyncEngine(uow, store, clock, SyncPolicy(max_attempts=3))
@@ -37,8 +44,11 @@ class World:
         enabled: bool = True,
         variant: int | None = None,
         link_item: bool = True,
+        b2b: int = 100,
+        allocation: Allocation | None = None,
     ) -> tuple[str, int]:
-        """A product written as the Inventory Service would, with its Shopify item."""
+        """A product written as the Inventory Service would, with its Shopify item
+        (``allocation``: its own policy, buffer and cap; None: the settings' default)."""
         pid, item = random_product_id(), random_item_id()
         if shopify is not None or variant is not None:
             self.store.add(item, shopify, variant=variant)
@@ -46,8 +56,9 @@ class World:
             await c.execute(
                 text(
                     "INSERT INTO product_inventory (product_id, sku, b2c_stock, b2b_stock,"
-                    " shopify_variant_id, shopify_inventory_item_id, sync_enabled, shopify_base)"
-                    " VALUES (:p, :sku, :ours, 100, :v, :i, :e, :b)"
+                    " shopify_variant_id, shopify_inventory_item_id, sync_enabled, shopify_base,"
+                    " allocation_policy, allocation_buffer, allocation_cap)"
+                    " VALUES (:p, :sku, :ours, :b2b, :v, :i, :e, :b, :policy, :buffer, :cap)"
                 ),
                 {
                     "p": pid,
@@ -57,6 +68,10 @@ class World:
                     "i": item if link_item else None,
                     "e": enabled,
                     "b": base,
+                    "b2b": b2b,
+                    "policy": allocation and allocation.policy,
+                    "buffer": allocation and allocation.buffer,
+                    "cap": allocation and allocation.cap,
                 },
             )
         return pid, item
@@ -95,9 +110,18 @@ async def open_world(
 ) -> AsyncIterator[World]:
     """A world on a migrated SQLite database at ``path``, ``shopify(clock)`` as Shopify;
     its level store and engine are closed afterwards."""
+    async with open_world_at(f"sqlite+aiosqlite:///{path}", shopify) as world:
+        yield world
+
+
+@contextlib.asynccontextmanager
+async def open_world_at(
+    url: str, shopify: Callable[[FakeClock], FakeStoreClient]
+) -> AsyncIterator[World]:
+    """A world on the empty database at ``url`` (SQLite or PostgreSQL), migrated."""
     clock = FakeClock()
-    async with migrated_engine(f"sqlite+aiosqlite:///{path}") as engine:
-        world = World(SqlUnitOfWorkFactory(engine), clock, shopify(clock))
+    async with migrated_engine(url) as engine:
+        world = World(SqlUnitOfWorkFactory(engine), clock, shopify(clock), url)
         try:
             yield world
         finally:

@@ -1,16 +1,21 @@
 """Randomized interleavings: no unit lost, none invented, whatever the order of events.
 
-Each schedule draws a random sequence (and concurrent groups) of: B2B changes written
-straight to the table, Shopify sales and merchant edits, webhooks delivered late, twice,
-out of order or never, syncs and pending passes, Shopify outages and throttling, and
-writes Shopify applied whose answer was lost. Then the faults stop and one reconcile
+Each schedule draws products with their own allocation and a random sequence (and
+concurrent groups) of: B2B writes straight to the table (relative, to ``b2b_stock`` or,
+under ``split``, ``b2c_stock``), Shopify sales and merchant edits, webhooks delivered late,
+twice, out of order or never, syncs and pending passes, Shopify outages and throttling,
+and writes Shopify applied whose answer was lost. Then the faults stop and one reconcile
 runs, and every product must satisfy:
 
-- ``b2c_stock == Shopify's available == shopify_base`` (both sides agree);
-- final == initial + every B2B change + every Shopify change (no lost update);
-- the logged ``b2c_stock`` deltas sum to the final value (the log accounts for every unit).
+- Shopify's available == the agreed base == ``published(pool, allocation)`` (both sides
+  agree on what the policy publishes), no write in flight;
+- its physical stock == initial + every B2B write + every Shopify change (no lost update);
+- the audit trail accounts for every unit (tests/audit.py): per stock column the logged
+  deltas sum to its value; the physical stock's changes logged are the B2B writes and
+  Shopify's changes, each once; no webhook applied twice.
 
-SHOPIFY_SYNC_SCHEDULES sets how many schedules run (default 300), SHOPIFY_SYNC_SEED the seed.
+It runs on SQLite and on PostgreSQL. SHOPIFY_SYNC_SCHEDULES sets how many schedules run on
+each (default 300 on SQLite, a third of them on PostgreSQL), SHOPIFY_SYNC_SEED the seed.
 """
 
 from __future__ import annotations
@@ -18,39 +23,66 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import text
 
+from shopify_sync.domain.allocation import DEFAULT_ALLOCATION, Allocation, published
 from shopify_sync.domain.commands import ApplyInventoryLevel, OrderLine, RecordOrder, WebhookMeta
 from shopify_sync.errors import RateLimited
 from shopify_sync.services import handlers
 from shopify_sync.services.engine import SyncEngine
 from shopify_sync.services.sync.report import SyncPolicy, SyncReport
 from shopify_sync.types import InventoryItemId, LocationId, VariantId
-from tests.fakes import LevelEvent, unavailable
-from tests.unit.services.conftest import World
+from tests.audit import LOG_QUERY, physical, replay
+from tests.fakes import FakeStoreClient, LevelEvent, unavailable
+from tests.unit.services.conftest import World, open_world_at
 
 pytestmark = pytest.mark.anyio
 
 SCHEDULES = int(os.environ.get("SHOPIFY_SYNC_SCHEDULES", "300"))
 SEED = int(os.environ.get("SHOPIFY_SYNC_SEED", "20261124"))
+PER_BATCH = 50
+PER_DATABASE = {"sqlite": SCHEDULES, "postgresql": max(1, SCHEDULES // 3)}
+BATCHES = [
+    pytest.param(backend, batch, marks=[pytest.mark.postgres] if backend == "postgresql" else [])
+    for backend, count in PER_DATABASE.items()
+    for batch in range(max(1, -(-count // PER_BATCH)))
+]
 PRODUCTS = 3
 STEPS = 30
 LOCATION = LocationId(1)
+DEFAULT = DEFAULT_ALLOCATION
+"""The settings' allocation, for products without their own."""
+
+
+def _allocation(rng: random.Random) -> Allocation | None:
+    """A product's own allocation (None: it follows the settings' default)."""
+    return None if rng.random() < 0.5 else DEFAULT
 
 
 @dataclass
 class Tracked:
-    """One product of a schedule and the changes both sides made to it."""
+    """One product of a schedule and the changes both sides made to its physical stock."""
 
     product_id: str
     item: InventoryItemId
     variant: int
+    policy: str
+    """Its policy when inserted (its own, or the default)."""
     initial: int
-    ours_changes: int = 0
-    shopify_changes: int = 0
+    """Its physical stock when inserted."""
+    local: int = 0
+    """Physical units the B2B platform's writes added."""
+    shopify: int = 0
+    """Physical units Shopify's side added (edits) or took (sales) once it was linked."""
+
+    @property
+    def expected(self) -> int:
+        """The physical stock it must end with."""
+        return self.initial + self.local + self.shopify
 
 
 @dataclass
@@ -78,20 +110,26 @@ class Schedule:
     # -- actions ------------------------------------------------------------------------
 
     async def b2b_change(self) -> None:
+        """A relative write by the B2B platform: to ``b2b_stock`` (its own orders), or to
+        ``b2c_stock`` of a ``split`` product (moving units to or from Shopify's pool)."""
         product, delta = self.pick(), self.rng.randint(-4, 6)
-        product.ours_changes += delta
-        self.log.append(f"b2b {product.product_id} {delta:+d}")
+        column = self.rng.choice(("b2b_stock", "b2c_stock"))
+        only_split = " AND COALESCE(allocation_policy, :default) = 'split'"
         async with self.world.uow.engine.begin() as c:
-            await c.execute(
+            result = await c.execute(
                 text(
-                    "UPDATE product_inventory SET b2c_stock = b2c_stock + :d WHERE product_id = :p"
+                    f"UPDATE product_inventory SET {column} = {column} + :d WHERE product_id = :p"
+                    + (only_split if column == "b2c_stock" else "")
                 ),
-                {"d": delta, "p": product.product_id},
+                {"d": delta, "p": product.product_id, "default": DEFAULT.policy},
             )
+        if result.rowcount:
+            product.local += delta
+            self.log.append(f"b2b {product.product_id} {column} {delta:+d}")
 
     async def shopify_sale(self) -> None:
         product, quantity = self.pick(), self.rng.randint(1, 3)
-        product.shopify_changes -= quantity
+        product.shopify -= quantity
         self.log.append(f"sale {product.product_id} -{quantity}")
         self.world.store.sell(product.item, quantity)
         self.orders += 1
@@ -108,7 +146,7 @@ class Schedule:
 
     async def merchant_edit(self) -> None:
         product, delta = self.pick(), self.rng.randint(-3, 8)
-        product.shopify_changes += delta
+        product.shopify += delta
         self.log.append(f"edit {product.product_id} {delta:+d}")
         self.world.store.sell(product.item, -delta)
 
@@ -164,7 +202,7 @@ class Schedule:
             self.log.append(f"fault sale during push {product.product_id}")
 
             def racing_sale() -> None:
-                product.shopify_changes -= 1
+                product.shopify -= 1
                 self.world.store.sell(product.item, 1)
 
             self.world.store.before_write.append(racing_sale)
@@ -182,7 +220,30 @@ class Schedule:
         self.world.clock.advance(self.rng.choice((0.0, 0.2, 0.5, 1.0, 1.5)))
 
 
-async def _settle(schedule: Schedule) -> SyncReport:
+async def _start(world: World, seed: int, rng: random.Random) -> Schedule:
+    """The schedule's products, linked and synced once (B2B wins: Shopify shows our pool)."""
+    products = []
+    for n in range(PRODUCTS):
+        own = _allocation(rng)
+        allocation = own or DEFAULT
+        b2b, b2c = rng.randint(0, 30), rng.randint(0, 20)
+        variant = 90_000_000_000 + seed * 10 + n
+        pid, item = await world.product(
+            ours=b2c, base=None, shopify=rng.randint(0, 20), variant=variant, b2b=b2b,
+            allocation=own,
+        )  # fmt: skip
+        initial = physical(allocation.policy, b2b, b2c)
+        products.append(Tracked(pid, InventoryItemId(item), variant, allocation.policy, initial))
+    async with world.uow() as unit:
+        rows = await unit.products.get_many([p.product_id for p in products])
+    report = await world.engine.sync(rows, source="api:sync")
+    assert report.failed == 0, report
+    schedule = Schedule(rng, world, products)
+    schedule.seen_events = len(world.store.events)
+    return schedule
+
+
+async def _settle(schedule: Schedule) -> None:
     """Faults stop; the webhooks still in flight arrive or are lost; one reconcile runs."""
     store, world = schedule.world.store, schedule.world
     store.fail_next.clear()
@@ -191,41 +252,60 @@ async def _settle(schedule: Schedule) -> SyncReport:
     while schedule.queue or len(store.events) > schedule.seen_events:
         await schedule.deliver()
     world.clock.advance(3600)  # past every backoff
-    report = SyncReport()
-    await world.engine.resend_in_flight(None, report, "reconcile")
+    await world.engine.resend_in_flight(None, SyncReport(), "reconcile")
     async with world.uow() as unit:
         rows = await unit.products.get_many([p.product_id for p in schedule.products])
-    report = await world.engine.sync(rows, source="reconcile")
-    return report
+    await world.engine.sync(rows, source="reconcile")
 
 
-@pytest.mark.parametrize("batch", range(max(1, SCHEDULES // 50)))
-async def test_random_interleavings_lose_no_unit(world: World, batch: int) -> None:
-    """After random interleavings and one reconcile, both sides agree and every unit is counted."""
+async def _check(schedule: Schedule, seed: int) -> None:
+    """Both sides agree on what each product's policy publishes, and every unit counts."""
+    world = schedule.world
+    for product in schedule.products:
+        context = f"seed {seed}, {product.product_id}: " + "; ".join(schedule.log)
+        async with world.uow() as unit:
+            row = await unit.products.get(product.product_id)
+        async with world.uow.engine.connect() as c:
+            log = (await c.execute(text(LOG_QUERY), {"p": product.product_id})).all()
+        assert row is not None, context
+        allocation = row.allocation(DEFAULT)
+        shown = published(allocation.pool(row.b2b_stock, row.b2c_stock), allocation)
+        theirs = world.store.available(product.item)
+        assert (theirs, row.shopify_base, row.push_key) == (shown, shown, None), context
+        audit = replay(log, product.policy)
+        context += f"\nrow {row}\nlog {log}\naudit {audit}"
+        stocks = {"b2b_stock": row.b2b_stock, "b2c_stock": row.b2c_stock}
+        assert (audit.columns, audit.policy) == (stocks, allocation.policy), context
+        assert audit.applied_twice == [], context
+        assert (audit.local, audit.shopify) == (
+            product.initial + product.local,
+            product.shopify,
+        ), context
+        units = physical(allocation.policy, row.b2b_stock, row.b2c_stock)
+        assert units == audit.physical == product.expected, context
+
+
+@pytest.fixture(name="any_world")
+async def _any_world(database_url: str) -> AsyncIterator[World]:
+    """A world on SQLite or on PostgreSQL."""
+    async with open_world_at(database_url, FakeStoreClient) as world:
+        yield world
+
+
+@pytest.mark.parametrize(("database_url", "batch"), BATCHES, indirect=["database_url"])
+async def test_random_interleavings_lose_no_unit(
+    any_world: World, database_url: str, batch: int
+) -> None:
+    """After random interleavings and one reconcile, both sides agree on what each product's
+    policy publishes and every unit is counted once, in the stocks and in the audit trail."""
+    world = any_world
     world.engine = SyncEngine(world.uow, world.store, world.clock, SyncPolicy(max_attempts=1000))
-    per_batch = min(50, SCHEDULES)
-    for index in range(per_batch):
+    backend = "postgresql" if database_url.startswith("postgresql") else "sqlite"
+    for index in range(min(PER_BATCH, PER_DATABASE[backend] - batch * PER_BATCH)):
         seed = SEED + batch * 1000 + index
         rng = random.Random(seed)
-        products = []
-        for n in range(PRODUCTS):
-            start = rng.randint(0, 20)
-            variant = 90_000_000_000 + seed * 10 + n
-            pid, item = await world.product(ours=start, base=start, shopify=start, variant=variant)
-            products.append(Tracked(pid, InventoryItemId(item), variant, start))
-        schedule = Schedule(rng, world, products)
-        schedule.seen_events = len(world.store.events)
+        schedule = await _start(world, seed, rng)
         for _ in range(STEPS):
             await schedule.step()
         await _settle(schedule)
-
-        for product in products:
-            ours, base = await world.row(product.product_id)
-            theirs = world.store.available(product.item)
-            expected = product.initial + product.ours_changes + product.shopify_changes
-            context = f"seed {seed}, {product.product_id}: " + "; ".join(schedule.log)
-            assert (ours, theirs, base) == (expected, expected, expected), context
-            assert await world.b2c_ledger(product.product_id) == expected, context
-            async with world.uow() as unit:
-                row = await unit.products.get(product.product_id)
-            assert row is not None and row.push_key is None, context
+        await _check(schedule, seed)
