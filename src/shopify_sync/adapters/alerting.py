@@ -94,8 +94,9 @@ class WebhookAlertSender:
             "at": now.isoformat(),
         }
 
-    async def send(self, transition: Transition, now: datetime) -> None:
-        """POST it; retried on a timeout, a network error or a 5xx or 429 answer.
+    async def send(self, transition: Transition, now: datetime, channel: str | None = None) -> None:
+        """POST it (``channel``: this receiver's, or None); retried on a timeout, a network
+        error or a 5xx or 429 answer.
 
         Raises:
             AlertDeliveryFailed: still failing after the retries, or refused (other 4xx).
@@ -157,8 +158,9 @@ class SmtpAlertSender:
         )
         return mail
 
-    async def send(self, transition: Transition, now: datetime) -> None:
-        """Send it (in a thread: ``smtplib`` blocks); retried on any SMTP or network error.
+    async def send(self, transition: Transition, now: datetime, channel: str | None = None) -> None:
+        """Send it (``channel``: these recipients', or None), in a thread (``smtplib``
+        blocks); retried on any SMTP or network error.
 
         Raises:
             AlertDeliveryFailed: still failing after the retries.
@@ -183,8 +185,8 @@ class SmtpAlertSender:
 
 
 class AlertChannels:
-    """Every configured channel: each gets every alert; a failure of one does not stop the
-    others, and is raised after all were tried."""
+    """Every configured channel: each gets every alert, or the one named; a failure of one
+    does not stop the others, and is raised after all were tried."""
 
     def __init__(self, senders: Sequence[AlertSender]) -> None:
         self._senders = list(senders)
@@ -194,16 +196,20 @@ class AlertChannels:
         """Every channel, by name."""
         return tuple(name for sender in self._senders for name in sender.channels)
 
-    async def send(self, transition: Transition, now: datetime) -> None:
-        """Send to every channel.
+    async def send(self, transition: Transition, now: datetime, channel: str | None = None) -> None:
+        """Send to ``channel`` (one of ``channels``), or to every channel when None.
 
         Raises:
-            AlertDeliveryFailed: one or more channels failed (all named).
+            AlertDeliveryFailed: one or more channels failed (all named), or ``channel`` is
+                none of them.
         """
+        senders = [s for s in self._senders if channel is None or channel in s.channels]
+        if not senders:
+            raise AlertDeliveryFailed(f"{channel}: not a configured alert channel")
         failures: list[str] = []
-        for sender in self._senders:
+        for sender in senders:
             try:
-                await sender.send(transition, now)
+                await sender.send(transition, now, channel)
             except AlertDeliveryFailed as exc:
                 failures.append(str(exc))
         if failures:

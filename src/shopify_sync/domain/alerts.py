@@ -1,15 +1,16 @@
 """Alert conditions and their state machine (pure).
 
 Each condition is on or off at every check. An alert is a change of state: a message when a
-condition starts and one when it clears, never one per check. What was last notified is kept
-(in the database, shared by every process), and :func:`transitions` compares it with what
-holds now; a transition whose message could not be delivered stays pending, so the next
-check sends it again.
+condition starts and one when it clears, never one per check. What each channel (the webhook
+receiver, the e-mail recipients) was last told is kept (in the database, shared by every
+process), and :func:`channel_transitions` compares it with what holds now, channel by
+channel: a transition a channel could not be sent stays pending for that channel alone, so
+the next check sends it again there and nowhere else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -144,6 +145,26 @@ def transitions(notified: Mapping[str, str], now_on: Mapping[str, str | None]) -
         elif message is None and condition in notified:
             found.append(Transition(condition, "cleared", notified[condition]))
     return found
+
+
+EVERY_CHANNEL = ""
+"""The channel of states recorded before channels were told apart: it stood for each one."""
+
+
+def channel_transitions(
+    notified: Mapping[str, Mapping[str, str]],
+    channels: Sequence[str],
+    now_on: Mapping[str, str | None],
+) -> list[tuple[str, Transition]]:
+    """What to send to each of ``channels``: its own :func:`transitions` against what it
+    was last told (``notified``: channel -> condition -> message). A channel that missed a
+    start gets it at the next check while the condition holds, and no clearing if it
+    cleared first; the other channels are not sent it twice."""
+    return [
+        (channel, found)
+        for channel in channels
+        for found in transitions(notified.get(channel, {}), now_on)
+    ]
 
 
 def _minutes(span: timedelta) -> str:

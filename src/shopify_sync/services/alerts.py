@@ -1,22 +1,29 @@
-"""Use cases: check the alert conditions and notify each start and clearing once, across
-every process (a lease and ``alert_states``); send a test alert.
+"""Use cases: check the alert conditions and notify each start and clearing once to each
+channel, across every process (a lease and ``alert_states``); send a test alert.
 
 A check reads the products' states and the last reconcile in the database, asks Shopify for
 our webhook subscriptions (which also shows whether it accepts our credentials), and takes
-this process's outage pause. A delivery that fails (after the sender's retries) is logged and
-left pending: the next check finds the same transition and sends it again. Nothing here
-raises into the sync.
+this process's outage pause. Each channel's delivery is recorded on its own: one that fails
+(after the sender's retries) is logged and left pending for that channel, and the next check
+sends it again there only. Nothing here raises into the sync.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
 
-from shopify_sync.domain.alerts import Facts, Thresholds, Transition, conditions, transitions
+from shopify_sync.domain.alerts import (
+    EVERY_CHANNEL,
+    Facts,
+    Thresholds,
+    Transition,
+    channel_transitions,
+    conditions,
+)
 from shopify_sync.errors import (
     AlertDeliveryFailed,
     StorageError,
@@ -111,35 +118,56 @@ async def gather_facts(
 
 
 async def notify(
-    found: Iterable[Transition], uow: UnitOfWorkFactory, sender: AlertSender, clock: Clock
-) -> list[Transition]:
-    """Send each transition and record it once delivered; returns those delivered. A
-    failed one is logged and stays pending for the next check."""
-    sent: list[Transition] = []
-    for transition in found:
+    found: Iterable[tuple[str, Transition]],
+    uow: UnitOfWorkFactory,
+    sender: AlertSender,
+    clock: Clock,
+) -> list[tuple[str, Transition]]:
+    """Send each (channel, transition) to its channel and record it for that channel once
+    delivered; returns those delivered. A failed one is logged and stays pending for the
+    next check, for that channel only."""
+    sent: list[tuple[str, Transition]] = []
+    for channel, transition in found:
         now = clock.now()
         try:
-            await sender.send(transition, now)
+            await sender.send(transition, now, channel)
         except AlertDeliveryFailed as exc:
             log.error(
                 "alert not delivered; the next check sends it again",
                 condition=transition.condition,
                 change=transition.change,
+                channel=channel,
                 error=str(exc),
             )
             continue
         async with uow() as unit:
             if transition.change == "started":
-                await unit.alerts.started(transition.condition, transition.message, now)
+                await unit.alerts.started(transition.condition, channel, transition.message, now)
             else:
-                await unit.alerts.cleared(transition.condition)
+                await unit.alerts.cleared(transition.condition, channel)
             await unit.commit()
         log.warning(
             "alert sent", condition=transition.condition, change=transition.change,
-            message=transition.message,
+            channel=channel, message=transition.message,
         )  # fmt: skip
-        sent.append(transition)
+        sent.append((channel, transition))
     return sent
+
+
+async def notified_by_channel(
+    uow: UnitOfWorkFactory, channels: Sequence[str]
+) -> dict[str, dict[str, str]]:
+    """What each channel was last told is on; rows kept from before channels were told
+    apart (they stood for every channel) are first copied to each of ``channels``."""
+    async with uow() as unit:
+        notified = await unit.alerts.notified()
+    if EVERY_CHANNEL not in notified:
+        return notified
+    async with uow() as unit:
+        await unit.alerts.spread(channels)
+        await unit.commit()
+    async with uow() as unit:
+        return await unit.alerts.notified()
 
 
 async def check_alerts(
@@ -151,17 +179,15 @@ async def check_alerts(
     watch: Watch,
     outage_since: datetime | None,
     ttl: timedelta,
-) -> list[Transition] | None:
-    """One check, by one process at a time: the transitions delivered, or None when another
-    process holds the lease (it checks instead)."""
+) -> list[tuple[str, Transition]] | None:
+    """One check, by one process at a time: the (channel, transition) pairs delivered, or
+    None when another process holds the lease (it checks instead)."""
 
-    async def work() -> list[Transition]:
+    async def work() -> list[tuple[str, Transition]]:
         facts = await gather_facts(uow, store, clock, watch, outage_since)
-        async with uow() as unit:
-            notified = await unit.alerts.notified()
-        return await notify(
-            transitions(notified, conditions(facts, watch.limits)), uow, sender, clock
-        )
+        notified = await notified_by_channel(uow, sender.channels)
+        found = channel_transitions(notified, sender.channels, conditions(facts, watch.limits))
+        return await notify(found, uow, sender, clock)
 
     return await under_lease(ALERTS_LEASE, holder, ttl, uow, clock, work)
 

@@ -355,19 +355,25 @@ class HistoryRepository(Protocol):
 
 
 class AlertStateRepository(Protocol):
-    """``alert_states``: each condition last notified as on, with its message (shared by
-    every process, so each change is notified once)."""
+    """``alert_states``: for each channel, the conditions it was last told are on, with their
+    message (shared by every process, so each change reaches each channel once)."""
 
-    async def notified(self) -> dict[str, str]:
-        """Condition -> message, for the conditions last notified as on."""
+    async def notified(self) -> dict[str, dict[str, str]]:
+        """Channel -> condition -> message, for what each channel was last told is on;
+        channel ``''`` holds rows from before channels were told apart (every channel)."""
         ...
 
-    async def started(self, condition: str, message: str, now: datetime) -> None:
-        """Record that ``condition`` was notified as on."""
+    async def started(self, condition: str, channel: str, message: str, now: datetime) -> None:
+        """Record that ``channel`` was told ``condition`` is on."""
         ...
 
-    async def cleared(self, condition: str) -> None:
-        """Record that ``condition`` was notified as cleared."""
+    async def cleared(self, condition: str, channel: str) -> None:
+        """Record that ``channel`` was told ``condition`` cleared."""
+        ...
+
+    async def spread(self, channels: Sequence[str]) -> None:
+        """Replace the rows of channel ``''`` by one per channel in ``channels`` (where that
+        channel has no row of its own for the condition)."""
         ...
 
 
@@ -377,11 +383,13 @@ class AlertSender(Protocol):
 
     @property
     def channels(self) -> tuple[str, ...]:
-        """What it delivers to, for people (``webhook hooks.slack.com``, ``e-mail to ...``)."""
+        """What it delivers to, for people (``webhook hooks.slack.com``, ``e-mail to ...``);
+        each name also keys that channel's alert state."""
         ...
 
-    async def send(self, transition: Transition, now: datetime) -> None:
-        """Deliver one started or cleared condition.
+    async def send(self, transition: Transition, now: datetime, channel: str | None = None) -> None:
+        """Deliver one started or cleared condition to ``channel`` (one of ``channels``), or
+        to every channel when None.
 
         Raises:
             AlertDeliveryFailed: a channel failed through its retries.

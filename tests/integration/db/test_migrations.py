@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
@@ -10,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shopify_sync.adapters.db.engine import create_engine
 from shopify_sync.adapters.db.migrate import current_revision, head_revision, upgrade_engine
 from shopify_sync.adapters.db.tables import metadata
+from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
 
 pytestmark = pytest.mark.anyio
 
@@ -92,3 +95,36 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: object) -> No
         await engine.dispose()
 
     assert (journal, keys) == ("wal", 1)
+
+
+async def test_alert_states_from_before_channels_stand_for_every_channel(
+    database_url: str,
+) -> None:
+    """A condition notified before alert states were kept per channel is kept, with channel
+    '' (every channel), and one channel can then be told apart from the others."""
+    engine = create_engine(database_url)
+    try:
+        await upgrade_engine(engine, "0006")
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO alert_states (condition, message, since) "
+                    "VALUES ('products_parked', '2 parked', '2026-12-01 10:00:00+00:00')"
+                )
+            )
+        await upgrade_engine(engine)
+        uow = SqlUnitOfWorkFactory(engine)
+        async with uow() as unit:
+            before = await unit.alerts.notified()
+            await unit.alerts.spread(["mail", "hook"])
+            await unit.alerts.cleared("products_parked", "hook")
+            await unit.commit()
+        async with uow() as unit:
+            after = await unit.alerts.notified()
+            await unit.alerts.started("drift_high", "hook", "60 differ", datetime.now(UTC))
+            await unit.commit()
+    finally:
+        await engine.dispose()
+
+    assert before == {"": {"products_parked": "2 parked"}}
+    assert after == {"mail": {"products_parked": "2 parked"}}

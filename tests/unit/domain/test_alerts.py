@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from shopify_sync.domain.alerts import Facts, Thresholds, Transition, conditions, transitions
+from shopify_sync.domain.alerts import (
+    Facts,
+    Thresholds,
+    Transition,
+    channel_transitions,
+    conditions,
+    transitions,
+)
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 LIMITS = Thresholds(
@@ -106,3 +113,17 @@ def test_an_unknown_condition_neither_starts_nor_clears() -> None:
     found = transitions({"drift_high": "20 differ"}, {"products_parked": None})
 
     assert found == []
+
+
+def test_each_channel_is_sent_what_it_was_not_told_yet() -> None:
+    """A channel told of the start gets nothing more while it holds; one that was not told
+    gets the start; once off, only a channel told of the start gets the clearing."""
+    told = {"mail": {"products_parked": "3 parked"}}
+    on = {"products_parked": "4 parked"}
+    off: dict[str, str | None] = {"products_parked": None}
+
+    retry = channel_transitions(told, ("webhook", "mail"), on)
+    clearing = channel_transitions(told, ("webhook", "mail"), off)
+
+    assert retry == [("webhook", Transition("products_parked", "started", "4 parked"))]
+    assert clearing == [("mail", Transition("products_parked", "cleared", "3 parked"))]

@@ -127,3 +127,20 @@ def test_the_email_says_what_and_when() -> None:
 
     assert message["Subject"] == "shopify-sync (demo): ALERT: products parked"
     assert "3 product(s) parked" in message.get_content()
+
+
+async def test_a_named_channel_alone_is_sent_the_alert() -> None:
+    """send(channel=...) posts to that channel only; a name no channel has is refused."""
+    seen: list[httpx.Request] = []
+    webhook, clock = sender([200], seen)
+    mail = SmtpAlertSender(
+        "127.0.0.1", closed_port(), "sync@example.com", ["ops@example.com"], "demo", clock=clock
+    )
+    both = AlertChannels([mail, webhook])
+
+    await both.send(PARKED, NOW, "webhook hooks.slack.com")
+    with pytest.raises(AlertDeliveryFailed) as unknown:
+        await both.send(PARKED, NOW, "webhook elsewhere.example.com")
+
+    assert len(seen) == 1 and clock.slept == []
+    assert "webhook elsewhere.example.com: not a configured alert channel" in str(unknown.value)

@@ -23,20 +23,28 @@ TTL = timedelta(minutes=2)
 
 @dataclass
 class FakeAlertSender:
-    """Records what it delivered; ``fail`` makes the next sends fail."""
+    """Records what it delivered to each of its channels; ``fail`` makes the next sends
+    fail (to the ``failing`` channel only, when set)."""
 
-    sent: list[Transition] = field(default_factory=list)
+    delivered: list[tuple[str, Transition]] = field(default_factory=list)
     fail: int = 0
+    names: tuple[str, ...] = ("fake",)
+    failing: str | None = None
 
     @property
     def channels(self) -> tuple[str, ...]:
-        return ("fake",)
+        return self.names
 
-    async def send(self, transition: Transition, now: datetime) -> None:
-        if self.fail:
-            self.fail -= 1
-            raise AlertDeliveryFailed("fake: answered HTTP 500 (after 3 attempts)")
-        self.sent.append(transition)
+    @property
+    def sent(self) -> list[Transition]:
+        return [t for _, t in self.delivered]
+
+    async def send(self, transition: Transition, now: datetime, channel: str | None = None) -> None:
+        for name in self.names if channel is None else (channel,):
+            if self.fail and self.failing in (None, name):
+                self.fail -= 1
+                raise AlertDeliveryFailed(f"{name}: answered HTTP 500 (after 3 attempts)")
+            self.delivered.append((name, transition))
 
 
 _: AlertSender = FakeAlertSender()
@@ -63,9 +71,16 @@ async def park(world: World) -> str:
     return pid
 
 
+async def unpark(world: World, pid: str) -> None:
+    """The product retried and fine: its failure cleared."""
+    async with world.uow() as unit:
+        await unit.products.clear_failure([pid], world.clock.now())
+        await unit.commit()
+
+
 async def check(
     world: World, sender: FakeAlertSender, holder: str = "a"
-) -> list[Transition] | None:
+) -> list[tuple[str, Transition]] | None:
     return await check_alerts(
         holder, world.uow, world.store, world.clock, sender, watch(world), None, TTL
     )
@@ -92,9 +107,7 @@ async def test_clearing_is_notified_once(world: World) -> None:
     pid = await park(world)
     sender = FakeAlertSender()
     await check(world, sender)
-    async with world.uow() as unit:
-        await unit.products.clear_failure([pid], world.clock.now())
-        await unit.commit()
+    await unpark(world, pid)
 
     await check(world, sender)
     await check(world, sender)
@@ -173,3 +186,80 @@ async def test_a_refused_token_exchange_starts_the_credentials_alert(world: Worl
         ("shopify_credentials_refused", "started")
     ]
     assert "invalid_client" in sender.sent[0].message
+
+
+TWO = ("webhook hooks.example.com", "e-mail to ops@example.com via smtp.example.com")
+
+
+def two_channels(fail: int = 0) -> FakeAlertSender:
+    """The webhook channel failing ``fail`` times, the e-mail channel working."""
+    return FakeAlertSender(names=TWO, fail=fail, failing=TWO[0])
+
+
+async def test_a_retry_goes_to_the_failed_channel_only_and_once_across_processes(
+    world: World,
+) -> None:
+    """The webhook channel fails, e-mail succeeds: the next check (by another process)
+    sends the start to the webhook only; the clearing then reaches each channel once."""
+    subscribed(world)
+    pid = await park(world)
+    first, second = two_channels(fail=1), two_channels()
+
+    await check(world, first, "process-a")
+    await check(world, second, "process-b")
+    await check(world, first, "process-a")
+    await unpark(world, pid)
+    await check(world, second, "process-b")
+    await check(world, first, "process-a")
+
+    told = [(c, t.condition, t.change) for c, t in first.delivered + second.delivered]
+    assert told == [
+        (TWO[1], "products_parked", "started"),
+        (TWO[0], "products_parked", "started"),
+        (TWO[0], "products_parked", "cleared"),
+        (TWO[1], "products_parked", "cleared"),
+    ]
+
+
+async def test_a_channel_that_missed_the_start_is_not_told_of_the_clearing(
+    world: World,
+) -> None:
+    """The webhook channel fails while the condition starts and clears again: it is sent
+    neither message; e-mail gets both."""
+    subscribed(world)
+    pid = await park(world)
+    sender = two_channels(fail=1)
+
+    await check(world, sender)
+    await unpark(world, pid)
+    await check(world, sender)
+    await check(world, sender)
+
+    assert [(c, t.change) for c, t in sender.delivered] == [
+        (TWO[1], "started"),
+        (TWO[1], "cleared"),
+    ]
+
+
+async def test_states_from_before_channels_were_told_apart_stand_for_every_channel(
+    world: World,
+) -> None:
+    """A condition recorded for every channel (channel '') is not started again on either;
+    its clearing reaches both."""
+    subscribed(world)
+    pid = await park(world)
+    async with world.uow() as unit:
+        await unit.alerts.started("products_parked", "", "1 product(s) parked", world.clock.now())
+        await unit.commit()
+    sender = two_channels()
+
+    await check(world, sender)
+    await unpark(world, pid)
+    await check(world, sender)
+
+    assert [(c, t.change, t.message) for c, t in sender.delivered] == [
+        (TWO[0], "cleared", "1 product(s) parked"),
+        (TWO[1], "cleared", "1 product(s) parked"),
+    ]
+    async with world.uow() as unit:
+        assert await unit.alerts.notified() == {}

@@ -1,5 +1,5 @@
 """Adapter: ``metric_intervals``, the dashboard's per-interval figures, and
-``alert_states``, the alert conditions last notified as on.
+``alert_states``, the alert conditions each channel was last told are on.
 
 Every process adds its own counts to the same rows with one upsert per flush
 (``INSERT ... ON CONFLICT DO UPDATE``, on SQLite and PostgreSQL alike), so no process
@@ -8,7 +8,7 @@ overwrites another's figures and the charts show the whole service.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -75,18 +75,51 @@ class SqlAlertStateRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._c = connection
 
-    async def notified(self) -> dict[str, str]:
-        """Condition -> message, for the conditions last notified as on."""
-        rows = await self._c.execute(select(alert_states.c.condition, alert_states.c.message))
-        return {str(condition): str(message) for condition, message in rows}
+    async def notified(self) -> dict[str, dict[str, str]]:
+        """Channel -> condition -> message, for what each channel was last told is on."""
+        rows = await self._c.execute(
+            select(alert_states.c.channel, alert_states.c.condition, alert_states.c.message)
+        )
+        found: dict[str, dict[str, str]] = {}
+        for channel, condition, message in rows:
+            found.setdefault(str(channel), {})[str(condition)] = str(message)
+        return found
 
-    async def started(self, condition: str, message: str, now: datetime) -> None:
-        """Record that ``condition`` was notified as on (again: its message is updated)."""
-        await self._c.execute(delete(alert_states).where(alert_states.c.condition == condition))
+    async def started(self, condition: str, channel: str, message: str, now: datetime) -> None:
+        """Record that ``channel`` was told ``condition`` is on (again: the message is
+        updated)."""
+        await self.cleared(condition, channel)
         await self._c.execute(
-            insert(alert_states).values(condition=condition, message=message, since=now)
+            insert(alert_states).values(
+                condition=condition, channel=channel, message=message, since=now
+            )
         )
 
-    async def cleared(self, condition: str) -> None:
-        """Record that ``condition`` was notified as cleared."""
-        await self._c.execute(delete(alert_states).where(alert_states.c.condition == condition))
+    async def cleared(self, condition: str, channel: str) -> None:
+        """Record that ``channel`` was told ``condition`` cleared."""
+        await self._c.execute(
+            delete(alert_states).where(
+                alert_states.c.condition == condition, alert_states.c.channel == channel
+            )
+        )
+
+    async def spread(self, channels: Sequence[str]) -> None:
+        """Replace the rows of every channel (``''``, from before channels were told apart)
+        by one row per channel in ``channels``, where that channel has none of its own."""
+        legacy = (
+            (await self._c.execute(select(alert_states).where(alert_states.c.channel == "")))
+            .mappings()
+            .all()
+        )
+        if not legacy:
+            return
+        own = await self.notified()
+        rows = [
+            {**row, "channel": channel}
+            for channel in channels
+            for row in legacy
+            if row["condition"] not in own.get(channel, {})
+        ]
+        await self._c.execute(delete(alert_states).where(alert_states.c.channel == ""))
+        if rows:
+            await self._c.execute(insert(alert_states), rows)

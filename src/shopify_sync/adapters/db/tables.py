@@ -220,6 +220,9 @@ alert_states = Table(
     "alert_states",
     metadata,
     Column("condition", Text, primary_key=True),
+    # The channel told (``AlertSender.channels``); '' in rows from before channels were
+    # told apart, which stood for every channel.
+    Column("channel", Text, primary_key=True),
     Column("message", Text, nullable=False),
     Column("since", UtcDateTime, nullable=False),
 )

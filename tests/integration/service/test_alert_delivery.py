@@ -1,0 +1,180 @@
+"""Alert delivery per channel, with the real senders: a webhook receiver over HTTP that fails,
+and e-mail to a local SMTP server (a small stub in this file) that works, on a migrated
+SQLite database; each channel is told each start and clearing once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from shopify_sync import bootstrap
+from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
+from shopify_sync.config import load_settings
+from shopify_sync.domain.alerts import Thresholds
+from shopify_sync.domain.model import SyncFailure, WebhookSubscription
+from shopify_sync.services.alerts import Watch, check_alerts
+from shopify_sync.services.ports import AlertSender
+from shopify_sync.simulator.testing import run_app_in_thread
+from shopify_sync.types import ProductId
+from tests.conftest import migrated_engine
+from tests.fakes import FakeClock, FakeStoreClient
+
+pytestmark = pytest.mark.anyio
+TTL = timedelta(minutes=2)
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver: answers 500 while ``failing``, 200 after; records each POST."""
+
+    url: str = ""
+    failing: bool = True
+    posts: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+
+@pytest.fixture(name="receiver")
+def _receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+
+    async def hook(request: Request) -> Response:
+        status = 500 if receiver.failing else 200
+        receiver.posts.append((status, await request.json()))
+        return Response(status_code=status)
+
+    with run_app_in_thread(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as url:
+        receiver.url = f"{url}/hook"
+        yield receiver
+
+
+async def _smtp_session(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, mails: list[bytes]
+) -> None:
+    """Just enough SMTP for ``smtplib``: every command accepted, each DATA kept."""
+    writer.write(b"220 stub ESMTP\r\n")
+    lines: list[bytes] | None = None
+    while line := await reader.readline():
+        if lines is not None:
+            if line == b".\r\n":
+                mails.append(b"".join(lines))
+                lines = None
+                writer.write(b"250 queued\r\n")
+            else:
+                lines.append(line[1:] if line.startswith(b"..") else line)
+        elif line[:4].upper() == b"EHLO":
+            writer.write(b"250-stub\r\n250 8BITMIME\r\n")
+        elif line[:4].upper() == b"DATA":
+            lines = []
+            writer.write(b"354 end with .\r\n")
+        elif line[:4].upper() == b"QUIT":
+            writer.write(b"221 bye\r\n")
+            await writer.drain()
+            break
+        else:
+            writer.write(b"250 ok\r\n")
+        await writer.drain()
+    writer.close()
+
+
+@pytest.fixture(name="smtp")
+async def _smtp() -> AsyncIterator[tuple[int, list[bytes]]]:
+    """A local SMTP server on this event loop; yields its port and the mails it took."""
+    mails: list[bytes] = []
+    server = await asyncio.start_server(lambda r, w: _smtp_session(r, w, mails), "127.0.0.1", 0)
+    async with server:
+        yield server.sockets[0].getsockname()[1], mails
+
+
+async def test_a_failed_webhook_channel_is_retried_alone_and_each_channel_told_once(
+    tmp_path: Path, receiver: Receiver, smtp: tuple[int, list[bytes]]
+) -> None:
+    """A product parked: e-mail is delivered and the webhook receiver fails (three tries);
+    the next check, by another process, posts the start to the receiver only; the clearing
+    then reaches each channel once, and later checks send nothing."""
+    port, mails = smtp
+    settings = load_settings(
+        {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'alerts.db'}",
+            "SHOPIFY_STORE_DOMAIN": "demo.myshopify.com",
+            "SHOPIFY_ACCESS_TOKEN": "shpat_test_token",
+            "SHOPIFY_WEBHOOK_SECRET": "hush",
+            "SHOPIFY_LOCATION_ID": "1",
+            "SYNC_API_TOKEN": "test-api-token-1",
+            "ALERT_WEBHOOK_URL": receiver.url,
+            "ALERT_WEBHOOK_FORMAT": "json",
+            "ALERT_EMAIL_TO": "ops@example.com",
+            "ALERT_EMAIL_FROM": "sync@example.com",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(port),
+            "SMTP_STARTTLS": "false",
+        },
+        env_file=None,
+    )
+    clock = FakeClock()  # the senders' waits between tries pass at once
+    store = FakeStoreClient(clock)
+    store.subscribed = [
+        WebhookSubscription("1", "inventory_levels/update", "https://x.example/a"),
+        WebhookSubscription("2", "orders/create", "https://x.example/b"),
+    ]
+    watch = Watch(Thresholds(), timedelta(minutes=5), clock.now(), None)
+    async with (
+        migrated_engine(settings.database_url) as engine,
+        httpx.AsyncClient() as http,
+    ):
+        uow = SqlUnitOfWorkFactory(engine)
+        sender = bootstrap.alert_sender(settings, http, clock)
+        other = bootstrap.alert_sender(settings, http, clock)  # another process's
+        assert sender is not None and other is not None
+
+        async def check(holder: str, channels: AlertSender) -> None:
+            await check_alerts(holder, uow, store, clock, channels, watch, None, TTL)
+
+        async with engine.begin() as c:
+            await c.execute(
+                text(
+                    "INSERT INTO product_inventory (product_id, sku, b2c_stock, b2b_stock,"
+                    " shopify_variant_id, shopify_inventory_item_id, sync_enabled)"
+                    " VALUES ('P1', 'SKU-1', 5, 100, '11', 22, true)"
+                )
+            )
+        async with uow() as unit:
+            await unit.products.record_failures(
+                [SyncFailure(ProductId("P1"), "refused", None)], clock.now()
+            )
+            await unit.commit()
+
+        await check("process-a", sender)
+        failed_posts, mails_then = len(receiver.posts), len(mails)
+        receiver.failing = False
+        await check("process-b", other)
+        await check("process-a", sender)
+        async with uow() as unit:
+            await unit.products.clear_failure(["P1"], clock.now())
+            await unit.commit()
+        await check("process-a", sender)
+        await check("process-b", other)
+
+    assert (failed_posts, mails_then) == (3, 1)
+    assert [(status, body["condition"], body["state"]) for status, body in receiver.posts] == [
+        (500, "products_parked", "started"),
+        (500, "products_parked", "started"),
+        (500, "products_parked", "started"),
+        (200, "products_parked", "started"),
+        (200, "products_parked", "cleared"),
+    ]
+    assert [message_from_bytes(m)["Subject"] for m in mails] == [
+        "shopify-sync (demo.myshopify.com): ALERT: products parked",
+        "shopify-sync (demo.myshopify.com): cleared: products parked",
+    ]
