@@ -31,6 +31,26 @@ LOG_QUERY = (
 WEBHOOK_SOURCE = "webhook:inventory_levels/update"
 
 
+@dataclass
+class Tracked:
+    """One product of a randomized schedule and what both sides did to its physical stock."""
+
+    product_id: str
+    policy: str
+    """Its policy when it was written (its own, or the settings' default)."""
+    initial: int
+    """Its physical stock then."""
+    local: int = 0
+    """Physical units the B2B platform's writes added since."""
+    shopify: int = 0
+    """Physical units Shopify's sales took and the merchant's edits added once linked."""
+
+    @property
+    def expected(self) -> int:
+        """The physical stock it must end with."""
+        return self.initial + self.local + self.shopify
+
+
 def physical(policy: str, b2b_stock: int, b2c_stock: int) -> int:
     """The units a product really has: both pools under split, the one pool under shared."""
     return b2b_stock if policy == "shared" else b2b_stock + b2c_stock

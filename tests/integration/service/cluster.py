@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from shopify_sync.simulator.testing import run_app_in_thread
-from tests.integration.service.stack import ACCESS, API_VERSION, SECRET, TOKEN, wait_for
+from tests.integration.service.stack import service_env, wait_for
 
 PASSED_ON = frozenset({"content-type", "www-authenticate"})
 
@@ -28,16 +28,7 @@ def serve_env(database_url: str, shopify: str, location: int, **extra: str) -> d
     """The environment of a ``serve`` process on ``database_url`` and the simulator."""
     return {
         **os.environ,
-        "SHOPIFY_STORE_DOMAIN": "demo.myshopify.com",
-        "SHOPIFY_API_VERSION": API_VERSION,
-        "SHOPIFY_ACCESS_TOKEN": ACCESS,
-        "SHOPIFY_WEBHOOK_SECRET": SECRET,
-        "SHOPIFY_LOCATION_ID": str(location),
-        "SHOPIFY_ADMIN_URL": shopify,
-        "SYNC_API_TOKEN": TOKEN,
-        "DATABASE_URL": database_url,
-        "PENDING_SCAN_INTERVAL_SECONDS": "0.2",
-        "RECONCILE_INTERVAL_SECONDS": "3600",
+        **service_env(database_url, shopify, location),
         "SHUTDOWN_GRACE_SECONDS": "10",
         "LOG_LEVEL": "INFO",
         **extra,

@@ -3,23 +3,33 @@
 One generator of steps (:func:`play`) and one checker (:func:`check_invariants`) serve the
 randomized stack test (one ``serve``, SQLite and PostgreSQL) and the cluster test (three
 ``serve`` processes behind a balancer). A :class:`Profile` holds what the two draw
-differently. The steps: B2B writes straight to the table (racing the service's own loop),
-Shopify orders and merchant edits, syncs, webhook faults (duplicated, held, delayed,
-dropped, reordered) and their late release, Shopify API faults (429/5xx, answers lost
-after Shopify applied a write). Then :func:`settle`: the faults stop, held webhooks
-arrive, and one reconcile runs.
+differently. The products have random allocations (split or shared, buffers, caps). The
+steps: B2B writes straight to the table, relative, racing the service's own loop (to
+``b2b_stock``, as the B2B platform's orders do, or to a split product's ``b2c_stock``),
+Shopify orders and merchant edits, syncs, policy changes through the command line
+(``products allocate --policy/--buffer/--cap``), webhook faults (duplicated, held,
+delayed, dropped, reordered) and their late release, Shopify API faults (429/5xx, answers
+lost after Shopify applied a write). Then :func:`settle`: the faults stop, held webhooks
+arrive, and one reconcile runs; :func:`check_invariants` then checks what Shopify shows
+and replays the audit trail (tests/audit.py).
 """
 
 from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from shopify_sync.domain.allocation import DEFAULT_ALLOCATION, POLICIES, Allocation, published
+from tests.audit import LOG_QUERY, Tracked, physical, replay
 from tests.integration.service.stack import Stack, wait_for
 
 SKUS = ("SKU-000001", "SKU-000002", "SKU-000003")
+DEFAULT = DEFAULT_ALLOCATION
+"""The settings' allocation (the stacks set none)."""
+CLI_ANSWERS = {0: "done", 1: "its push failed", 4: "a write in flight"}
+"""What ``products allocate`` may answer while faults are injected."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,9 @@ class Profile:
     pauses: tuple[float, ...]
     """The pause after each step, in seconds, drawn from these."""
     settle_timeout_s: float
+    allocate: float = 0.03
+    """The chance that a step changes a product's allocation (one step in the middle
+    always does)."""
 
 
 ONE_SERVER = Profile(
@@ -54,20 +67,29 @@ ONE_SERVER = Profile(
 )
 
 
+def draw_allocation(rng: random.Random) -> Allocation:
+    """An allocation: split without buffer or cap until the engine applies policies."""
+    rng.random()
+    return Allocation(POLICIES[0])
+
+
 @dataclass
-class Tracked:
-    """One product of a schedule and the quantity both sides must end with."""
+class StackProduct(Tracked):
+    """A product of the stack's schedule: its SKU on the simulator."""
 
-    product_id: str
-    sku: str
-    expected: int
+    sku: str = field(kw_only=True)
 
 
-def link_products(stack: Stack) -> list[Tracked]:
-    """Link one product per SKU (b2c_stock 50, 51, ...) and wait for their first sync."""
-    products = [Tracked(f"p{n}", sku, 50 + n) for n, sku in enumerate(SKUS)]
-    for product in products:
-        stack.link(product.product_id, product.sku, b2c=product.expected)
+def link_products(stack: Stack, rng: random.Random) -> list[StackProduct]:
+    """Link one product per SKU with random stocks and allocation (a quarter follow the
+    settings' default) and wait for their first sync."""
+    products = []
+    for n, sku in enumerate(SKUS):
+        own = None if rng.random() < 0.25 else draw_allocation(rng)
+        policy = (own or DEFAULT).policy
+        b2b, b2c = rng.randint(20, 120), rng.randint(20, 60)
+        products.append(StackProduct(f"p{n}", policy, physical(policy, b2b, b2c), sku=sku))
+        stack.link(f"p{n}", sku, b2b=b2b, b2c=b2c, allocation=own)
     assert stack.api("POST", "/sync/all").status_code == 200
     wait_for(
         lambda: all(stack.ours(p.product_id)[1] is not None for p in products), what="first sync"
@@ -75,21 +97,50 @@ def link_products(stack: Stack) -> list[Tracked]:
     return products
 
 
-def play(stack: Stack, rng: random.Random, products: list[Tracked], profile: Profile) -> list[str]:
-    """The random steps; each product's ``expected`` follows every unit sold or moved."""
+def b2b_write(stack: Stack, rng: random.Random, product: StackProduct) -> str:
+    """A relative write of the B2B platform: ``b2b_stock``, or a split product's
+    ``b2c_stock`` (a shared product's is the service's mirror, not the platform's)."""
+    delta = rng.randint(-3, 4)
+    column = rng.choice(("b2b_stock", "b2c_stock"))
+    only_split = " AND COALESCE(allocation_policy, :default) = 'split'"
+    written = stack.sql(
+        f"UPDATE product_inventory SET {column} = {column} + :d WHERE product_id = :p"
+        + (only_split if column == "b2c_stock" else "")
+        + " RETURNING product_id",
+        d=delta, p=product.product_id, default=DEFAULT.policy,
+    )  # fmt: skip
+    if not written:
+        return f"b2b {product.product_id} {column}: shared, not written"
+    product.local += delta
+    return f"b2b {product.product_id} {column} {delta:+d}"
+
+
+def allocate(stack: Stack, rng: random.Random, product: StackProduct) -> str:
+    """``products allocate`` with a random policy, buffer and cap (pushed or not)."""
+    target = draw_allocation(rng)
+    args = ["products", "allocate", product.product_id, "--policy", target.policy]
+    args += ["--buffer", str(target.buffer)]
+    args += ["--no-cap"] if target.cap is None else ["--cap", str(target.cap)]
+    args += [rng.choice(("--push", "--no-push"))]
+    done = stack.cli(*args)
+    answer = CLI_ANSWERS.get(done.returncode)
+    assert answer is not None and "Traceback" not in done.stderr, (args, done)
+    return f"allocate {' '.join(args[2:])}: {answer}"
+
+
+def play(
+    stack: Stack, rng: random.Random, products: list[StackProduct], profile: Profile
+) -> list[str]:
+    """The random steps; each product follows every unit sold or written."""
     events: list[str] = []
-    for _ in range(profile.steps):
+    for step in range(profile.steps):
         roll = rng.random()
         product = rng.choice(products)
         pid, sku = product.product_id, product.sku
-        if roll < 0.25:
-            delta = rng.randint(-3, 4)
-            product.expected += delta
-            events.append(f"b2b {pid} {delta:+d}")
-            stack.sql(
-                "UPDATE product_inventory SET b2c_stock = b2c_stock + :d WHERE product_id = :p",
-                d=delta, p=pid,
-            )  # fmt: skip
+        if step == profile.steps // 2 or rng.random() < profile.allocate:
+            events.append(allocate(stack, rng, product))
+        elif roll < 0.25:
+            events.append(b2b_write(stack, rng, product))
             if profile.sync_after_b2b and rng.random() < profile.sync_after_b2b:
                 stack.api("POST", f"/sync/{pid}")  # the Inventory Service's call
         elif roll < 0.45:
@@ -98,12 +149,12 @@ def play(stack: Stack, rng: random.Random, products: list[Tracked], profile: Pro
                 "POST", "/orders", json={"line_items": [{"sku": sku, "quantity": quantity}]}
             )
             assert "order" in order
-            product.expected -= quantity
+            product.shopify -= quantity
             events.append(f"order {pid} -{quantity}")
         elif roll < 0.55:
             delta = rng.randint(-2, 5)
             stack.sim("POST", "/merchant/adjust", json={"sku": sku, "delta": delta})
-            product.expected += delta
+            product.shopify += delta
             events.append(f"edit {pid} {delta:+d}")
         elif roll < 0.65:
             if profile.sync == "all":
@@ -159,30 +210,40 @@ def settle(stack: Stack, timeout_s: float) -> list[dict[str, Any]]:
     return summaries
 
 
-def check_invariants(stack: Stack, products: list[Tracked], context: str) -> None:
-    """Both sides agree on every product's expected quantity (our b2c_stock, the agreed
-    base, Shopify's available), and our log's b2c_stock deltas sum to it."""
+def check_invariants(stack: Stack, products: list[StackProduct], context: str) -> None:
+    """Every product: Shopify shows what its policy publishes of its pool, both sides agree
+    on it (agreed base, pool base, no write in flight), its physical stock is the initial
+    one plus every change of both sides, and the audit trail accounts for every unit."""
     for product in products:
-        value = product.expected
-        seen = (
-            stack.ours(product.product_id),
-            stack.available(product.sku),
-            ledger(stack, product.product_id),
+        pid = product.product_id
+        (b2b, b2c, base, policy, buffer, cap, push_key), *_ = stack.sql(
+            "SELECT b2b_stock, b2c_stock, shopify_base, allocation_policy,"
+            " allocation_buffer, allocation_cap, push_key FROM product_inventory"
+            " WHERE product_id = :p",
+            p=pid,
         )
-        if seen != ((value, value), value, value):
-            context += f"\n{product.product_id} expected {value}, seen {seen}"
-            context += history(stack, product.product_id, product.sku)
-        assert seen == ((value, value), value, value), context
-
-
-def ledger(stack: Stack, product_id: str) -> int:
-    """The sum of every logged change to a product's b2c_stock."""
-    rows = stack.sql(
-        "SELECT COALESCE(SUM(delta), 0) FROM inventory_sync_log WHERE product_id = :p"
-        " AND field = 'b2c_stock' AND direction IN ('inbound', 'local')",
-        p=product_id,
-    )
-    return int(rows[0][0])
+        allocation = Allocation(policy or DEFAULT.policy, buffer or 0, cap)
+        pool = allocation.pool(b2b, b2c)
+        shown = published(pool, allocation)
+        audit = replay(stack.sql(LOG_QUERY, p=pid), product.policy)
+        seen = (
+            (stack.available(product.sku), base, push_key),
+            b2c if allocation.policy == "shared" else shown,
+            (audit.columns["b2b_stock"], audit.columns["b2c_stock"], audit.policy),
+            (audit.local, audit.shopify, audit.applied_twice),
+            (physical(allocation.policy, b2b, b2c), audit.physical),
+        )
+        wanted: tuple[object, ...] = (
+            (shown, shown, None),
+            shown,
+            (b2b, b2c, allocation.policy),
+            (product.initial + product.local, product.shopify, []),
+            (product.expected, product.expected),
+        )
+        if seen != wanted:
+            context += f"\n{pid} ({allocation}) expected {wanted}, seen {seen}; {audit}"
+            context += history(stack, pid, product.sku)
+        assert seen == wanted, context
 
 
 def history(stack: Stack, product_id: str, sku: str) -> str:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -15,6 +18,7 @@ from sqlalchemy import text
 
 from shopify_sync.adapters.db.engine import create_engine
 from shopify_sync.config import Settings, load_settings
+from shopify_sync.domain.allocation import Allocation
 from shopify_sync.entrypoints.web.app import create_app
 from shopify_sync.simulator.config import SimulatorConfig
 from shopify_sync.simulator.testing import run_app_in_thread, run_in_thread
@@ -33,6 +37,8 @@ class Stack:
     service: str
     settings: Settings
     location_id: int
+    env: dict[str, str] = field(default_factory=dict)
+    """The settings as environment variables, for the command line (:meth:`cli`)."""
 
     # -- Shopify side -------------------------------------------------------------------
     def sim(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -83,15 +89,28 @@ class Stack:
 
         return asyncio.run(run())
 
-    def link(self, product_id: str, sku: str, *, b2c: int, variant_only: bool = True) -> None:
-        """A product row as the Inventory Service writes it: linked by variant, enabled."""
+    def link(
+        self,
+        product_id: str,
+        sku: str,
+        *,
+        b2c: int,
+        variant_only: bool = True,
+        b2b: int = 100,
+        allocation: Allocation | None = None,
+    ) -> None:
+        """A product row as the Inventory Service writes it: linked by variant, enabled
+        (``allocation``: its own policy, buffer and cap; None: the settings' default)."""
         level = self.levels()[sku]
         self.sql(
             "INSERT INTO product_inventory (product_id, sku, b2b_stock, b2c_stock,"
-            " shopify_variant_id, shopify_inventory_item_id, sync_enabled)"
-            " VALUES (:p, :s, 100, :b2c, :v, :i, true)",
-            p=product_id, s=sku, b2c=b2c, v=str(level["variant_id"]),
+            " shopify_variant_id, shopify_inventory_item_id, sync_enabled,"
+            " allocation_policy, allocation_buffer, allocation_cap)"
+            " VALUES (:p, :s, :b2b, :b2c, :v, :i, true, :policy, :buffer, :cap)",
+            p=product_id, s=sku, b2b=b2b, b2c=b2c, v=str(level["variant_id"]),
             i=None if variant_only else level["inventory_item_id"],
+            policy=allocation and allocation.policy, buffer=allocation and allocation.buffer,
+            cap=allocation and allocation.cap,
         )  # fmt: skip
 
     def ours(self, product_id: str) -> tuple[int, int | None]:
@@ -101,6 +120,14 @@ class Stack:
             p=product_id,
         )
         return int(rows[0][0]), rows[0][1]
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run ``shopify-sync ARGS`` as its own process on the stack's settings."""
+        return subprocess.run(
+            [sys.executable, "-m", "shopify_sync", *args],
+            env={**os.environ, **self.env}, capture_output=True, text=True, timeout=120,
+            check=False,
+        )  # fmt: skip
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {TOKEN}", **kwargs.pop("headers", {})}
@@ -115,6 +142,22 @@ def wait_for(condition: Callable[[], bool], *, timeout_s: float = 15.0, what: st
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what or condition}")
+
+
+def service_env(database_url: str, shopify: str, location: int) -> dict[str, str]:
+    """The service's settings on ``database_url`` and the simulator at ``shopify``."""
+    return {
+        "SHOPIFY_STORE_DOMAIN": "demo.myshopify.com",
+        "SHOPIFY_API_VERSION": API_VERSION,
+        "SHOPIFY_ACCESS_TOKEN": ACCESS,
+        "SHOPIFY_WEBHOOK_SECRET": SECRET,
+        "SHOPIFY_LOCATION_ID": str(location),
+        "SHOPIFY_ADMIN_URL": shopify,
+        "SYNC_API_TOKEN": TOKEN,
+        "DATABASE_URL": database_url,
+        "PENDING_SCAN_INTERVAL_SECONDS": "0.2",
+        "RECONCILE_INTERVAL_SECONDS": "3600",
+    }
 
 
 @contextlib.contextmanager
@@ -138,24 +181,13 @@ def running_stack(
     )
     with run_in_thread(sim_config) as shopify:
         location = httpx.get(f"{shopify}/_simulator/state").json()["locations"][0]["id"]
-        settings = load_settings(
-            {
-                "SHOPIFY_STORE_DOMAIN": "demo.myshopify.com",
-                "SHOPIFY_API_VERSION": API_VERSION,
-                "SHOPIFY_ACCESS_TOKEN": ACCESS,
-                "SHOPIFY_WEBHOOK_SECRET": SECRET,
-                "SHOPIFY_LOCATION_ID": str(location),
-                "SHOPIFY_ADMIN_URL": shopify,
-                "SYNC_API_TOKEN": TOKEN,
-                "DATABASE_URL": database_url,
-                "PENDING_SCAN_INTERVAL_SECONDS": "0.2",
-                "RECONCILE_INTERVAL_SECONDS": "3600",
-                "SYNC_RETRY_BASE_SECONDS": "0.3",
-                "SHOPIFY_OUTAGE_PAUSE_SECONDS": "0.3",
-                "SYNC_MAX_ATTEMPTS": "20",
-                **env,
-            },
-            env_file=None,
-        )
+        variables = {
+            **service_env(database_url, shopify, int(location)),
+            "SYNC_RETRY_BASE_SECONDS": "0.3",
+            "SHOPIFY_OUTAGE_PAUSE_SECONDS": "0.3",
+            "SYNC_MAX_ATTEMPTS": "20",
+            **env,
+        }
+        settings = load_settings(variables, env_file=None)
         with run_app_in_thread(create_app(settings)) as service:
-            yield Stack(shopify, service, settings, int(location))
+            yield Stack(shopify, service, settings, int(location), variables)

@@ -69,9 +69,9 @@ def test_three_servers_behind_a_balancer_lose_nothing(
         ]
         balancer = processes.enter_context(load_balancer(backends))
         settings = load_settings({**env, "DATABASE_URL": url}, env_file=None)
-        stack = Stack(shopify, balancer, settings, location)
+        stack = Stack(shopify, balancer, settings, location, env)
         stack.subscribe_webhooks()
-        products = link_products(stack)
+        products = link_products(stack, rng)
         events = play(stack, rng, products, CLUSTER)
         summaries = settle(stack, CLUSTER.settle_timeout_s)
         deliveries = {

@@ -37,7 +37,7 @@ def test_random_schedule_through_the_stack(database_url: str, schedule: int) -> 
         database_url, products=len(SKUS), PENDING_SCAN_INTERVAL_SECONDS="0.3"
     ) as stack:
         stack.subscribe_webhooks()
-        products = link_products(stack)
+        products = link_products(stack, rng)
         events = play(stack, rng, products, ONE_SERVER)
         summaries = settle(stack, ONE_SERVER.settle_timeout_s)
         check_invariants(

@@ -1,11 +1,12 @@
 """Randomized interleavings: no unit lost, none invented, whatever the order of events.
 
-Each schedule draws products with their own allocation and a random sequence (and
-concurrent groups) of: B2B writes straight to the table (relative, to ``b2b_stock`` or,
-under ``split``, ``b2c_stock``), Shopify sales and merchant edits, webhooks delivered late,
-twice, out of order or never, syncs and pending passes, Shopify outages and throttling,
-and writes Shopify applied whose answer was lost. Then the faults stop and one reconcile
-runs, and every product must satisfy:
+Each schedule draws products with random allocations (split or shared, buffers, caps, or
+the settings' default) and a random sequence (and concurrent groups) of: B2B writes
+straight to the table (relative, to ``b2b_stock`` or, under ``split``, ``b2c_stock``),
+Shopify sales and merchant edits, webhooks delivered late, twice, out of order or never,
+syncs and pending passes, policy changes (``change_allocation``, as ``products allocate``
+makes them), Shopify outages and throttling, and writes Shopify applied whose answer was
+lost. Then the faults stop and one reconcile runs, and every product must satisfy:
 
 - Shopify's available == the agreed base == ``published(pool, allocation)`` (both sides
   agree on what the policy publishes), no write in flight;
@@ -29,14 +30,20 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import text
 
-from shopify_sync.domain.allocation import DEFAULT_ALLOCATION, Allocation, published
-from shopify_sync.domain.commands import ApplyInventoryLevel, OrderLine, RecordOrder, WebhookMeta
-from shopify_sync.errors import RateLimited
-from shopify_sync.services import handlers
+from shopify_sync.domain.allocation import DEFAULT_ALLOCATION, POLICIES, Allocation, published
+from shopify_sync.domain.commands import (
+    ApplyInventoryLevel,
+    ChangeAllocation,
+    OrderLine,
+    RecordOrder,
+    WebhookMeta,
+)
+from shopify_sync.errors import RateLimited, WriteInFlight
+from shopify_sync.services import allocation, handlers
 from shopify_sync.services.engine import SyncEngine
 from shopify_sync.services.sync.report import SyncPolicy, SyncReport
-from shopify_sync.types import InventoryItemId, LocationId, VariantId
-from tests.audit import LOG_QUERY, physical, replay
+from shopify_sync.types import InventoryItemId, LocationId, ProductId, VariantId
+from tests.audit import LOG_QUERY, Tracked, physical, replay
 from tests.fakes import FakeStoreClient, LevelEvent, unavailable
 from tests.unit.services.conftest import World, open_world_at
 
@@ -54,35 +61,22 @@ BATCHES = [
 PRODUCTS = 3
 STEPS = 30
 LOCATION = LocationId(1)
-DEFAULT = DEFAULT_ALLOCATION
-"""The settings' allocation, for products without their own."""
+DEFAULTS = (DEFAULT_ALLOCATION,)
+"""The settings' allocation (for products without their own), one per batch in turn."""
 
 
-def _allocation(rng: random.Random) -> Allocation | None:
-    """A product's own allocation (None: it follows the settings' default)."""
-    return None if rng.random() < 0.5 else DEFAULT
+def _allocation(rng: random.Random) -> Allocation:
+    """An allocation: split without buffer or cap until the engine applies policies."""
+    rng.random()
+    return Allocation(POLICIES[0])
 
 
 @dataclass
-class Tracked:
-    """One product of a schedule and the changes both sides made to its physical stock."""
+class Product(Tracked):
+    """A product of an in-process schedule: its item and variant on the fake Shopify."""
 
-    product_id: str
-    item: InventoryItemId
-    variant: int
-    policy: str
-    """Its policy when inserted (its own, or the default)."""
-    initial: int
-    """Its physical stock when inserted."""
-    local: int = 0
-    """Physical units the B2B platform's writes added."""
-    shopify: int = 0
-    """Physical units Shopify's side added (edits) or took (sales) once it was linked."""
-
-    @property
-    def expected(self) -> int:
-        """The physical stock it must end with."""
-        return self.initial + self.local + self.shopify
+    item: InventoryItemId = field(kw_only=True)
+    variant: int = field(kw_only=True)
 
 
 @dataclass
@@ -91,13 +85,14 @@ class Schedule:
 
     rng: random.Random
     world: World
-    products: list[Tracked]
+    default: Allocation
+    products: list[Product]
     queue: list[LevelEvent] = field(default_factory=list)
     seen_events: int = 0
     orders: int = 0
     log: list[str] = field(default_factory=list)
 
-    def pick(self) -> Tracked:
+    def pick(self) -> Product:
         return self.rng.choice(self.products)
 
     def collect_events(self) -> None:
@@ -121,7 +116,7 @@ class Schedule:
                     f"UPDATE product_inventory SET {column} = {column} + :d WHERE product_id = :p"
                     + (only_split if column == "b2c_stock" else "")
                 ),
-                {"d": delta, "p": product.product_id, "default": DEFAULT.policy},
+                {"d": delta, "p": product.product_id, "default": self.default.policy},
             )
         if result.rowcount:
             product.local += delta
@@ -207,9 +202,32 @@ class Schedule:
 
             self.world.store.before_write.append(racing_sale)
 
+    async def change_allocation(self) -> None:
+        """The operator changes a product's policy, buffer or cap (``products allocate``),
+        pushed at once or left to the pending pass."""
+        product, target = self.pick(), _allocation(self.rng)
+        cmd = ChangeAllocation(
+            ProductId(product.product_id),
+            policy=target.policy if self.rng.random() < 0.8 else None,
+            buffer=target.buffer if self.rng.random() < 0.8 else None,
+            cap=target.cap,
+            clear_cap=target.cap is None and self.rng.random() < 0.7,
+            reference=f"test:allocate-{len(self.log)}",
+            push=self.rng.random() < 0.5,
+        )
+        try:
+            result = await allocation.change_allocation(
+                cmd, self.world.uow, self.world.engine, self.world.clock, self.default,
+                wait_s=0.5,
+            )  # fmt: skip
+        except WriteInFlight:
+            self.log.append(f"allocate {product.product_id}: a write in flight, refused")
+            return
+        self.log.append(f"allocate {product.product_id} {result.old} -> {result.new}")
+
     ACTIONS = (
         (b2b_change, 4), (shopify_sale, 3), (merchant_edit, 1), (deliver, 6),
-        (sync_one, 3), (pending, 2), (fault, 1),
+        (sync_one, 3), (pending, 2), (fault, 1), (change_allocation, 1),
     )  # fmt: skip
 
     async def step(self) -> None:
@@ -220,12 +238,12 @@ class Schedule:
         self.world.clock.advance(self.rng.choice((0.0, 0.2, 0.5, 1.0, 1.5)))
 
 
-async def _start(world: World, seed: int, rng: random.Random) -> Schedule:
+async def _start(world: World, default: Allocation, seed: int, rng: random.Random) -> Schedule:
     """The schedule's products, linked and synced once (B2B wins: Shopify shows our pool)."""
     products = []
     for n in range(PRODUCTS):
-        own = _allocation(rng)
-        allocation = own or DEFAULT
+        own = None if rng.random() < 0.25 else _allocation(rng)
+        allocation = own or default
         b2b, b2c = rng.randint(0, 30), rng.randint(0, 20)
         variant = 90_000_000_000 + seed * 10 + n
         pid, item = await world.product(
@@ -233,12 +251,14 @@ async def _start(world: World, seed: int, rng: random.Random) -> Schedule:
             allocation=own,
         )  # fmt: skip
         initial = physical(allocation.policy, b2b, b2c)
-        products.append(Tracked(pid, InventoryItemId(item), variant, allocation.policy, initial))
+        products.append(
+            Product(pid, allocation.policy, initial, item=InventoryItemId(item), variant=variant)
+        )
     async with world.uow() as unit:
         rows = await unit.products.get_many([p.product_id for p in products])
     report = await world.engine.sync(rows, source="api:sync")
     assert report.failed == 0, report
-    schedule = Schedule(rng, world, products)
+    schedule = Schedule(rng, world, default, products)
     schedule.seen_events = len(world.store.events)
     return schedule
 
@@ -268,10 +288,14 @@ async def _check(schedule: Schedule, seed: int) -> None:
         async with world.uow.engine.connect() as c:
             log = (await c.execute(text(LOG_QUERY), {"p": product.product_id})).all()
         assert row is not None, context
-        allocation = row.allocation(DEFAULT)
-        shown = published(allocation.pool(row.b2b_stock, row.b2c_stock), allocation)
+        allocation = row.allocation(schedule.default)
+        pool = allocation.pool(row.b2b_stock, row.b2c_stock)
+        shown = published(pool, allocation)
         theirs = world.store.available(product.item)
-        assert (theirs, row.shopify_base, row.push_key) == (shown, shown, None), context
+        agreed = (theirs, row.shopify_base, row.push_key)
+        assert agreed == (shown, shown, None), context
+        if allocation.policy == "shared":
+            assert row.b2c_stock == shown, context  # the mirror of what Shopify sells
         audit = replay(log, product.policy)
         context += f"\nrow {row}\nlog {log}\naudit {audit}"
         stocks = {"b2b_stock": row.b2b_stock, "b2c_stock": row.b2c_stock}
@@ -298,13 +322,16 @@ async def test_random_interleavings_lose_no_unit(
 ) -> None:
     """After random interleavings and one reconcile, both sides agree on what each product's
     policy publishes and every unit is counted once, in the stocks and in the audit trail."""
-    world = any_world
-    world.engine = SyncEngine(world.uow, world.store, world.clock, SyncPolicy(max_attempts=1000))
+    world, default = any_world, DEFAULTS[batch % len(DEFAULTS)]
+    world.engine = SyncEngine(
+        world.uow, world.store, world.clock,
+        SyncPolicy(max_attempts=1000, default_allocation=default),
+    )  # fmt: skip
     backend = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     for index in range(min(PER_BATCH, PER_DATABASE[backend] - batch * PER_BATCH)):
         seed = SEED + batch * 1000 + index
         rng = random.Random(seed)
-        schedule = await _start(world, seed, rng)
+        schedule = await _start(world, default, seed, rng)
         for _ in range(STEPS):
             await schedule.step()
         await _settle(schedule)
