@@ -32,6 +32,7 @@ from harness import (
     ROOT,
     WEBHOOK_SECRET,
     database,
+    parse_time,
     seed_products,
     service,
     service_env,
@@ -43,9 +44,24 @@ from harness import (
 from shopify_sync.adapters.shopify.webhooks import sign
 
 
-def write_bodies(path: Path, levels: list[dict[str, Any]], location: int, rounds: int) -> int:
-    """Signed deliveries: ``rounds`` successive levels (one second apart) per product."""
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+def first_round(levels: list[dict[str, Any]]) -> datetime:
+    """When the deliveries' levels start: Shopify's (the simulator's) newest ``updated_at``.
+
+    Each round must be applied: newer than the level the start-up reconcile records as
+    seen (Shopify's own), one second after the round before (the same second is re-read),
+    and not over two minutes ahead of our clock (such a level is re-read from Shopify, not
+    applied). Until 2026-12-02 the rounds started five minutes ahead, and since the
+    two-minute rule (3be5fce) every delivery took the re-read path; ``statuses`` counts any
+    that still do (a long run at a high rate over few products outruns the clock)."""
+    seen = [parse_time(level.get("updated_at")) for level in levels]
+    return max((t for t in seen if t is not None), default=datetime.now(UTC)).replace(microsecond=0)
+
+
+def write_bodies(
+    path: Path, levels: list[dict[str, Any]], location: int, rounds: int, start: datetime
+) -> int:
+    """Signed deliveries: ``rounds`` successive levels per product, one second apart from
+    ``start`` on (the first a second after it)."""
     count = 0
     with path.open("w") as out:
         for r in range(1, rounds + 1):
@@ -108,7 +124,13 @@ async def statuses(url: str) -> dict[str, int]:
             rows = await conn.execute(
                 text("SELECT status, count(*) FROM webhook_events GROUP BY status")
             )
-            return {str(status): int(count) for status, count in rows}
+            found = {str(status): int(count) for status, count in rows}
+            ahead = await conn.scalar(
+                text("SELECT count(*) FROM webhook_events WHERE detail LIKE '%ahead of our clock%'")
+            )
+            if ahead:
+                found["re-read, dated ahead of our clock"] = int(ahead)
+            return found
     finally:
         await engine.dispose()
 
@@ -126,7 +148,7 @@ def run_database(kind: str, sim: Any, levels: list[dict[str, Any]], args: argpar
     with database(kind) as url:
         seed_products(url, levels, differ=[False] * len(levels))
         bodies = folder / "bodies.tsv"
-        total = write_bodies(bodies, levels, sim.location_id, args.rounds)
+        total = write_bodies(bodies, levels, sim.location_id, args.rounds, first_round(levels))
         env = service_env(url, sim, LOG_LEVEL=args.log_level)
         env_off = {**env, "METRICS_ENABLED": "false"}
         first, second = (env_off, env) if args.swap_servers else (env, env_off)

@@ -254,6 +254,8 @@ class PrometheusMetrics:
             ["result"],
             registry=r,
         )
+        self._call_children: dict[tuple[str, str], Counter] = {}
+        self._duration_children: dict[str, Histogram] = {}
 
     # -- the Metrics port ---------------------------------------------------------------------
 
@@ -290,10 +292,20 @@ class PrometheusMetrics:
         self._failures.inc(products)
 
     def shopify_call(self, operation: str, outcome: str, duration_s: float) -> None:
-        """Count a call and observe its duration."""
-        self._calls.labels(operation, outcome).inc()
+        """Count a call and observe its duration (label children resolved once per label
+        set: a re-read or a write pays no label lookup)."""
+        key = (operation, outcome)
+        calls = self._call_children.get(key)
+        if calls is None:
+            calls = self._call_children[key] = self._calls.labels(operation, outcome)
+        calls.inc()
         if outcome != "paused":
-            self._call_duration.labels(operation).observe(duration_s)
+            duration = self._duration_children.get(operation)
+            if duration is None:
+                duration = self._duration_children[operation] = self._call_duration.labels(
+                    operation
+                )
+            duration.observe(duration_s)
 
     def shopify_cost(self, points: float, available: float | None) -> None:
         """Count the points charged; remember the bucket's level."""
