@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/link.py $(BENCH_LINK) --json $(BENCH_OUT)/link.json
 	$(BIN)/python bench/webhooks.py $(BENCH_WEBHOOKS) --json $(BENCH_OUT)/webhooks.json
 	$(BIN)/python bench/metrics_cost.py
+	$(BIN)/python bench/webhook_profile.py
 	$(BIN)/python bench/propagation.py $(BENCH_PROPAGATION) --json $(BENCH_OUT)/propagation.json
 
 clean:
