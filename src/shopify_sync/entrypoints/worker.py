@@ -30,6 +30,8 @@ log = structlog.get_logger(__name__)
 COALESCE_WINDOW_S = 0.05
 MONITOR_INTERVAL_S = 60.0
 """How often, at most, the dashboard's figures are stored and the alerts checked."""
+CHECK_EARLY_S = 0.05
+"""The event loop may wake a timer this much early (its clock resolution): still on time."""
 ALERTS_LEASE_TTL = timedelta(minutes=5)
 """Longer than a check can take (each channel's retries of each message), so that no other
 process starts the same check meanwhile; released as soon as the check ends."""
@@ -181,7 +183,7 @@ class Worker:
                 wait = min(wait, seconds_to_interval_end(self._c.clock.now()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=max(wait, 0.0))
-            check = loop.time() >= check_at
+            check = loop.time() >= check_at - CHECK_EARLY_S
             if check:
                 check_at = loop.time() + interval
             try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,11 +23,13 @@ from starlette.routing import Route
 
 from shopify_sync import bootstrap
 from shopify_sync.adapters.db.unit_of_work import SqlUnitOfWorkFactory
-from shopify_sync.config import load_settings
+from shopify_sync.config import Settings, load_settings
 from shopify_sync.domain.alerts import Thresholds
 from shopify_sync.domain.model import SyncFailure, WebhookSubscription
+from shopify_sync.entrypoints.worker import Worker
 from shopify_sync.services.alerts import Watch, check_alerts
 from shopify_sync.services.ports import AlertSender
+from shopify_sync.services.sync.report import SyncPolicy
 from shopify_sync.simulator.testing import run_app_in_thread
 from shopify_sync.types import ProductId
 from tests.conftest import migrated_engine
@@ -97,14 +100,9 @@ async def _smtp() -> AsyncIterator[tuple[int, list[bytes]]]:
         yield server.sockets[0].getsockname()[1], mails
 
 
-async def test_a_failed_webhook_channel_is_retried_alone_and_each_channel_told_once(
-    tmp_path: Path, receiver: Receiver, smtp: tuple[int, list[bytes]]
-) -> None:
-    """A product parked: e-mail is delivered and the webhook receiver fails (three tries);
-    the next check, by another process, posts the start to the receiver only; the clearing
-    then reaches each channel once, and later checks send nothing."""
-    port, mails = smtp
-    settings = load_settings(
+def alert_settings(tmp_path: Path, receiver: Receiver, smtp_port: int, **extra: str) -> Settings:
+    """Settings with both channels: the receiver (generic JSON) and the SMTP stub."""
+    return load_settings(
         {
             "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'alerts.db'}",
             "SHOPIFY_STORE_DOMAIN": "demo.myshopify.com",
@@ -117,17 +115,51 @@ async def test_a_failed_webhook_channel_is_retried_alone_and_each_channel_told_o
             "ALERT_EMAIL_TO": "ops@example.com",
             "ALERT_EMAIL_FROM": "sync@example.com",
             "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(port),
+            "SMTP_PORT": str(smtp_port),
             "SMTP_STARTTLS": "false",
+            **extra,
         },
         env_file=None,
     )
-    clock = FakeClock()  # the senders' waits between tries pass at once
+
+
+def subscribed_store(clock: FakeClock) -> FakeStoreClient:
+    """Shopify with both webhook subscriptions (so that only the parked product alerts)."""
     store = FakeStoreClient(clock)
     store.subscribed = [
         WebhookSubscription("1", "inventory_levels/update", "https://x.example/a"),
         WebhookSubscription("2", "orders/create", "https://x.example/b"),
     ]
+    return store
+
+
+async def park(engine: AsyncEngine, clock: FakeClock) -> None:
+    """A linked product P1 whose sync was given up on (parked)."""
+    async with engine.begin() as c:
+        await c.execute(
+            text(
+                "INSERT INTO product_inventory (product_id, sku, b2c_stock, b2b_stock,"
+                " shopify_variant_id, shopify_inventory_item_id, sync_enabled)"
+                " VALUES ('P1', 'SKU-1', 5, 100, '11', 22, true)"
+            )
+        )
+    async with SqlUnitOfWorkFactory(engine)() as unit:
+        await unit.products.record_failures(
+            [SyncFailure(ProductId("P1"), "refused", None)], clock.now()
+        )
+        await unit.commit()
+
+
+async def test_a_failed_webhook_channel_is_retried_alone_and_each_channel_told_once(
+    tmp_path: Path, receiver: Receiver, smtp: tuple[int, list[bytes]]
+) -> None:
+    """A product parked: e-mail is delivered and the webhook receiver fails (three tries);
+    the next check, by another process, posts the start to the receiver only; the clearing
+    then reaches each channel once, and later checks send nothing."""
+    port, mails = smtp
+    settings = alert_settings(tmp_path, receiver, port)
+    clock = FakeClock()  # the senders' waits between tries pass at once
+    store = subscribed_store(clock)
     watch = Watch(Thresholds(), timedelta(minutes=5), clock.now(), None)
     async with (
         migrated_engine(settings.database_url) as engine,
@@ -141,19 +173,7 @@ async def test_a_failed_webhook_channel_is_retried_alone_and_each_channel_told_o
         async def check(holder: str, channels: AlertSender) -> None:
             await check_alerts(holder, uow, store, clock, channels, watch, None, TTL)
 
-        async with engine.begin() as c:
-            await c.execute(
-                text(
-                    "INSERT INTO product_inventory (product_id, sku, b2c_stock, b2b_stock,"
-                    " shopify_variant_id, shopify_inventory_item_id, sync_enabled)"
-                    " VALUES ('P1', 'SKU-1', 5, 100, '11', 22, true)"
-                )
-            )
-        async with uow() as unit:
-            await unit.products.record_failures(
-                [SyncFailure(ProductId("P1"), "refused", None)], clock.now()
-            )
-            await unit.commit()
+        await park(engine, clock)
 
         await check("process-a", sender)
         failed_posts, mails_then = len(receiver.posts), len(mails)
@@ -178,3 +198,40 @@ async def test_a_failed_webhook_channel_is_retried_alone_and_each_channel_told_o
         "shopify-sync (demo.myshopify.com): ALERT: products parked",
         "shopify-sync (demo.myshopify.com): cleared: products parked",
     ]
+
+
+async def test_the_worker_checks_the_alerts_and_stores_the_figures(
+    tmp_path: Path, receiver: Receiver, smtp: tuple[int, list[bytes]]
+) -> None:
+    """The worker's monitoring loop, also waking just before the dashboard's interval ends,
+    still checks the alerts at their interval: the parked product reaches each channel
+    once, and a delivery counted before is stored in the dashboard's figures."""
+    port, mails = smtp
+    receiver.failing = False
+    settings = alert_settings(tmp_path, receiver, port, ALERT_CHECK_INTERVAL_SECONDS="5")
+    clock = FakeClock(datetime(2026, 5, 1, 10, 4, 58, tzinfo=UTC))  # 2 s before a boundary
+    async with migrated_engine(settings.database_url) as engine, httpx.AsyncClient() as http:
+        c = bootstrap.assemble(settings, engine, subscribed_store(clock), clock, SyncPolicy())
+        try:
+            c.alerts = bootstrap.alert_sender(settings, http, clock)
+            await park(engine, clock)
+            assert c.history is not None
+            c.history.webhook("inventory_levels/update", "applied", 1.5)
+            worker = Worker(c)
+            loop = asyncio.create_task(worker._monitor_loop())
+            for _ in range(600):  # up to a minute; the first check is due after 5 s
+                if receiver.posts and mails:
+                    break
+                await asyncio.sleep(0.1)
+            worker._stopping.set()
+            await loop
+            async with c.uow() as unit:
+                stored = await unit.history.since(clock.now() - timedelta(hours=1))
+        finally:
+            await c.aclose()
+
+    assert [(body["condition"], body["state"]) for _, body in receiver.posts] == [
+        ("products_parked", "started")
+    ]
+    assert len(mails) == 1
+    assert ("webhooks", 1.0) in [(name, value) for _, name, value in stored]
