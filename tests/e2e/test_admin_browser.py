@@ -68,7 +68,7 @@ def test_sign_in_shows_the_products_in_the_operator_zone(
     page.reload()
 
     row = page.locator("tr", has=page.locator("a:text-is('b2b-001')"))
-    synced = row.locator("td").nth(9).inner_text()
+    synced = row.locator("td").nth(10).inner_text()
     b2b = row.locator("td.num").first.inner_text()
     page.screenshot(path=str(artifacts / "products.png"), full_page=True)
     page.click("nav.tabs a:has-text('Unlinked')")
@@ -103,6 +103,31 @@ def test_link_by_sku_search_allocate_enable_and_sync(
     assert page.locator("#shopify-available").inner_text() == "42"
     assert page.locator("#ours-b2c").inner_text() == "42"
     assert "Both sides agree" in page.locator("ul.explain").inner_text()
+
+
+def test_the_allocation_panel_sets_a_shared_pool_with_a_buffer_and_a_cap(
+    page: Any, stack: Stack, artifacts: Path
+) -> None:
+    """Policy, buffer and cap set in the panel: Shopify shows the shared pool minus the
+    buffer, capped, and the page says why."""
+    add(stack, "b2b-006", "SKU-000006", b2c=10, linked=True, enabled=True)
+    wait_for(lambda: ours(stack, "b2b-006")[1] == 10, what="the first sync of b2b-006")
+    page.goto(f"{stack.service}/admin/products/b2b-006")
+
+    page.select_option("#allocation-form select[name=policy]", "shared")
+    page.fill("#allocation-form input[name=buffer]", "5")
+    page.uncheck("#allocation-form input[name=no_cap]")
+    page.fill("#allocation-form input[name=cap]", "100")
+    page.click("button:has-text('Save policy')")
+    page.wait_for_selector("p.flash.ok:has-text('split -> shared')")
+    wait_for(lambda: stack.available("SKU-000006") == 100, what="Shopify to show 100")
+    page.reload()
+    page.screenshot(path=str(artifacts / "product-allocation.png"), full_page=True)
+
+    assert page.locator("#allocation").inner_text() == "shared, buffer 5, cap 100"
+    assert page.locator("#published").inner_text() == (
+        "Shopify shows 100: pool 130 (b2b_stock, shared) minus buffer 5 = 125; cap 100 reached"
+    )
 
 
 def test_reconcile_dry_run_then_apply(page: Any, stack: Stack, artifacts: Path) -> None:

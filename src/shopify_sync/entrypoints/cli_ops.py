@@ -192,6 +192,8 @@ def explain(
                 "Shopify available",
                 num(level.available) if level else result.shopify_error or "not read",
             ),
+            ("allocation", allocation_text(result)),
+            ("published", result.published),
             ("agreed base", num(p.shopify_base) if p.shopify_base is not None else "never synced"),
             (
                 "pending change of ours",
@@ -212,11 +214,24 @@ def explain(
 
     run(
         lambda c: admin.explain(
-            product_id, c.uow, c.store, initial_source=c.settings.initial_source
+            product_id,
+            c.uow,
+            c.store,
+            initial_source=c.settings.initial_source,
+            default=c.default_allocation,
         ),
         show,
         needs=SYNCING,
     )
+
+
+def allocation_text(result: admin.Explanation) -> str:
+    """``shared, buffer 5, cap 50``, marked when the product has none of its own."""
+    a = result.allocation
+    text = a.policy + (f", buffer {a.buffer:,}" if a.buffer else "")
+    text += "" if a.cap is None else f", cap {a.cap:,}"
+    own = result.product.allocation_policy is not None
+    return text if own else f"{text} (the settings'; its own from its first sync)"
 
 
 def _log_fact(entry: LogEntry | None) -> str:

@@ -384,7 +384,8 @@ OUTPUT = typer.Option(None, "--output", "-o", help="File to write (default: stdo
 def products_export(
     output: Path | None = OUTPUT,
 ) -> None:
-    """Write every product as CSV: product_id, sku, b2b_stock, b2c_stock, variant, sync_enabled."""
+    """Write every product as CSV: product_id, sku, b2b_stock, b2c_stock, variant, sync_enabled,
+    allocation_policy, allocation_buffer, allocation_cap, explanation (read-only)."""
 
     async def work(c: Container) -> int:
         total = (await admin.product_counts(c.uow))["total"]
@@ -392,7 +393,7 @@ def products_export(
         sink = sys.stdout if output is None else output.open("w", encoding="utf-8", newline="")
         try:
             with progress("exporting", total) as advance:
-                async for count, text in product_csv.export_products(c.uow):
+                async for count, text in product_csv.export_products(c.uow, c.default_allocation):
                     sink.write(text)
                     written += count
                     advance(count)
@@ -432,7 +433,9 @@ def products_import(
         finish_sync(report.synced, echo=not as_json)
 
     run(
-        lambda c: product_csv.import_products(cmd, c.uow, c.store, c.engine, c.clock),
+        lambda c: product_csv.import_products(
+            cmd, c.uow, c.store, c.engine, c.clock, c.default_allocation
+        ),
         show,
         needs=syncing(push and not dry_run),
     )
@@ -457,6 +460,10 @@ def _print_import(report: product_csv.ImportReport) -> None:
                 now,
                 _cell(d.new),
             )
+        for d in change.moves:
+            table.add_row("", "", f"{d.column} (moved by the policy)", _cell(d.old), _cell(d.new))
+        if change.explanation:
+            table.add_row("", "", "then", "", change.explanation)
     stdout_console().print(table)
     for error in report.errors:
         typer.echo(f"line {error.line}: {error.message}", err=True)

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from shopify_sync.domain.allocation import DEFAULT_ALLOCATION, Allocation, AllocationPolicy
+from shopify_sync.domain.allocation import explain as explain_allocation
 from shopify_sync.domain.commands import (
     Allocate,
     RetryProducts,
@@ -44,6 +46,10 @@ class ProductFilter:
     disabled: bool = False
     parked: bool = False
     search: str | None = None
+    policy: AllocationPolicy | None = None
+    """Only products under this allocation policy: their own, else ``default_policy``."""
+    default_policy: AllocationPolicy = "split"
+    """The policy of a product without its own (the settings')."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +105,8 @@ async def _page(
         disabled=filters.disabled,
         parked=filters.parked,
         search=(filters.search or "").strip() or None,
+        policy=filters.policy,
+        default_policy=filters.default_policy,
     )
 
 
@@ -391,7 +399,9 @@ class Explanation:
 
     ``level`` is Shopify's level as read just now (None when unlinked, disabled reads
     included, or unreadable: then ``shopify_error`` says why); ``next_sync`` is what the
-    next sync would do; ``lines`` tell the story in sentences.
+    next sync would do; ``allocation`` is the product's (its own, else the settings'), and
+    ``published`` how the quantity Shopify must show comes about under it; ``lines`` tell
+    the story in sentences.
     """
 
     product: Product
@@ -401,6 +411,8 @@ class Explanation:
     last_push: LogEntry | None
     last_webhook: LogEntry | None
     lines: tuple[str, ...]
+    allocation: Allocation = DEFAULT_ALLOCATION
+    published: str = ""
 
 
 async def explain(
@@ -409,8 +421,10 @@ async def explain(
     store: StoreClient,
     *,
     initial_source: InitialSource = "b2b",
+    default: Allocation = DEFAULT_ALLOCATION,
 ) -> Explanation:
-    """Our stocks, Shopify's level, the agreed base, the last push and webhook, errors.
+    """Our stocks and allocation, Shopify's level, the agreed base, the last push and
+    webhook, errors. ``default`` is the allocation of a product without its own.
 
     A Shopify failure does not fail the explanation: it becomes part of it.
 
@@ -436,8 +450,12 @@ async def explain(
         if level is not None and level.known and level.tracked and level.available is not None
         else None
     )
-    lines = narrate(product, level, error, next_sync, initial_source)
-    return Explanation(product, level, error, next_sync, last_push, last_webhook, lines)
+    allocation = product.allocation(default)
+    published = explain_allocation(product.b2b_stock, product.b2c_stock, allocation)
+    lines = narrate(product, level, error, next_sync, initial_source, published=published)
+    return Explanation(
+        product, level, error, next_sync, last_push, last_webhook, lines, allocation, published
+    )
 
 
 def narrate(
@@ -446,8 +464,11 @@ def narrate(
     shopify_error: str | None,
     next_sync: Merge | None,
     initial_source: InitialSource,
+    *,
+    published: str = "",
 ) -> tuple[str, ...]:
-    """The explanation in sentences, most important first (pure)."""
+    """The explanation in sentences, most important first (pure); ``published`` is how
+    the quantity Shopify must show comes about under the product's allocation."""
     pid = product.product_id
     lines: list[str] = []
     if not product.linked:
@@ -463,6 +484,8 @@ def narrate(
     if not product.sync_enabled:
         lines.append("Sync is disabled: Shopify keeps its own quantity until sync is enabled.")
     lines.extend(_shopify_lines(product, level, shopify_error))
+    if published:
+        lines.append(f"By its allocation: {published}.")
     lines.extend(_merge_lines(product, next_sync, initial_source))
     if product.push_key is not None:
         lines.append(

@@ -198,6 +198,8 @@ class ProductRepository(SyncProductRepository, Protocol):
         parked: bool = False,
         search: str | None = None,
         linked: bool = False,
+        policy: str | None = None,
+        default_policy: str | None = None,
     ) -> list[Product]: ...
     async def count_syncable(self) -> int: ...
     async def due(

@@ -200,8 +200,9 @@ def test_log_export_and_sign_out(admin: Admin) -> None:
 
     assert "Audit log of p2" in log and "db:direct" in log
     assert csv.text.splitlines()[:2] == [
-        "product_id,sku,b2b_stock,b2c_stock,variant,sync_enabled",
-        "p0,S-0,100,1,,true",
+        "product_id,sku,b2b_stock,b2c_stock,variant,sync_enabled,allocation_policy,"
+        "allocation_buffer,allocation_cap,explanation",
+        'p0,S-0,100,1,,true,split,0,none,"Shopify shows 1: pool 1 (b2c_stock, split)"',
     ]
     assert (home.status_code, after.status_code) == (200, 303) and "Dashboard" in home.text
 

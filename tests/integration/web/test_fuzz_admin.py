@@ -21,18 +21,19 @@ GETS = ["/admin", "/admin/login", "/admin/products", "/admin/products.csv",
 POSTS = [
     "/admin/zone", "/admin/reconcile", "/admin/errors/retry-parked", "/admin/errors/retry",
     *(f"/admin/products/{{pid}}/{action}"
-      for action in ("link", "unlink", "allocate", "enable", "disable", "sync", "retry")),
+      for action in ("link", "unlink", "allocate", "allocation", "enable", "disable", "sync",
+                     "retry")),
 ]  # fmt: skip
 NAMES = ["filter", "q", "after", "next", "variant_q", "preview", "product", "before", "tz",
          "variant_id", "b2c", "b2b", "move", "to", "password", "window", "scope",
-         "product_id"]  # fmt: skip
+         "product_id", "policy", "buffer", "cap", "no_cap"]  # fmt: skip
 
 TEXT = st.one_of(
     st.text(max_size=30),
     st.sampled_from(["", " ", "0", "-1", "1", "1,000", "2147483648", "9" * 30, "9" * 5000,
                      "1e3", "0x10", "NaN", "\x00", "%00", "b2b", "b2c", "all", "errors",
                      "Europe/Paris", "7d", "selected", "../../etc", "//evil.example",
-                     "/admin/products", "٣"]),
+                     "/admin/products", "٣", "split", "shared", "any", "none", "on"]),
     st.integers(-(2**70), 2**70).map(str),
 )  # fmt: skip
 PRODUCT_IDS = st.one_of(

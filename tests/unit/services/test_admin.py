@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import text
 
+from shopify_sync.domain.allocation import Allocation
 from shopify_sync.domain.commands import Allocate, RetryProducts, SetSyncEnabled
 from shopify_sync.domain.model import Change, PulledChange, PushStart, SyncFailure
 from shopify_sync.errors import InvalidQuantity, UnknownProduct
@@ -308,8 +310,36 @@ async def test_retry_refuses_an_unknown_product(shop_world: World) -> None:
 
 
 async def explained(world: World, pid: str) -> list[str]:
-    """The explanation's sentences."""
-    return list((await admin.explain(pid, world.uow, world.store)).lines)
+    """The explanation's sentences, but for the allocation's (tested on its own below)."""
+    lines = (await admin.explain(pid, world.uow, world.store)).lines
+    return [line for line in lines if not line.startswith("By its allocation: ")]
+
+
+async def test_explain_says_how_the_allocation_publishes(shop_world: World) -> None:
+    """The product's own allocation, or else the default, and the computation line, after
+    Shopify's level."""
+    own = await linked(shop_world, b2c=10, shopify=10, base=10)
+    without = await linked(shop_world, b2c=4, shopify=4, base=4)
+    async with shop_world.uow.engine.begin() as c:
+        await c.execute(
+            text(
+                "UPDATE product_inventory SET allocation_policy = 'shared', allocation_buffer = 5,"
+                " allocation_cap = 50, b2b_stock = 12 WHERE product_id = :p"
+            ),
+            {"p": own},
+        )
+
+    mine = await admin.explain(own, shop_world.uow, shop_world.store)
+    default = await admin.explain(
+        without, shop_world.uow, shop_world.store, default=Allocation("split", 1)
+    )
+
+    assert (mine.allocation, mine.published) == (
+        Allocation("shared", 5, 50),
+        "Shopify shows 7: pool 12 (b2b_stock, shared) minus buffer 5 = 7; cap 50 not reached",
+    )
+    assert mine.lines[1] == f"By its allocation: {mine.published}."
+    assert default.published == "Shopify shows 3: pool 4 (b2c_stock, split) minus buffer 1 = 3"
 
 
 async def test_explain_in_sync(shop_world: World) -> None:

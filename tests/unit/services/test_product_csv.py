@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from shopify_sync.domain.allocation import DEFAULT_ALLOCATION, Allocation
 from shopify_sync.domain.commands import ImportProducts
 from shopify_sync.domain.model import Product, PushStart
+from shopify_sync.errors import WriteInFlight
 from shopify_sync.services import product_csv
-from shopify_sync.services.product_csv import FieldChange, ImportReport, ProductRow, RowError
+from shopify_sync.services.product_csv import (
+    CSV_COLUMNS,
+    FieldChange,
+    ImportReport,
+    ProductRow,
+    RowError,
+)
 from shopify_sync.types import ProductId, VariantId
 from tests.unit.services.admin_data import add_product, log_of, product
 from tests.unit.services.conftest import World
@@ -19,12 +27,17 @@ HEADER = "product_id,sku,b2b_stock,b2c_stock,variant,sync_enabled\n"
 
 
 async def run_import(
-    world: World, text: str, *, dry_run: bool = False, push: bool = True
+    world: World,
+    text: str,
+    *,
+    dry_run: bool = False,
+    push: bool = True,
+    default: Allocation = DEFAULT_ALLOCATION,
 ) -> ImportReport:
     """Import through the use case."""
     return await product_csv.import_products(
         ImportProducts(text, dry_run=dry_run, push=push, reference="csv:test"),
-        world.uow, world.store, world.engine, world.clock,
+        world.uow, world.store, world.engine, world.clock, default,
     )  # fmt: skip
 
 
@@ -106,7 +119,7 @@ async def test_export_then_import_changes_nothing(shop_world: World) -> None:
 
     report = await run_import(shop_world, "".join(text for _, text in chunks))
 
-    assert ([n for n, _ in chunks], chunks[0][1]) == ([0, 2], HEADER)
+    assert ([n for n, _ in chunks], chunks[0][1]) == ([0, 2], ",".join(CSV_COLUMNS) + "\n")
     assert (report.applied, report.changes, report.unchanged, report.errors) == (True, (), 2, ())
 
 
@@ -115,9 +128,12 @@ def test_export_keeps_a_malformed_variant_as_it_is() -> None:
     odd = Product(ProductId("p"), None, None, 1, 2, "not-a-number", None, True, None, 0, None,
                   None, None, None)  # fmt: skip
 
-    row = product_csv.encode_product_csv([odd], header=False)
+    row = product_csv.encode_product_csv([odd], header=False, default=DEFAULT_ALLOCATION)
 
-    assert row == "p,,1,2,not-a-number,true\n"
+    assert (
+        row
+        == 'p,,1,2,not-a-number,true,split,0,none,"Shopify shows 2: pool 2 (b2c_stock, split)"\n'
+    )
 
 
 # -- import --------------------------------------------------------------------------------
@@ -263,3 +279,110 @@ async def test_import_refuses_relinking_while_a_write_is_in_flight(shop_world: W
     assert [RowError(2, "a write to Shopify is in flight: relink it once answered", "p")] == list(
         report.errors
     )
+
+
+# -- allocation columns --------------------------------------------------------------------
+
+ALLOCATION = "product_id,allocation_policy,allocation_buffer,allocation_cap\n"
+
+
+async def test_import_switches_a_product_to_a_shared_pool(shop_world: World) -> None:
+    """A row's new policy moves the units (b2b takes both pools, b2c mirrors what Shopify
+    is to show), writes the product's own policy and logs the moves and the change."""
+    await add_product(shop_world, product_id="p", b2b=100, b2c=20)
+
+    report = await run_import(shop_world, ALLOCATION + "p,shared,5,50\n", push=False)
+
+    after = await product(shop_world, "p")
+    assert (report.applied, report.errors) == (True, ())
+    assert (after.allocation_policy, after.allocation_buffer, after.allocation_cap) == (
+        "shared", 5, 50,
+    )  # fmt: skip
+    assert (after.b2b_stock, after.b2c_stock, after.refresh_requested) == (120, 50, True)
+    log = await log_of(shop_world, "p")
+    assert [(e.field, e.delta) for e in log if e.source == "allocation"] == [
+        ("b2b_stock", 20), ("b2c_stock", 30), ("allocation", 0),
+    ]  # fmt: skip
+    assert [e.detail for e in log if e.field == "allocation"] == [
+        "split -> shared, buffer 0 -> 5, cap none -> 50"
+    ]
+
+
+async def test_dry_run_shows_the_allocation_change_and_writes_nothing(shop_world: World) -> None:
+    """The dry run lists the policy's cells, the units it would move and the result."""
+    await add_product(shop_world, product_id="p", b2b=100, b2c=20)
+
+    report = await run_import(shop_world, ALLOCATION + "p,shared,5,\n", dry_run=True)
+
+    (change,) = report.changes
+    assert [d.column for d in change.changes] == ["allocation_policy", "allocation_buffer"]
+    assert [(d.column, d.old, d.new) for d in change.moves] == [
+        ("b2b_stock", 100, 120), ("b2c_stock", 20, 115),
+    ]  # fmt: skip
+    assert change.explanation == (
+        "Shopify shows 115: pool 120 (b2b_stock, shared) minus buffer 5 = 115"
+    )
+    assert (await product(shop_world, "p")).allocation_policy is None
+
+
+async def test_a_bad_allocation_cell_applies_no_row(shop_world: World) -> None:
+    """A negative buffer on one row: a row error, and no other row's policy is applied."""
+    await add_product(shop_world, product_id="good", b2b=10, b2c=5)
+    await add_product(shop_world, product_id="bad", b2b=10, b2c=5)
+
+    report = await run_import(shop_world, ALLOCATION + "good,shared,,\nbad,,-2,\n")
+
+    assert [(e.line, e.product_id) for e in report.errors] == [(3, "bad")]
+    assert ((await product(shop_world, "good")).allocation_policy, report.applied) == (
+        None, False,
+    )  # fmt: skip
+
+
+async def test_a_new_product_takes_the_rows_allocation_as_its_own(shop_world: World) -> None:
+    """A product created by the file with a policy keeps its stocks and owns the policy."""
+    report = await run_import(
+        shop_world, "product_id,b2b_stock,allocation_policy\nfresh,9,shared\n", push=False
+    )
+
+    fresh = await product(shop_world, "fresh")
+    assert report.applied and (fresh.allocation_policy, fresh.b2b_stock) == ("shared", 9)
+
+
+async def test_import_waits_for_a_write_in_flight_then_applies(shop_world: World) -> None:
+    """A product with a write awaiting Shopify is switched once the write is answered."""
+    await add_product(shop_world, product_id="p", b2b=100, b2c=10, base=10)
+    await _start_push(shop_world, "p")
+    slept: list[float] = []
+
+    async def answer_then_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        async with shop_world.uow() as unit:
+            await unit.products.abandon_push("k", shop_world.clock.now())
+            await unit.commit()
+
+    shop_world.clock.sleep = answer_then_sleep  # type: ignore[method-assign]
+
+    report = await run_import(shop_world, ALLOCATION + "p,shared,,\n", push=False)
+
+    after = await product(shop_world, "p")
+    assert (report.applied, len(slept), after.allocation_policy) == (True, 1, "shared")
+    assert (after.b2b_stock, after.b2c_stock) == (110, 110)
+
+
+async def test_import_gives_up_on_a_write_that_stays_in_flight(shop_world: World) -> None:
+    """A write never answered: the import says so and changes nothing."""
+    await add_product(shop_world, product_id="p", b2b=100, b2c=10, base=10)
+    await _start_push(shop_world, "p")
+
+    with pytest.raises(WriteInFlight, match="a write to Shopify for p is still waiting"):
+        await run_import(shop_world, ALLOCATION + "p,shared,,\n")
+
+    assert (await product(shop_world, "p")).allocation_policy is None
+
+
+async def _start_push(world: World, pid: str) -> None:
+    async with world.uow() as unit:
+        await unit.products.begin_pushes(
+            "k", [PushStart(ProductId(pid), 10, 9, 10, 10)], world.clock.now()
+        )
+        await unit.commit()

@@ -198,8 +198,14 @@ class SqlProductRepository(PushRecords, OperatorWrites):
         parked: bool = False,
         search: str | None = None,
         linked: bool = False,
+        policy: str | None = None,
+        default_policy: str | None = None,
     ) -> list[Product]:
-        """A page of products in id order (keyset pagination), optionally filtered."""
+        """A page of products in id order (keyset pagination), optionally filtered.
+
+        ``policy`` keeps the products under that allocation policy: their own, or, for those
+        without one, ``default_policy`` (the settings').
+        """
         query = select(t).order_by(t.c.product_id).limit(limit)
         if after is not None:
             query = query.where(t.c.product_id > after)
@@ -215,6 +221,10 @@ class SqlProductRepository(PushRecords, OperatorWrites):
             query = query.where(~t.c.sync_enabled)
         if parked:
             query = query.where(t.c.parked_at.is_not(None))
+        if policy is not None:
+            own = t.c.allocation_policy == policy
+            unset = t.c.allocation_policy.is_(None)
+            query = query.where(or_(own, unset) if policy == default_policy else own)
         if search:
             pattern = f"%{search.lower()}%"
             query = query.where(

@@ -23,6 +23,7 @@ from pydantic import (
 from shopify_sync.types import MAX_QUANTITY, MAX_SHOPIFY_ID
 
 FILTERS = ("all", "linked", "unlinked", "errors", "disabled", "parked")
+POLICY_FILTERS = ("any", "split", "shared")
 MAX_TEXT = 200
 """Longest search text, cursor or product id taken from a request."""
 MAX_NEXT = 2000
@@ -89,6 +90,7 @@ class ProductsQuery(_Input):
     """``GET /admin/products``."""
 
     filter: Literal["all", "linked", "unlinked", "errors", "disabled", "parked"] = "all"
+    policy: Literal["any", "split", "shared"] = "any"
     q: Text = ""
     after: ProductIdText | None = None
 
@@ -148,6 +150,19 @@ class AllocateForm(_Input):
     to: Literal["b2b", "b2c"] | None = None
 
 
+class AllocationForm(_Input):
+    """``POST /admin/products/{id}/allocation``: the allocation policy, buffer and cap.
+
+    No policy, a blank buffer or a blank cap keeps that value as it is; ticking ``no_cap``
+    removes the cap (with a cap in its box too, the route refuses both).
+    """
+
+    policy: Literal["split", "shared"] | None = None
+    buffer: Quantity = None
+    cap: Quantity = None
+    no_cap: Flag = False
+
+
 class RetryForm(_Input):
     """``POST /admin/errors/retry``: every product in error, or the ticked ones."""
 
@@ -183,8 +198,9 @@ def parse(model: type[M], values: Mapping[str, str]) -> M:
         BadInput: a field is missing or malformed; says which and what it takes.
     """
     data: dict[str, Any] = {name: values[name] for name in model.model_fields if name in values}
-    if model is AllocateForm and data.get("to", "x").strip() == "":
-        data.pop("to")
+    for name in ("to", "policy"):  # a select left on its blank choice
+        if model in (AllocateForm, AllocationForm) and data.get(name, "x").strip() == "":
+            data.pop(name)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -10,8 +10,10 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter
 from fastapi.responses import Response, StreamingResponse
 
+from shopify_sync.domain.allocation import describe_change
 from shopify_sync.domain.commands import (
     Allocate,
+    ChangeAllocation,
     Channel,
     LinkProduct,
     RetryProducts,
@@ -20,7 +22,9 @@ from shopify_sync.domain.commands import (
 )
 from shopify_sync.entrypoints.web.admin_forms import (
     FILTERS,
+    POLICY_FILTERS,
     AllocateForm,
+    AllocationForm,
     BadInput,
     Empty,
     LinkForm,
@@ -33,8 +37,15 @@ from shopify_sync.entrypoints.web.admin_forms import (
     product_id as parse_product_id,
 )
 from shopify_sync.entrypoints.web.admin_page import PAGE_SIZE, Page, SignedPage, alarms
-from shopify_sync.errors import ShopifySyncError, StoreError, UnknownProduct
+from shopify_sync.errors import (
+    InvalidQuantity,
+    InvalidRequest,
+    ShopifySyncError,
+    StoreError,
+    UnknownProduct,
+)
 from shopify_sync.services import admin, handlers, linking, product_csv
+from shopify_sync.services.allocation import AllocationResult, change_allocation
 from shopify_sync.types import ProductId, VariantId
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -43,10 +54,12 @@ router = APIRouter(prefix="/admin", include_in_schema=False)
 @router.get("/products")
 async def products(page: SignedPage) -> Response:
     query, status = page.query(ProductsQuery)
-    chosen, search = query.filter, query.q
+    chosen, search, policy = query.filter, query.q, query.policy
     filters = admin.ProductFilter(
         linked=chosen == "linked", unlinked=chosen == "unlinked", errors=chosen == "errors",
         disabled=chosen == "disabled", parked=chosen == "parked", search=search or None,
+        policy=None if policy == "any" else policy,
+        default_policy=page.c.default_allocation.policy,
     )  # fmt: skip
     found = await admin.list_products(page.c.uow, filters, after=query.after, limit=PAGE_SIZE)
     counts = dict(found.counts)
@@ -56,18 +69,19 @@ async def products(page: SignedPage) -> Response:
     more = None
     if found.next_after:
         more = "/admin/products?" + urlencode(
-            {"filter": chosen, "q": search, "after": found.next_after}
+            {"filter": chosen, "policy": policy, "q": search, "after": found.next_after}
         )
     return page.render(
         "products.html", status=status, page_=found, filters=FILTERS, chosen=chosen, q=search,
         counts=counts, more=more, first=query.after is not None, alarms=await alarms(page),
+        policies=POLICY_FILTERS, policy=policy, default=page.c.default_allocation,
     )  # fmt: skip
 
 
 @router.get("/products.csv")
 async def products_csv(page: SignedPage) -> Response:
     async def rows() -> AsyncIterator[str]:
-        async for _, text in product_csv.export_products(page.c.uow):
+        async for _, text in product_csv.export_products(page.c.uow, page.c.default_allocation):
             yield text
 
     headers = {"Content-Disposition": 'attachment; filename="products.csv"'}
@@ -83,8 +97,9 @@ async def product(page: SignedPage, product_id: str) -> Response:
 async def _product_page(page: Page, product_id: str, query: str, status: int) -> Response:
     try:
         explanation = await admin.explain(
-            product_id, page.c.uow, page.c.store, initial_source=page.c.settings.initial_source
-        )
+            product_id, page.c.uow, page.c.store, initial_source=page.c.settings.initial_source,
+            default=page.c.default_allocation,
+        )  # fmt: skip
     except UnknownProduct as exc:
         page.session.flash("error", f"{exc}.")
         return page.render("not_found.html", status=404)
@@ -106,9 +121,11 @@ async def _act(
     product_id: str,
     action: Callable[[M], Awaitable[str]],
     model: type[M] = Empty,  # type: ignore[assignment]  # the forms with only their token
+    refused: tuple[type[Exception], ...] = (),
 ) -> Response:
     """Run one change from a product's page and come back to it with the outcome; a
-    malformed field shows the product's page again with what was wrong (400)."""
+    malformed field, or a value the use case refuses (``refused``), shows the product's
+    page again with what was wrong (400), nothing changed."""
     data = await page.form()
     product_id = parse_product_id(product_id)
     try:
@@ -119,6 +136,9 @@ async def _act(
     try:
         page.session.flash("ok", await action(form))
         page.state.worker.wake()
+    except refused as exc:
+        page.session.flash("error", f"{exc} (nothing changed)")
+        return await _product_page(page, product_id, "", 400)
     except (ShopifySyncError, ValueError) as exc:
         page.session.flash("error", str(exc))
     return page.redirect(f"/admin/products/{quote(product_id)}")
@@ -156,6 +176,39 @@ async def allocate(page: SignedPage, product_id: str) -> Response:
         return f"Allocation saved: B2B {a.b2b_stock:,}, B2C {a.b2c_stock:,}."
 
     return await _act(page, product_id, action, AllocateForm)
+
+
+@router.post("/products/{product_id}/allocation")
+async def allocation(page: SignedPage, product_id: str) -> Response:
+    """Change the product's allocation policy, buffer or cap; waits for a write in flight."""
+
+    async def action(form: AllocationForm) -> str:
+        if form.no_cap and form.cap is not None:
+            raise InvalidRequest("give a cap or tick “no cap”, not both")
+        cmd = ChangeAllocation(
+            ProductId(product_id), form.policy, form.buffer, form.cap, clear_cap=form.no_cap,
+            reference="admin page", push=False,
+        )  # fmt: skip
+        result = await change_allocation(
+            cmd, page.c.uow, page.c.engine, page.c.clock, page.c.default_allocation
+        )
+        if not result.changed:
+            return f"Allocation unchanged: {result.explanation}."
+        return f"Allocation saved: {allocation_outcome(result)}"
+
+    return await _act(page, product_id, action, AllocationForm, (InvalidRequest, InvalidQuantity))
+
+
+def allocation_outcome(result: AllocationResult) -> str:
+    """What a change of allocation did, in one line: the change, the units moved, the
+    quantity Shopify is to show and why."""
+    moved = [
+        f"{name} {delta:+,}"
+        for name, delta in (("b2b_stock", result.b2b_moved), ("b2c_stock", result.b2c_moved))
+        if delta
+    ]
+    units = f"; units moved: {', '.join(moved)}" if moved else "; no units moved"
+    return f"{describe_change(result.old, result.new)}{units}. {result.explanation}."
 
 
 @router.post("/products/{product_id}/enable")
