@@ -43,7 +43,7 @@ from shopify_sync.services.doctor import Doctor
 from shopify_sync.services.engine import SyncEngine
 from shopify_sync.services.history import HistoryRecorder
 from shopify_sync.services.ingest import LevelIngest
-from shopify_sync.services.monitoring import NO_METRICS, MetricsFanOut, StatesReader
+from shopify_sync.services.monitoring import MetricsFanOut, OutageWatch, StatesReader
 from shopify_sync.services.ports import (
     AlertSender,
     Clock,
@@ -78,11 +78,14 @@ class Container:
     """The webhook hot path's store; ``ingest`` batches deliveries onto it."""
     ingest: LevelIngest
     metrics: Metrics
-    """Where the sync counts what it does (``NO_METRICS`` when metrics are off)."""
+    """Where the sync counts what it does (only the outage pause when metrics are off)."""
     metrics_page: MetricsPage | None
     """Renders ``/metrics``; None when metrics are off."""
     history: HistoryRecorder | None
     """The dashboard's per-interval figures, flushed by the worker; None when metrics are off."""
+    outage: OutageWatch
+    """Since when calls to Shopify are paused (the outage alert, the dashboard), metrics on
+    or off."""
     states: StatesReader
     """The products' states for scrapes and the dashboard, cached briefly."""
     ready: Callable[[], Awaitable[str | None]]
@@ -271,6 +274,7 @@ def assemble(
         metrics=watch.metrics,
         metrics_page=watch.page,
         history=watch.history,
+        outage=watch.outage,
         states=StatesReader(uow, clock),
         ready=functools.partial(readiness_problem, engine),
         refusals=RefusalCounter(uow, clock),
@@ -283,20 +287,23 @@ def assemble(
 @dataclass(frozen=True)
 class Monitoring:
     """The recorders a process counts into: Prometheus' and the dashboard's history, both
-    fed through ``metrics``; all off (``NO_METRICS``) with ``METRICS_ENABLED=false``."""
+    fed through ``metrics``, all off with ``METRICS_ENABLED=false``; and the outage pause's
+    start (``outage``), which the alerts and the dashboard need either way."""
 
     metrics: Metrics
     page: MetricsPage | None
     history: HistoryRecorder | None
+    outage: OutageWatch
 
 
 def monitoring(settings: Settings, clock: Clock) -> Monitoring:
     """The recorders for ``settings``."""
+    outage = OutageWatch(clock)
     if not settings.metrics_enabled:
-        return Monitoring(NO_METRICS, None, None)
+        return Monitoring(outage, None, None, outage)
     prometheus = PrometheusMetrics(clock)
     history = HistoryRecorder(clock)
-    return Monitoring(MetricsFanOut(prometheus, history), prometheus, history)
+    return Monitoring(MetricsFanOut(prometheus, history, outage), prometheus, history, outage)
 
 
 async def prepare_database(settings: Settings) -> None:

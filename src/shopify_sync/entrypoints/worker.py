@@ -193,7 +193,7 @@ class Worker:
                     await alerts.check_alerts(
                         self._c.holder, self._c.uow, self._c.store, self._c.clock,
                         self._c.alerts, watch,
-                        self._c.history.outage_since if self._c.history else None,
+                        self._c.outage.outage_since,
                         ttl=ALERTS_LEASE_TTL,
                     )  # fmt: skip
             except Exception:  # the loop must survive anything; the next pass retries

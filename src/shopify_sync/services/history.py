@@ -68,8 +68,6 @@ class HistoryRecorder:
         self._lag_sum = 0.0
         self._lag_max = float("-inf")
         self._pulled = 0
-        self.outage_since: datetime | None = None
-        """When the outage pause began; None while calls go through."""
 
     def _start(self) -> datetime:
         """The current interval's start, worked out again only when it has passed (this
@@ -157,8 +155,7 @@ class HistoryRecorder:
         """Not charted."""
 
     def outage_pause(self, on: bool) -> None:
-        """Remember since when calls are paused (for the dashboard's state)."""
-        self.outage_since = self._clock.now() if on else None
+        """Not charted (``OutageWatch`` keeps its start for the dashboard and the alerts)."""
 
     def token_renewed(self, outcome: str) -> None:
         """Not charted."""

@@ -1,5 +1,6 @@
-"""Monitoring use cases: the database-derived figures a scrape reads, and a recorder that
-counts nothing (when metrics are off, and in tests that do not look at them).
+"""Monitoring use cases: the database-derived figures a scrape reads, a recorder that
+counts nothing (when metrics are off, and in tests that do not look at them), and the
+outage pause's start, which the alerts and the dashboard need whether metrics are on or off.
 
 A scrape reads the products' states in one query, kept for ``ttl_s`` so that several
 scrapers (or several processes' scrapers) cost at most one query per interval each.
@@ -8,6 +9,7 @@ scrapers (or several processes' scrapers) cost at most one query per interval ea
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import structlog
 
@@ -101,14 +103,32 @@ class NoMetrics:
 NO_METRICS = NoMetrics()
 
 
+class OutageWatch(NoMetrics):
+    """Records only since when calls to Shopify are paused (the outage alert and the
+    dashboard read it); counts nothing else, so it costs the webhook path nothing."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self.outage_since: datetime | None = None
+        """When the outage pause began; None while calls go through."""
+
+    def outage_pause(self, on: bool) -> None:
+        """Remember since when calls are paused (the first ``True`` of a pause)."""
+        if not on:
+            self.outage_since = None
+        elif self.outage_since is None:
+            self.outage_since = self._clock.now()
+
+
 class MetricsFanOut:
     """Passes every count on to several recorders (Prometheus and the dashboard's history)."""
 
     def __init__(self, *recorders: Metrics) -> None:
         self._recorders = recorders
-        # Bound once: these two run on every webhook delivery.
-        self._webhooks = tuple(r.webhook for r in recorders)
-        self._pulled = tuple(r.pulled for r in recorders)
+        # Bound once, for the recorders that count them: these two run on every delivery.
+        counting = [r for r in recorders if not isinstance(r, NoMetrics)]
+        self._webhooks = tuple(r.webhook for r in counting)
+        self._pulled = tuple(r.pulled for r in counting)
 
     def webhook(self, topic: str, outcome: str, lag_s: float | None = None) -> None:
         """Pass on."""

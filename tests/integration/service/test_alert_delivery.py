@@ -150,6 +150,21 @@ async def park(engine: AsyncEngine, clock: FakeClock) -> None:
         await unit.commit()
 
 
+async def monitor_until_told(
+    c: bootstrap.Container, receiver: Receiver, mails: list[bytes]
+) -> None:
+    """Run the worker's monitoring loop until both channels were sent something (up to a
+    minute; the first check is due after ``ALERT_CHECK_INTERVAL_SECONDS``), then stop it."""
+    worker = Worker(c)
+    loop = asyncio.create_task(worker._monitor_loop())
+    for _ in range(600):
+        if receiver.posts and mails:
+            break
+        await asyncio.sleep(0.1)
+    worker._stopping.set()
+    await loop
+
+
 async def test_a_failed_webhook_channel_is_retried_alone_and_each_channel_told_once(
     tmp_path: Path, receiver: Receiver, smtp: tuple[int, list[bytes]]
 ) -> None:
@@ -217,14 +232,7 @@ async def test_the_worker_checks_the_alerts_and_stores_the_figures(
             await park(engine, clock)
             assert c.history is not None
             c.history.webhook("inventory_levels/update", "applied", 1.5)
-            worker = Worker(c)
-            loop = asyncio.create_task(worker._monitor_loop())
-            for _ in range(600):  # up to a minute; the first check is due after 5 s
-                if receiver.posts and mails:
-                    break
-                await asyncio.sleep(0.1)
-            worker._stopping.set()
-            await loop
+            await monitor_until_told(c, receiver, mails)
             async with c.uow() as unit:
                 stored = await unit.history.since(clock.now() - timedelta(hours=1))
         finally:
@@ -235,3 +243,31 @@ async def test_the_worker_checks_the_alerts_and_stores_the_figures(
     ]
     assert len(mails) == 1
     assert ("webhooks", 1.0) in [(name, value) for _, name, value in stored]
+
+
+async def test_with_metrics_off_a_long_outage_pause_still_alerts(
+    tmp_path: Path, receiver: Receiver, smtp: tuple[int, list[bytes]]
+) -> None:
+    """METRICS_ENABLED=false counts nothing, yet the worker's check still sees the outage
+    pause the Shopify client reports and sends outage_pause_long once it lasts too long."""
+    port, mails = smtp
+    receiver.failing = False
+    settings = alert_settings(
+        tmp_path, receiver, port,
+        ALERT_CHECK_INTERVAL_SECONDS="5", ALERT_OUTAGE_MINUTES="1", METRICS_ENABLED="false",
+    )  # fmt: skip
+    clock = FakeClock(datetime(2026, 5, 1, 10, 0, tzinfo=UTC))
+    async with migrated_engine(settings.database_url) as engine, httpx.AsyncClient() as http:
+        c = bootstrap.assemble(settings, engine, subscribed_store(clock), clock, SyncPolicy())
+        try:
+            c.alerts = bootstrap.alert_sender(settings, http, clock)
+            c.metrics.outage_pause(True)
+            clock.advance(120)
+            await monitor_until_told(c, receiver, mails)
+        finally:
+            await c.aclose()
+
+    assert c.history is None
+    assert [(body["condition"], body["state"]) for _, body in receiver.posts] == [
+        ("outage_pause_long", "started")
+    ]

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
+from fastapi.testclient import TestClient
+
+from shopify_sync.entrypoints.web.app import create_app
 from shopify_sync.services.history import flush_history
-from tests.integration.web.test_admin_page import Admin
+from tests.fakes import FakeClock
+from tests.integration.web.conftest import builder, make_settings
+from tests.integration.web.test_admin_page import PASSWORD, Admin
 from tests.integration.web.test_admin_page import _admin as _admin  # the fixture
+from tests.unit.services.shop_fakes import FakeShop
 
 
 def flush(admin: Admin) -> None:
@@ -103,3 +110,24 @@ def test_webhook_subscriptions_show_as_this_process_last_checked_them(admin: Adm
 
     assert 'id="subscriptions">not watched (PUBLIC_URL is not set)' in unwatched
     assert '<span class="badge error">missing orders/create</span>' in watched
+
+
+def test_with_metrics_off_the_outage_pause_still_shows(tmp_path: Path) -> None:
+    """METRICS_ENABLED=false keeps no history, but the dashboard still shows the outage
+    pause the Shopify client reports (no charts, a line saying why)."""
+    settings = make_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'off.db'}",
+        ADMIN_PASSWORD=PASSWORD,
+        METRICS_ENABLED="false",
+    )
+    clock = FakeClock()
+    app = create_app(settings, builder=builder(FakeShop(clock), clock), run_worker=False)
+    with TestClient(app) as client:
+        admin = Admin(client, FakeShop(clock))
+        admin.sign_in()
+        client.app.state.shopify_sync.container.metrics.outage_pause(True)  # type: ignore[attr-defined]
+
+        page = client.get("/admin").text
+
+    assert 'id="outage"><span class="badge error">on since' in page
+    assert "Metrics are off (METRICS_ENABLED=false)" in page

@@ -59,7 +59,6 @@ async def render(page: Page, window: str) -> Response:
             if any(point.values.get(s.key) for s, _ in columns):
                 values = [charts.number(point.values.get(s.key, 0.0), u) for s, u in columns]
                 rows.append((label(point.start), values))
-    outage = c.history.outage_since if c.history is not None else None
     context: dict[str, Any] = {
         "window": window,
         "windows": list(WINDOWS),
@@ -67,7 +66,7 @@ async def render(page: Page, window: str) -> Response:
         "health": health,
         "shopify": await shopify_status(page.state),
         "subscriptions": _subscriptions(page.state.worker.webhooks),
-        "outage_since": outage,
+        "outage_since": c.outage.outage_since,
         "oldest_error_age": _age(c.clock.now(), states.oldest_error_since if states else None),
         "charts": drawn,
         "columns": [s.label if not u else f"{s.label} ({u})" for s, u in columns],
