@@ -65,6 +65,9 @@ class WebhookOutcome:
     detail: str
     duplicate: bool = False
     refresh: tuple[ProductId, ...] = field(default_factory=tuple)
+    moved: int = 0
+    """Products whose ``b2c_stock`` it moved (Shopify-side changes pulled): 0 for our own
+    write coming back, which is applied and changes nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +112,8 @@ def plan_levels(
             for write in writes[before:]:
                 rows[write.product_id] = _after(rows[write.product_id], write)
         refresh.update(dict.fromkeys(wanted))
-        outcomes.append(WebhookOutcome(status, detail, refresh=wanted))
+        moved = sum(1 for write in writes[before:] if write.delta)
+        outcomes.append(WebhookOutcome(status, detail, refresh=wanted, moved=moved))
         events.append(webhook_event(meta, now, status, detail))
     return LevelPlan(now, tuple(outcomes), tuple(writes), tuple(refresh), tuple(events))
 

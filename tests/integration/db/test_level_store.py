@@ -78,8 +78,10 @@ def planner(cmds: Sequence[ApplyInventoryLevel]) -> Callable[[LevelView], LevelP
 
 
 def applied(pid: str, available: int, delta: int) -> WebhookOutcome:
-    """The outcome of a delivery that moved ``pid``'s stock."""
-    return WebhookOutcome("processed", f"{pid}: available {available}, b2c_stock {delta:+d}")
+    """The outcome of a delivery applied to ``pid`` (it moved the stock unless ``delta`` 0)."""
+    return WebhookOutcome(
+        "processed", f"{pid}: available {available}, b2c_stock {delta:+d}", moved=int(delta != 0)
+    )
 
 
 async def insert_product(

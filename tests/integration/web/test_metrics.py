@@ -80,6 +80,22 @@ def test_deliveries_are_counted_by_topic_and_outcome(harness: Harness) -> None:
     assert got[("shopify_sync_pulled_changes_total", (("via", "webhook"),))] == 1.0
 
 
+def test_our_own_write_coming_back_is_applied_but_not_pulled(harness: Harness) -> None:
+    """A level equal to the agreed base (Shopify's echo of our own write) counts as an
+    applied delivery and no pulled change; a level that moves our stock counts one."""
+    _, echoed = add_product(harness, ours=5, base=5, shopify=5)
+    _, moved = add_product(harness, ours=5, base=5, shopify=5)
+    path, topic = "/webhooks/inventory-update", "inventory_levels/update"
+    webhook(harness, path, level(echoed, 5), topic=topic, event="e1")
+    webhook(harness, path, level(moved, 4), topic=topic, event="e2")
+
+    got = scrape(harness)
+
+    applied = ("shopify_sync_webhook_deliveries_total", (("outcome", "applied"), ("topic", topic)))
+    assert got[applied] == 2.0
+    assert got[("shopify_sync_pulled_changes_total", (("via", "webhook"),))] == 1.0
+
+
 def test_a_push_is_counted_with_its_latency(harness: Harness) -> None:
     """POST /sync/{id} that writes to Shopify counts one pushed change and its latency."""
     pid, _ = add_product(harness, ours=7, base=5, shopify=5)

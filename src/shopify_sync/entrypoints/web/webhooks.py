@@ -102,8 +102,9 @@ def _refused(exc: ShopifySyncError) -> str:
 def _count(
     metrics: Metrics, topic: str, outcome: handlers.WebhookOutcome, meta: WebhookMeta, clock: Clock
 ) -> None:
-    """Count an answered delivery: applied (with its lag since Shopify's trigger),
-    duplicate, stale or ignored."""
+    """Count an answered delivery: applied (with its lag since Shopify's trigger, and the
+    products it moved as pulled changes: none for our own write coming back), duplicate,
+    stale or ignored."""
     if outcome.duplicate:
         metrics.webhook(topic, "duplicate")
     elif outcome.status == "processed":
@@ -111,8 +112,8 @@ def _count(
         if meta.triggered_at is not None:
             lag_s = (clock.now() - meta.triggered_at).total_seconds()
         metrics.webhook(topic, "applied", lag_s)
-        if topic == handlers.INVENTORY_TOPIC and not outcome.refresh:
-            metrics.pulled(1, "webhook")
+        if outcome.moved:
+            metrics.pulled(outcome.moved, "webhook")
     elif outcome.status == "ignored" and "stale:" in outcome.detail:
         metrics.webhook(topic, "stale")
     else:
