@@ -131,3 +131,38 @@ def test_with_metrics_off_the_outage_pause_still_shows(tmp_path: Path) -> None:
 
     assert 'id="outage"><span class="badge error">on since' in page
     assert "Metrics are off (METRICS_ENABLED=false)" in page
+
+
+def test_no_secret_shows_on_the_dashboard_or_the_metrics(tmp_path: Path) -> None:
+    """With every secret set, none of them appears on the dashboard (both windows), on
+    /metrics or on /health."""
+    secrets = {
+        "SHOPIFY_ACCESS_TOKEN": "shpat_secret_access_9f3",
+        "SHOPIFY_WEBHOOK_SECRET": "secret-webhook-key-9f3",
+        "SHOPIFY_WEBHOOK_SECRET_PREVIOUS": "secret-old-webhook-key-9f3",
+        "SYNC_API_TOKEN": "secret-api-token-9f3",
+        "ADMIN_PASSWORD": "secret-admin-password-9f3",
+        "ALERT_WEBHOOK_URL": "https://hooks.example.com/services/T0/B0/secretpath9f3",
+        "SMTP_PASSWORD": "secret-smtp-password-9f3",
+    }
+    settings = make_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'secrets.db'}",
+        **secrets,
+        ALERT_EMAIL_TO="ops@example.com",
+        ALERT_EMAIL_FROM="sync@example.com",
+        SMTP_HOST="smtp.example.com",
+    )
+    clock = FakeClock()
+    app = create_app(settings, builder=builder(FakeShop(clock), clock), run_worker=False)
+    with TestClient(app) as client:
+        admin = Admin(client, FakeShop(clock))
+        admin.sign_in(secrets["ADMIN_PASSWORD"])
+        client.app.state.shopify_sync.container.metrics.outage_pause(True)  # type: ignore[attr-defined]
+        pages = [client.get("/admin").text, client.get("/admin?window=7d").text]
+        auth = {"Authorization": f"Bearer {secrets['SYNC_API_TOKEN']}"}
+        pages += [client.get("/metrics", headers=auth).text, client.get("/health").text]
+
+    assert "<h1>Dashboard</h1>" in pages[0] and "shopify_sync_database_up" in pages[2]
+    shown = [(name, n) for name, value in secrets.items() for n, page in enumerate(pages)
+             if value in page or value.rsplit("/", 1)[-1] in page]  # fmt: skip
+    assert shown == []
