@@ -218,7 +218,7 @@ class Settings(BaseModel):
     )
     metrics_enabled: Annotated[bool, Uses(Need.SERVICE)] = Field(True, alias="METRICS_ENABLED")
     history_retention_days: Annotated[int, Uses(Need.SERVICE)] = Field(
-        14, ge=1, le=366, alias="HISTORY_RETENTION_DAYS"
+        14, ge=7, le=366, alias="HISTORY_RETENTION_DAYS"
     )
     alert_webhook_url: Annotated[Secret | None, Uses(Need.ALERTS)] = Field(
         None, alias="ALERT_WEBHOOK_URL"
@@ -236,7 +236,7 @@ class Settings(BaseModel):
     smtp_password: Annotated[Secret | None, Uses(Need.ALERTS)] = Field(None, alias="SMTP_PASSWORD")
     smtp_starttls: Annotated[bool, Uses(Need.ALERTS)] = Field(True, alias="SMTP_STARTTLS")
     alert_check_interval_s: Annotated[int, Uses(Need.ALERTS)] = Field(
-        60, ge=5, le=3600, alias="ALERT_CHECK_INTERVAL_SECONDS"
+        60, ge=5, le=60, alias="ALERT_CHECK_INTERVAL_SECONDS"
     )
     alert_parked_products: Annotated[int, Uses(Need.ALERTS)] = Field(
         1, ge=1, alias="ALERT_PARKED_PRODUCTS"

@@ -77,6 +77,8 @@ def test_public_url_is_optional_and_normalized() -> None:
         ("INITIAL_SOURCE", "erp", "'b2b' or 'shopify'"),
         ("PUBLIC_URL", "sync.example.com", "public base URL"),
         ("PUBLIC_URL", "http://sync.example.com", "https only"),
+        ("ALERT_CHECK_INTERVAL_SECONDS", "300", "less than or equal to 60"),
+        ("HISTORY_RETENTION_DAYS", "3", "greater than or equal to 7"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, expected: str) -> None:
