@@ -126,6 +126,21 @@ def test_the_dashboard_reads_in_dark_mode(signed_in: Any, artifacts: Path) -> No
     assert _luminance(background) < 0.1 < 0.4 < _luminance(line)
 
 
+def test_the_dashboard_loads_nothing_from_elsewhere(signed_in: Any, seeded: Stack) -> None:
+    """Both windows of the dashboard, charts and styles included, come from the service
+    alone (no CDN, no other host), so the page works offline."""
+    page = signed_in("light")
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+
+    page.reload()
+    page.click("nav.tabs a:has-text('last 7 days')")
+    page.wait_for_selector("a[aria-current=page]:has-text('last 7 days')")
+
+    assert any(url.endswith(".css") for url in requested)
+    assert [url for url in requested if not url.startswith(f"{seeded.service}/")] == []
+
+
 def _luminance(css: str) -> float:
     """Relative brightness (0 black, 1 white) of an ``rgb(r, g, b)`` colour."""
     r, g, b = (int(part) for part in css[css.index("(") + 1 : css.index(")")].split(",")[:3])
