@@ -5,6 +5,7 @@ SQLite database; each channel is told each start and clearing once."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ from shopify_sync.simulator.testing import run_app_in_thread
 from shopify_sync.types import ProductId
 from tests.conftest import migrated_engine
 from tests.fakes import FakeClock, FakeStoreClient
+from tests.integration.service.stack import running_stack, wait_for
 
 pytestmark = pytest.mark.anyio
 TTL = timedelta(minutes=2)
@@ -271,3 +273,50 @@ async def test_with_metrics_off_a_long_outage_pause_still_alerts(
     assert [(body["condition"], body["state"]) for _, body in receiver.posts] == [
         ("outage_pause_long", "started")
     ]
+
+
+def test_a_receiver_that_hangs_delays_no_sync(database_url: str) -> None:
+    """While the alert receiver holds the start of webhook_subscription_missing (orders/create
+    is not subscribed) unanswered, a B2B change is pushed to Shopify and a merchant's edit
+    comes in by webhook as usual."""
+    release = threading.Event()
+    posted: list[dict[str, Any]] = []
+
+    async def hang(request: Request) -> Response:
+        posted.append(await request.json())
+        await asyncio.to_thread(release.wait)
+        return Response(status_code=200)
+
+    hook = Starlette(routes=[Route("/hook", hang, methods=["POST"])])
+    with (
+        run_app_in_thread(hook, wait_on_exit=False) as receiver,
+        running_stack(
+            database_url,
+            ALERT_WEBHOOK_URL=f"{receiver}/hook",
+            ALERT_WEBHOOK_FORMAT="json",
+            ALERT_CHECK_INTERVAL_SECONDS="5",
+            SHUTDOWN_GRACE_SECONDS="1",
+        ) as stack,
+    ):
+        try:
+            created = stack.graphql(
+                "mutation($s: WebhookSubscriptionInput!) { webhookSubscriptionCreate("
+                "topic: INVENTORY_LEVELS_UPDATE, webhookSubscription: $s) {"
+                " userErrors { message } } }",
+                {"s": {"uri": f"{stack.service}/webhooks/inventory-update", "format": "JSON"}},
+            )
+            assert created["data"]["webhookSubscriptionCreate"]["userErrors"] == []
+            stack.link("p1", "SKU-000001", b2c=40)
+            wait_for(lambda: bool(posted), timeout_s=30, what="the alert posted")
+            pushed = stack.api("POST", "/sync/p1")
+            stack.sim("POST", "/merchant/adjust", json={"sku": "SKU-000001", "delta": 5})
+            wait_for(lambda: stack.ours("p1") == (45, 45), what="the merchant's edit")
+            shopify = stack.available("SKU-000001")
+        finally:
+            release.set()
+
+    # (A slow machine may see the sender time out and post it again: the same start.)
+    assert {(body["condition"], body["state"]) for body in posted} == {
+        ("webhook_subscription_missing", "started")
+    }
+    assert pushed.status_code == 200 and shopify == 45
