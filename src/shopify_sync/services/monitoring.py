@@ -3,7 +3,9 @@ counts nothing (when metrics are off, and in tests that do not look at them), an
 outage pause's start, which the alerts and the dashboard need whether metrics are on or off.
 
 A scrape reads the products' states in one query, kept for ``ttl_s`` so that several
-scrapers (or several processes' scrapers) cost at most one query per interval each.
+scrapers (or several processes' scrapers) cost at most one query per interval each. A
+database that does not answer within ``timeout_s`` (a lock, a network that drops packets)
+counts as unreachable, so that the scrape still answers well within Prometheus' timeout.
 """
 
 from __future__ import annotations
@@ -21,16 +23,26 @@ log = structlog.get_logger(__name__)
 
 STATES_TTL_S = 5.0
 """How long a read of the products' states serves scrapes."""
+STATES_TIMEOUT_S = 3.0
+"""How long a scrape waits for the products' states (Prometheus gives up after 10 s)."""
 
 
 class StatesReader:
     """Reads :class:`ProductStates` at most once per ``ttl_s``; None while the database is
-    unreachable (the scrape then marks those figures unavailable instead of failing)."""
+    unreachable or does not answer within ``timeout_s`` (the scrape then marks those figures
+    unavailable instead of failing or timing out)."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ttl_s: float = STATES_TTL_S) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ttl_s: float = STATES_TTL_S,
+        timeout_s: float = STATES_TIMEOUT_S,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._ttl_s = ttl_s
+        self._timeout_s = timeout_s
         self._lock = asyncio.Lock()
         self._cached: tuple[float, ProductStates | None] | None = None
 
@@ -42,12 +54,12 @@ class StatesReader:
                 return self._cached[1]
             states: ProductStates | None
             try:
-                async with self._uow() as unit:
+                async with asyncio.timeout(self._timeout_s), self._uow() as unit:
                     states = await unit.products.states()
-            except StorageError as exc:
+            except (StorageError, TimeoutError) as exc:
                 log.warning(
                     "metrics: database unreachable; product figures marked unavailable",
-                    error=str(exc),
+                    error=str(exc) or f"no answer within {self._timeout_s:g} s",
                 )
                 states = None
             self._cached = (now, states)
