@@ -33,8 +33,9 @@ MONITOR_INTERVAL_S = 60.0
 CHECK_EARLY_S = 0.05
 """The event loop may wake a timer this much early (its clock resolution): still on time."""
 ALERTS_LEASE_TTL = timedelta(minutes=5)
-"""Longer than a check can take (each channel's retries of each message), so that no other
-process starts the same check meanwhile; released as soon as the check ends."""
+"""Longer than a check takes (it stops sending at 80% of it and leaves the rest to the next
+check), so that no other process starts the same check meanwhile; released as soon as the
+check ends."""
 
 
 @dataclass(frozen=True, slots=True)

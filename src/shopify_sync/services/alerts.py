@@ -10,7 +10,7 @@ sends it again there only. Nothing here raises into the sync.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,6 +39,11 @@ log = structlog.get_logger(__name__)
 
 ALERTS_LEASE = "alerts"
 REFUSED_STATUSES = frozenset({401, 403})
+SENDING_SHARE = 0.8
+"""The share of the lease's time a check may spend sending; what is left after it waits
+for the next check, so that no other process takes the lease over a check still sending
+(each message may take a channel's retries, about half a minute against a receiver that
+times out)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,17 +123,24 @@ async def gather_facts(
 
 
 async def notify(
-    found: Iterable[tuple[str, Transition]],
+    found: Sequence[tuple[str, Transition]],
     uow: UnitOfWorkFactory,
     sender: AlertSender,
     clock: Clock,
+    until: datetime | None = None,
 ) -> list[tuple[str, Transition]]:
     """Send each (channel, transition) to its channel and record it for that channel once
     delivered; returns those delivered. A failed one is logged and stays pending for the
-    next check, for that channel only."""
+    next check, for that channel only; so do those not started by ``until``."""
     sent: list[tuple[str, Transition]] = []
-    for channel, transition in found:
+    for n, (channel, transition) in enumerate(found):
         now = clock.now()
+        if until is not None and now >= until:
+            log.warning(
+                "alert check out of time; the next check sends the rest",
+                left=len(found) - n,
+            )
+            break
         try:
             await sender.send(transition, now, channel)
         except AlertDeliveryFailed as exc:
@@ -184,10 +196,11 @@ async def check_alerts(
     None when another process holds the lease (it checks instead)."""
 
     async def work() -> list[tuple[str, Transition]]:
+        until = clock.now() + ttl * SENDING_SHARE
         facts = await gather_facts(uow, store, clock, watch, outage_since)
         notified = await notified_by_channel(uow, sender.channels)
         found = channel_transitions(notified, sender.channels, conditions(facts, watch.limits))
-        return await notify(found, uow, sender, clock)
+        return await notify(found, uow, sender, clock, until)
 
     return await under_lease(ALERTS_LEASE, holder, ttl, uow, clock, work)
 

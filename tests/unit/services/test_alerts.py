@@ -14,7 +14,7 @@ from shopify_sync.errors import AlertDeliveryFailed, StoreAuthFailed, StoreRejec
 from shopify_sync.services.alerts import Watch, check_alerts, send_test
 from shopify_sync.services.ports import AlertSender
 from shopify_sync.types import ProductId
-from tests.fakes import unavailable
+from tests.fakes import FakeClock, unavailable
 from tests.unit.services.conftest import World
 
 pytestmark = pytest.mark.anyio
@@ -30,6 +30,9 @@ class FakeAlertSender:
     fail: int = 0
     names: tuple[str, ...] = ("fake",)
     failing: str | None = None
+    clock: FakeClock | None = None
+    takes_s: float = 0.0
+    """How long each delivery takes on ``clock`` (a slow receiver)."""
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -45,6 +48,8 @@ class FakeAlertSender:
                 self.fail -= 1
                 raise AlertDeliveryFailed(f"{name}: answered HTTP 500 (after 3 attempts)")
             self.delivered.append((name, transition))
+            if self.clock is not None:
+                self.clock.advance(self.takes_s)
 
 
 _: AlertSender = FakeAlertSender()
@@ -163,6 +168,22 @@ async def test_another_process_holding_the_lease_checks_instead(world: World) ->
     found = await check(world, FakeAlertSender())
 
     assert found is None
+
+
+async def test_a_check_out_of_time_leaves_the_rest_to_the_next(world: World) -> None:
+    """With deliveries slow enough to near the lease's end, a check stops sending (so no
+    other process takes the lease over it) and the next check sends what is left, once."""
+    await park(world)  # products_parked, and no subscriptions: webhook_subscription_missing
+    sender = FakeAlertSender(clock=world.clock, takes_s=TTL.total_seconds() * 0.9)
+
+    first = await check(world, sender)
+    second = await check(world, sender)
+    third = await check(world, sender)
+
+    assert [len(found or ()) for found in (first, second, third)] == [1, 1, 0]
+    assert sorted(t.condition for t in sender.sent) == [
+        "products_parked", "webhook_subscription_missing",
+    ]  # fmt: skip
 
 
 async def test_the_test_message_goes_to_every_channel(world: World) -> None:
