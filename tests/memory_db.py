@@ -2,8 +2,10 @@
 tests of the sync stages.
 
 It keeps products, the audit trail and the stored writes in dictionaries, with the
-compare-and-set rules of the SQL repositories (``adapters/db/repository.py``): a change
-lands only while the row still holds what the caller read. A unit of work that leaves
+compare-and-set rules of the SQL repositories (``adapters/db/repository.py`` and
+``push_records.py``): a change lands only while the row still holds what the caller read,
+and moves the pool of the product's allocation (``b2b_stock`` under ``shared``, with
+``b2c_stock`` mirroring what Shopify shows). A unit of work that leaves
 without ``commit()`` rolls back to what it found.
 """
 
@@ -17,6 +19,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
+from shopify_sync.domain.allocation import Allocation
 from shopify_sync.domain.model import (
     Change,
     LogEntry,
@@ -52,6 +55,22 @@ def _cleared(product: Product, **values: Any) -> Product:
     return dataclasses.replace(
         product, sync_error=None, sync_attempts=0, next_attempt_at=None, parked_at=None, **values
     )
+
+
+def _pool_moves(product: Product, policy: str | None, delta: int, mirror: int) -> dict[str, int]:
+    """The stocks when the pool of ``policy`` moves by ``delta`` (``pool_moves`` in SQL)."""
+    if policy == "shared":
+        return {"b2b_stock": product.b2b_stock + delta, "b2c_stock": mirror}
+    return {"b2c_stock": product.b2c_stock + delta}
+
+
+def _own(allocation: Allocation) -> dict[str, Any]:
+    """The row's own allocation columns set to ``allocation``'s."""
+    return {
+        "allocation_policy": allocation.policy,
+        "allocation_buffer": allocation.buffer,
+        "allocation_cap": allocation.cap,
+    }
 
 
 class MemoryProducts:
@@ -157,8 +176,19 @@ class MemoryProducts:
                 continue
             if product.shopify_base != c.expected_base:
                 continue
+            if product.allocation_policy != c.expected_policy:
+                continue
+            pool_base = (
+                c.agreed_pool
+                if c.agreed_pool is not None
+                else None
+                if product.pool_base is None
+                else product.pool_base + c.delta
+            )
             values: dict[str, Any] = {
-                "b2c_stock": product.b2c_stock + c.delta,
+                **_pool_moves(product, c.allocation.policy, c.delta, c.new_base),
+                **_own(c.allocation),
+                "pool_base": pool_base,
                 "shopify_base": c.new_base,
                 "shopify_seen_at": _newer(product.shopify_seen_at, c.seen_at),
                 "refresh_requested": self._refresh_after(product, read_at),
@@ -180,18 +210,32 @@ class MemoryProducts:
             self._put(dataclasses.replace(product, refresh_requested=True, updated_at=now))
 
     async def begin_pushes(
-        self, key: str, starts: Sequence[PushStart], now: datetime
+        self,
+        key: str,
+        starts: Sequence[PushStart],
+        now: datetime,
+        *,
+        read_at: datetime | None = None,
     ) -> set[ProductId]:
         for s in starts:
             product = self._s.products.get(s.product_id)
             if product is None or product.push_key is not None:
                 continue
-            if product.shopify_base != s.expected_base or product.b2c_stock != s.expected_ours:
+            pool = s.allocation.pool(product.b2b_stock, product.b2c_stock)
+            if (
+                product.shopify_base != s.expected_base
+                or pool != s.expected_pool
+                or product.own_allocation != s.expected_own
+            ):
                 continue
             self._put(
                 dataclasses.replace(
                     product, push_key=key, push_quantity=s.quantity,
-                    push_expected=s.expected, updated_at=now,
+                    push_expected=s.expected, pool_base=s.expected_pool,
+                    refresh_requested=product.refresh_requested
+                    if read_at is None
+                    else self._refresh_after(product, read_at),
+                    updated_at=now, **_own(s.allocation),
                 )
             )  # fmt: skip
         return {p.product_id for p in self._s.products.values() if p.push_key == key}
@@ -209,9 +253,11 @@ class MemoryProducts:
         for p in products:
             assert p.push_expected is not None and p.push_quantity is not None
             base = p.shopify_base if p.shopify_base is not None else p.push_expected
+            delta = p.push_expected - base
             after = _cleared(
                 p,
-                b2c_stock=p.b2c_stock + p.push_expected - base,
+                **_pool_moves(p, p.allocation_policy, delta, p.push_quantity),
+                pool_base=None if p.pool_base is None else p.pool_base + delta,
                 shopify_base=p.push_quantity,
                 shopify_seen_at=_newer(p.shopify_seen_at, applied_at),
                 push_key=None,
@@ -229,7 +275,12 @@ class MemoryProducts:
         for p in products:
             self._put(
                 dataclasses.replace(
-                    p, push_key=None, push_quantity=None, push_expected=None, updated_at=now
+                    p,
+                    push_key=None,
+                    push_quantity=None,
+                    push_expected=None,
+                    refresh_requested=True,
+                    updated_at=now,
                 )
             )
         return products

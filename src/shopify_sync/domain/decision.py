@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from shopify_sync.domain.allocation import DEFAULT_ALLOCATION, Allocation, published
 from shopify_sync.domain.model import LevelRead, Product
-from shopify_sync.domain.reconcile import Merge, merge
+from shopify_sync.domain.reconcile import Merge, merge_product
 from shopify_sync.types import InitialSource
 
 DecisionKind = Literal["push", "settle", "fail", "reread"]
@@ -45,6 +46,7 @@ def decide(
     level: LevelRead | None,
     *,
     initial_source: InitialSource = "b2b",
+    default_allocation: Allocation = DEFAULT_ALLOCATION,
     from_snapshot: bool = False,
 ) -> Decision:
     """Decide one product against the level Shopify reported for its inventory item.
@@ -53,6 +55,9 @@ def decide(
         product: our row, with its inventory item resolved.
         level: Shopify's level for that item (None when the read did not return it).
         initial_source: who wins when there is no agreed base yet.
+        default_allocation: the allocation of a product without its own (the settings'):
+            the merge works under the product's allocation, so Shopify is to show the
+            published quantity of its pool.
         from_snapshot: the level came from a bulk snapshot taken before this pass, so a
             webhook may have applied a newer level meanwhile.
     """
@@ -62,7 +67,12 @@ def decide(
     assert level is not None and level.available is not None
     if from_snapshot and older_than_applied(product, level):
         return Decision("reread")
-    result = merge(product.stock, level.available, initial_source=initial_source)
+    result = merge_product(
+        product,
+        level.available,
+        product.allocation(default_allocation),
+        initial_source=initial_source,
+    )
     if result.out_of_range:
         return Decision(
             "fail",
@@ -70,6 +80,18 @@ def decide(
             f"merged quantity {result.merged} is outside what Shopify accepts",
         )
     return Decision("push" if result.write is not None else "settle", result)
+
+
+def settles_locally(product: Product, default_allocation: Allocation = DEFAULT_ALLOCATION) -> bool:
+    """True when a pending product needs no read of Shopify: its only reason is that its
+    pool moved since the last agreement (base and policy set, no re-read requested, no
+    write in flight) and what Shopify is to show did not change (a cap still reached, a
+    buffer absorbing the move). Settling it only agrees on the pool as it is now."""
+    if not product.pool_moved_only:
+        return False
+    allocation = product.allocation(default_allocation)
+    pool = allocation.pool(product.b2b_stock, product.b2c_stock)
+    return published(pool, allocation) == product.shopify_base
 
 
 def level_problem(product: Product, level: LevelRead | None) -> str | None:

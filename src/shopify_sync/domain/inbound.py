@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from shopify_sync.domain.allocation import DEFAULT_ALLOCATION, Allocation, published
 from shopify_sync.domain.commands import ApplyInventoryLevel, WebhookMeta
 from shopify_sync.domain.model import (
     InboundOutcome,
@@ -40,11 +41,30 @@ class InboundTarget:
     sync_enabled: bool
     in_flight: bool
     """A write of ours is in flight (``push_key`` is set)."""
+    b2b_stock: int = 0
+    pool_base: int | None = None
+    allocation: Allocation | None = None
+    """The product's own allocation as stored; None when it has none yet (it gets one at
+    its first agreement, which the pending scan runs)."""
 
     @classmethod
     def of(cls, product: Product) -> InboundTarget:
         """The target a full product row makes."""
-        return cls(product.stock, product.sync_enabled, product.push_key is not None)
+        own = product.allocation_policy is not None
+        return cls(
+            product.stock,
+            product.sync_enabled,
+            product.push_key is not None,
+            product.b2b_stock,
+            product.pool_base,
+            product.allocation(DEFAULT_ALLOCATION) if own else None,
+        )
+
+    @property
+    def pool(self) -> int:
+        """The pool Shopify sells from (requires an allocation)."""
+        assert self.allocation is not None
+        return self.allocation.pool(self.b2b_stock, self.stock.ours)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +86,7 @@ class WebhookOutcome:
     duplicate: bool = False
     refresh: tuple[ProductId, ...] = field(default_factory=tuple)
     moved: int = 0
-    """Products whose ``b2c_stock`` it moved (Shopify-side changes pulled): 0 for our own
+    """Products whose pool it moved (Shopify-side changes pulled): 0 for our own
     write coming back, which is applied and changes nothing."""
 
 
@@ -113,7 +133,10 @@ def plan_levels(
                 rows[write.product_id] = _after(rows[write.product_id], write)
         refresh.update(dict.fromkeys(wanted))
         moved = sum(1 for write in writes[before:] if write.delta)
-        outcomes.append(WebhookOutcome(status, detail, refresh=wanted, moved=moved))
+        # A write that asks for a pass itself (a cap or buffer to restore) wakes the worker
+        # like a re-read request, without a statement of its own.
+        passes = tuple(w.product_id for w in writes[before:] if w.refresh)
+        outcomes.append(WebhookOutcome(status, detail, refresh=wanted + passes, moved=moved))
         events.append(webhook_event(meta, now, status, detail))
     return LevelPlan(now, tuple(outcomes), tuple(writes), tuple(refresh), tuple(events))
 
@@ -187,11 +210,22 @@ def _plan_product(
         return "refresh", "same second as the last applied change; re-reading the level"
     if outcome is InboundOutcome.FIRST_SYNC:
         return "refresh", "not synced yet; running the first sync"
+    allocation = target.allocation
+    if allocation is None:
+        return "refresh", "no allocation policy of its own yet; running the first sync"
     assert stock.base is not None
     delta = available - stock.base
-    if abs(stock.ours + delta) > SHOPIFY_QUANTITY_LIMIT:
+    pool = target.pool + delta
+    column = allocation.pool_column
+    if abs(pool) > SHOPIFY_QUANTITY_LIMIT:
         # Our column and Shopify both refuse it; the re-read's merge records the problem.
-        return "refresh", f"b2c_stock {stock.ours:+d} by {delta:+d} is out of range; re-reading"
+        return "refresh", f"{column} {target.pool:+d} by {delta:+d} is out of range; re-reading"
+    # Shopify must show the pool's published quantity. A change of ours already makes the
+    # product pending (its pool differs from pool_base); otherwise a published quantity
+    # other than Shopify's (a cap or buffer to restore) asks for a pass, carried by the
+    # write itself.
+    shown = published(pool, allocation)
+    restore = shown != available and target.pool == target.pool_base
     writes.append(
         PulledChange(
             stock.product_id,
@@ -202,18 +236,30 @@ def _plan_product(
             cmd.meta.event_id,
             stock.inventory_item_id,
             stock.seen_at,
+            allocation,
+            allocation.policy,
+            refresh=restore,
         )
     )
-    return "applied", f"available {available}, b2c_stock {delta:+d}"
+    text = f"available {available}, {column} {delta:+d}"
+    if restore:
+        return "applied", f"{text}; Shopify is to show {shown}, pushing it"
+    return "applied", text
 
 
 def _after(target: InboundTarget, write: PulledChange) -> InboundTarget:
     """The row as ``write`` leaves it, for the deliveries after it in the same batch."""
     stock = target.stock
+    shared = write.allocation.policy == "shared"
     moved = dataclasses.replace(
         stock,
-        ours=stock.ours + write.delta,
+        ours=write.new_base if shared else stock.ours + write.delta,
         base=write.new_base,
         seen_at=newest(stock.seen_at, write.seen_at),
     )
-    return dataclasses.replace(target, stock=moved)
+    return dataclasses.replace(
+        target,
+        stock=moved,
+        b2b_stock=target.b2b_stock + (write.delta if shared else 0),
+        pool_base=None if target.pool_base is None else target.pool_base + write.delta,
+    )

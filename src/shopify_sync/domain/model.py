@@ -7,7 +7,13 @@ from datetime import datetime
 from enum import Enum
 from typing import Literal
 
-from shopify_sync.domain.allocation import Allocation, allocation_of, describe_change, switch
+from shopify_sync.domain.allocation import (
+    DEFAULT_ALLOCATION,
+    Allocation,
+    allocation_of,
+    describe_change,
+    switch,
+)
 from shopify_sync.types import Direction, InventoryItemId, LocationId, ProductId, VariantId
 
 
@@ -177,15 +183,21 @@ class Change:
 @dataclass(frozen=True, slots=True)
 class PushStart:
     """One product's part of a write about to be sent: set ``quantity`` if Shopify still holds
-    ``expected``, recorded only while the row still has the base and the stock the merge
-    started from (a B2B sale while Shopify was being read would otherwise be pushed over:
-    Shopify would show units we no longer have until the next push)."""
+    ``expected``, recorded only while the row still has the base, the pool and the policy
+    the merge started from (a B2B sale while Shopify was being read would otherwise be
+    pushed over: Shopify would show units we no longer have until the next push)."""
 
     product_id: ProductId
     expected_base: int | None
     quantity: int
     expected: int
-    expected_ours: int
+    expected_pool: int
+    """The pool column's value as the merge read it (``b2c_stock`` under ``split``,
+    ``b2b_stock`` under ``shared``); it becomes ``pool_base``."""
+    allocation: Allocation = DEFAULT_ALLOCATION
+    """The allocation the merge worked under; written into the row when it had none."""
+    expected_own: tuple[str | None, int | None, int | None] = (None, None, None)
+    """The row's own policy, buffer and cap as read (compare-and-set)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +214,7 @@ class SyncFailure:
 @dataclass(frozen=True, slots=True)
 class PulledChange:
     """One product's take of a change on Shopify's side (a webhook's level, or Shopify's
-    side of a merge with nothing to send): move ``b2c_stock`` by ``delta`` and agree on
+    side of a merge with nothing to send): move the pool by ``delta`` and agree on
     ``new_base``, recorded only while the row still has the base the change was planned
     from (``expected_base``) and no write of ours is in flight.
 
@@ -225,6 +237,18 @@ class PulledChange:
     expected_seen_at: datetime | None = None
     """``shopify_seen_at`` as the plan read it (checked by an unlocked writer): a newer level
     applied meanwhile with the same quantity moves only this, and makes this change stale."""
+    allocation: Allocation = DEFAULT_ALLOCATION
+    """The allocation the change was planned under: ``delta`` goes into its pool column
+    (under ``shared`` ``b2b_stock``, and ``b2c_stock`` mirrors ``new_base``). Written into
+    the row when it had no policy of its own (its first agreement)."""
+    expected_policy: str | None = None
+    """The row's own policy as read (compare-and-set; None: it had none)."""
+    agreed_pool: int | None = None
+    """``pool_base`` afterwards: the pool both sides now agree on (a merge's settle); None
+    moves ``pool_base`` by ``delta`` (a webhook's level)."""
+    refresh: bool = False
+    """Ask for a re-read afterwards: Shopify is to show something else than ``new_base``
+    (a cap or buffer to restore, a change of ours pending)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +284,11 @@ class Product:
     pool_base: int | None = None
     """The pool column's value when both sides last agreed (None before the first)."""
 
+    @property
+    def own_allocation(self) -> tuple[str | None, int | None, int | None]:
+        """The product's own policy, buffer and cap as stored (None: none of its own)."""
+        return self.allocation_policy, self.allocation_buffer, self.allocation_cap
+
     def allocation(self, default: Allocation) -> Allocation:
         """The product's allocation: its own values, else ``default``'s."""
         return allocation_of(
@@ -272,18 +301,42 @@ class Product:
         return self.inventory_item_id is not None or bool(self.shopify_variant_id)
 
     @property
+    def stored_pool(self) -> int:
+        """The pool column's value under the product's STORED policy (``b2b_stock`` under
+        ``shared``, else ``b2c_stock``), as ``adapters.db.tables.POOL`` reads it."""
+        return self.b2b_stock if self.allocation_policy == "shared" else self.b2c_stock
+
+    @property
     def pending(self) -> bool:
-        """True when the pending scan owes this product a pass: sync is enabled and our
-        B2C stock moved since the last agreement (or none yet), a re-read was requested, or
-        a write of ours waits for its answer.
+        """True when the pending scan owes this product a pass: sync is enabled and there
+        is no agreement yet (no base, no policy of its own, no pool base), its pool moved
+        since the last agreement, a re-read was requested, or a write of ours waits for
+        its answer.
 
         The one definition of "pending"; ``adapters.db.tables.PENDING`` is the same in SQL.
+        It reads the stored policy only, never the settings' default.
         """
         return self.sync_enabled and (
             self.shopify_base is None
-            or self.b2c_stock != self.shopify_base
+            or self.allocation_policy is None
+            or self.pool_base is None
+            or self.stored_pool != self.pool_base
             or self.refresh_requested
             or self.push_key is not None
+        )
+
+    @property
+    def pool_moved_only(self) -> bool:
+        """Pending only because the pool moved since the last agreement: base and policy
+        set, no re-read requested, no write in flight (a local settle may serve it)."""
+        return (
+            self.sync_enabled
+            and self.shopify_base is not None
+            and self.allocation_policy is not None
+            and self.pool_base is not None
+            and self.stored_pool != self.pool_base
+            and not self.refresh_requested
+            and self.push_key is None
         )
 
     @property

@@ -1,8 +1,11 @@
-"""The three-way merge of one product's B2C stock (see shared/design/sync-semantics.md).
+"""The three-way merge of one product (see shared/design/sync-semantics.md), and the
+classification of a level Shopify reports.
 
-``ours`` is our ``b2c_stock``, ``theirs`` Shopify's ``available``, ``base`` the last value
-both sides agreed on. ``ours - base`` is our change not yet pushed and ``theirs - base`` is
-Shopify's change not yet applied; the merge keeps both: ``merged = ours + theirs - base``.
+``ours`` is our pool (``b2c_stock`` under ``split``), ``theirs`` Shopify's ``available``,
+``base`` the last value both sides agreed on. ``ours - base`` is our change not yet pushed
+and ``theirs - base`` is Shopify's change not yet applied; the merge keeps both (without
+buffer or cap: ``merged = ours + theirs - base``). The merge itself is
+``domain.allocation.merge_allocated``; :class:`Merge` is one product's, with its ids.
 """
 
 from __future__ import annotations
@@ -11,7 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shopify_sync.domain.model import InboundOutcome, ProductStock, ShopifyLevel
+from shopify_sync.domain.allocation import (
+    DEFAULT_ALLOCATION,
+    AllocatedMerge,
+    Allocation,
+    merge_allocated,
+)
+from shopify_sync.domain.model import InboundOutcome, Product, ProductStock, ShopifyLevel
 from shopify_sync.types import MAX_QUANTITY, InitialSource, InventoryItemId, ProductId
 
 
@@ -19,24 +28,52 @@ from shopify_sync.types import MAX_QUANTITY, InitialSource, InventoryItemId, Pro
 class Merge:
     """The result of merging one product: what to write on each side.
 
-    ``write`` is the quantity to set on Shopify with compare-and-set expected value
-    ``theirs`` (None when Shopify already holds ``merged``). ``inbound_delta`` is the
-    change to apply to our ``b2c_stock`` (Shopify's side of the merge). After both are
+    The merge itself is ``domain.allocation.merge_allocated`` (``allocated``), the one
+    merge: Shopify's change since the agreed base goes into the product's pool, and Shopify
+    must show the pool's published quantity. ``write`` is the quantity to set on Shopify
+    with compare-and-set expected value ``theirs`` (None when Shopify already holds
+    ``merged``); ``inbound_delta`` is Shopify's change applied to the pool. After both are
     done, ``base`` becomes ``merged``.
     """
 
     product_id: ProductId
     inventory_item_id: InventoryItemId
-    ours: int
-    theirs: int
-    base: int | None
-    merged: int
-    inbound_delta: int
+    allocated: AllocatedMerge
+
+    @property
+    def allocation(self) -> Allocation:
+        """The product's allocation the merge worked under."""
+        return self.allocated.allocation
+
+    @property
+    def ours(self) -> int:
+        """The pool as our row holds it (``b2c_stock`` under ``split``)."""
+        return self.allocated.pool_before
+
+    @property
+    def theirs(self) -> int:
+        """Shopify's ``available`` as read."""
+        return self.allocated.theirs
+
+    @property
+    def base(self) -> int | None:
+        """The quantity both sides last agreed on (None before the first sync)."""
+        return self.allocated.base
+
+    @property
+    def merged(self) -> int:
+        """The quantity Shopify must show: the published quantity of the merged pool."""
+        return self.allocated.merged
+
+    @property
+    def inbound_delta(self) -> int:
+        """Shopify's side of the merge: the change to our pool."""
+        return self.allocated.pool_delta
 
     @property
     def write(self) -> int | None:
         """The quantity to set on Shopify, or None when it already holds the merged value."""
-        return None if self.merged == self.theirs else self.merged
+        return self.allocated.write
 
     @property
     def expected(self) -> int:
@@ -50,44 +87,62 @@ class Merge:
 
     @property
     def oversold(self) -> bool:
-        """True when the merged quantity is negative: both channels sold the same units.
+        """True when the merged pool is negative: both channels sold the same units.
 
         Kept as is (Shopify sells past zero when "continue selling" is on), but flagged.
         """
-        return self.merged < 0
+        return self.allocated.oversold
 
     @property
     def out_of_range(self) -> bool:
-        """True when Shopify would refuse the merged quantity (beyond +-1,000,000,000)."""
-        return not -MAX_QUANTITY <= self.merged <= MAX_QUANTITY
+        """True when Shopify (or our columns) would refuse the merged quantity or pool
+        (beyond +-1,000,000,000)."""
+        return not all(
+            -MAX_QUANTITY <= value <= MAX_QUANTITY
+            for value in (self.merged, self.allocated.pool_after)
+        )
 
 
 def merge(stock: ProductStock, theirs: int, *, initial_source: InitialSource = "b2b") -> Merge:
-    """Merge our B2C stock with Shopify's ``available``, keeping both sides' changes.
+    """Merge our B2C stock with Shopify's ``available``, keeping both sides' changes: the
+    ``split`` case without buffer or cap of :func:`merge_product` (``merged = ours + theirs -
+    base``), for callers that hold only the B2C side.
 
     Args:
         stock: our side: ``ours`` and the agreed ``base`` (None before the first sync).
         theirs: Shopify's ``available`` at our location, as just read.
         initial_source: who wins when there is no agreed base: ``"b2b"`` pushes ours,
             ``"shopify"`` takes Shopify's quantity.
-
-    Returns:
-        The merge, from which the caller writes Shopify (``write`` with CAS ``expected``)
-        and our row (``b2c_stock += inbound_delta``, ``shopify_base := merged``).
     """
-    if stock.base is None:
-        merged = stock.ours if initial_source == "b2b" else theirs
-    else:
-        merged = stock.ours + theirs - stock.base
-    return Merge(
-        product_id=stock.product_id,
-        inventory_item_id=stock.inventory_item_id,
-        ours=stock.ours,
-        theirs=theirs,
-        base=stock.base,
-        merged=merged,
-        inbound_delta=merged - stock.ours,
+    allocated = merge_allocated(
+        0, stock.ours, stock.base, theirs, DEFAULT_ALLOCATION, initial_source=initial_source
     )
+    return Merge(stock.product_id, stock.inventory_item_id, allocated)
+
+
+def merge_product(
+    product: Product,
+    theirs: int,
+    allocation: Allocation,
+    *,
+    initial_source: InitialSource = "b2b",
+) -> Merge:
+    """Merge one product (with its inventory item resolved) under ``allocation``.
+
+    Raises:
+        ValueError: when the inventory item is not resolved yet.
+    """
+    if product.inventory_item_id is None:
+        raise ValueError(f"product {product.product_id} has no inventory item yet")
+    allocated = merge_allocated(
+        product.b2b_stock,
+        product.b2c_stock,
+        product.shopify_base,
+        theirs,
+        allocation,
+        initial_source=initial_source,
+    )
+    return Merge(product.product_id, product.inventory_item_id, allocated)
 
 
 def merge_all(

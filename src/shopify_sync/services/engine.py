@@ -2,10 +2,11 @@
 
 It serves ``POST /sync/{id}``, ``POST /sync/all``, the scheduled reconcile, the pending-change
 scan and the retries. Per round: select the rows (``sync.selection``: resend writes in flight,
-resolve variants), read Shopify's levels (250 per call) or take them from a snapshot, decide
-each product (``domain.decision``), settle Shopify's side on our rows (``sync.settling``),
-write the rest with a write-ahead record (``sync.writing``), and record failures
-(``sync.failure``). Each stage lives in its own module; this one only orders them.
+resolve variants), settle without a read what Shopify is not to see (a pool move a cap or
+buffer absorbs), read Shopify's levels (250 per call) or take them from a snapshot, decide
+each product under its allocation (``domain.decision``), settle Shopify's side on our
+rows (``sync.settling``), write the rest with a write-ahead record (``sync.writing``), and
+record failures (``sync.failure``). Each stage lives in its own module; this one only orders them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import datetime
 
 import structlog
 
-from shopify_sync.domain.decision import Decision, decide
+from shopify_sync.domain.decision import Decision, decide, settles_locally
 from shopify_sync.domain.model import LevelRead, Product
 from shopify_sync.domain.reconcile import Merge
 from shopify_sync.errors import StoreError
@@ -95,9 +96,7 @@ class SyncEngine:
         for product in linked:
             assert product.inventory_item_id is not None
             level = levels[product.inventory_item_id]
-            planned.append(
-                (product, level, decide(product, level, initial_source=self._policy.initial_source))
-            )
+            planned.append((product, level, self._decide(product, level)))
         return planned
 
     async def resend_in_flight(
@@ -177,7 +176,16 @@ class SyncEngine:
         a snapshot older than what we applied since).
         """
         from_snapshot = levels is not None
+        again: list[ProductId] = []
         if levels is None:
+            local = [p for p in products if settles_locally(p, self._policy.default_allocation)]
+            if local:
+                again += await self.settle.locally(
+                    local, self._policy.default_allocation, report, source
+                )
+                products = [p for p in products if p not in local]
+                if not products:
+                    return again
             items = [p.inventory_item_id for p in products if p.inventory_item_id is not None]
             read_at = self._clock.now()
             try:
@@ -186,18 +194,14 @@ class SyncEngine:
                 await self.failures.store_failed(
                     [p.product_id for p in products], exc, report, "read Shopify's levels"
                 )
-                return []
-        again: list[ProductId] = []
+                return again
         to_push: list[tuple[Product, Merge]] = []
         to_settle: list[tuple[Product, Merge, LevelRead]] = []
         problems: dict[ProductId, tuple[Product, str, int | None]] = {}
         for product in products:
             assert product.inventory_item_id is not None
             level = levels.get(product.inventory_item_id)
-            decision = decide(
-                product, level,
-                initial_source=self._policy.initial_source, from_snapshot=from_snapshot,
-            )  # fmt: skip
+            decision = self._decide(product, level, from_snapshot=from_snapshot)
             if decision.kind == "reread":
                 again.append(product.product_id)  # a webhook applied something newer meanwhile
             elif decision.kind == "fail":
@@ -219,13 +223,25 @@ class SyncEngine:
             await self._park(problems, report)
         if to_settle:
             again.extend(await self.settle.without_write(to_settle, report, source, read_at))
-        again.extend(await self.writer.push(to_push, report, source))
+        again.extend(await self.writer.push(to_push, report, source, read_at=read_at))
         if final and again:
             # Out of rounds this call: the pending scan picks them up again shortly.
             async with self._uow() as uow:
                 await uow.products.request_refresh(again, self._clock.now())
                 await uow.commit()
         return again
+
+    def _decide(
+        self, product: Product, level: LevelRead | None, *, from_snapshot: bool = False
+    ) -> Decision:
+        """The one decision, for the run and its dry run alike (``domain.decision``)."""
+        return decide(
+            product,
+            level,
+            initial_source=self._policy.initial_source,
+            default_allocation=self._policy.default_allocation,
+            from_snapshot=from_snapshot,
+        )
 
     async def _park(
         self, problems: Mapping[ProductId, tuple[Product, str, int | None]], report: SyncReport

@@ -159,7 +159,12 @@ class SyncProductRepository(Protocol):
     ) -> set[ProductId]: ...
     async def request_refresh(self, product_ids: Iterable[str], now: datetime) -> None: ...
     async def begin_pushes(
-        self, key: str, starts: Sequence[PushStart], now: datetime
+        self,
+        key: str,
+        starts: Sequence[PushStart],
+        now: datetime,
+        *,
+        read_at: datetime | None = None,
     ) -> set[ProductId]: ...
     async def in_flight(self, key: str) -> list[Product]: ...
     async def finish_push(

@@ -101,6 +101,8 @@ async def insert_product(
                 sync_enabled=True,
                 shopify_base=base,
                 shopify_seen_at=seen_at,
+                allocation_policy=None if base is None else "split",
+                pool_base=base,
             )
         )
     return pid, item

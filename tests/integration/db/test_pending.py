@@ -19,16 +19,23 @@ ROWS = 300
 
 
 async def _random_rows(engine: AsyncEngine, rng: random.Random) -> list[str]:
-    """Rows over every combination that matters: enabled or not, a base or none, equal to
-    the stock or not, a re-read requested or not, a write in flight or not."""
+    """Rows over every combination that matters: enabled or not, a base or none, a stored
+    policy or none, a pool base or none and equal to the pool column of the stored policy
+    or to the other column or neither, a re-read requested or not, a write in flight or not."""
     rows = []
     for _ in range(ROWS):
         b2c = rng.randint(-3, 3)
+        b2b = rng.randint(-3, 3)
+        policy = rng.choice([None, "split", "split", "shared", "shared"])
+        pool = b2b if policy == "shared" else b2c
         rows.append(
             {
                 "p": random_product_id(),
                 "b2c": b2c,
+                "b2b": b2b,
                 "base": rng.choice([None, b2c, b2c, rng.randint(-3, 3)]),
+                "policy": policy,
+                "pool_base": rng.choice([None, pool, pool, pool, b2b, b2c, rng.randint(-3, 3)]),
                 "e": rng.random() < 0.8,
                 "r": rng.random() < 0.2,
                 "k": rng.choice([None, None, None, f"key-{rng.randint(1, 9)}"]),
@@ -40,8 +47,8 @@ async def _random_rows(engine: AsyncEngine, rng: random.Random) -> list[str]:
             text(
                 "INSERT INTO product_inventory (product_id, sku, b2b_stock, b2c_stock,"
                 " shopify_variant_id, shopify_inventory_item_id, sync_enabled, shopify_base,"
-                " refresh_requested, push_key) VALUES (:p, :p, 0, :b2c, '1', :i, :e, :base,"
-                " :r, :k)"
+                " allocation_policy, pool_base, refresh_requested, push_key)"
+                " VALUES (:p, :p, :b2b, :b2c, '1', :i, :e, :base, :policy, :pool_base, :r, :k)"
             ),
             rows,
         )

@@ -19,7 +19,6 @@ from shopify_sync.domain.model import (
     LogRecord,
     Product,
     PulledChange,
-    PushStart,
     QuantityWrite,
     SetQuantities,
     SyncFailure,
@@ -29,7 +28,7 @@ from shopify_sync.domain.model import (
 from shopify_sync.errors import StorageError
 from shopify_sync.types import InventoryItemId, ProductId
 from tests.conftest import migrated_engine
-from tests.factories import UNREACHABLE, random_item_id, random_product_id
+from tests.factories import UNREACHABLE, pulled, push_start, random_item_id, random_product_id
 
 pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 5, 1, 10, 0, 0, tzinfo=UTC)
@@ -42,10 +41,18 @@ async def _insert(engine: AsyncEngine, *, b2c: int = 10, base: int | None = 10) 
         await c.execute(
             text(
                 "INSERT INTO product_inventory (product_id, sku, b2b_stock, b2c_stock,"
-                " shopify_variant_id, shopify_inventory_item_id, sync_enabled, shopify_base)"
-                " VALUES (:p, :s, 5, :b2c, '123', :i, true, :base)"
+                " shopify_variant_id, shopify_inventory_item_id, sync_enabled, shopify_base,"
+                " allocation_policy, pool_base)"
+                " VALUES (:p, :s, 5, :b2c, '123', :i, true, :base, :policy, :base)"
             ),
-            {"p": pid, "s": f"SKU-{pid}", "b2c": b2c, "i": item, "base": base},
+            {
+                "p": pid,
+                "s": f"SKU-{pid}",
+                "b2c": b2c,
+                "i": item,
+                "base": base,
+                "policy": None if base is None else "split",
+            },
         )
     return pid, item
 
@@ -57,7 +64,7 @@ async def _cas_cases(engine: AsyncEngine) -> tuple[str, str, str]:
     moved, _ = await _insert(engine, b2c=15, base=11)
     busy, _ = await _insert(engine, b2c=15, base=10)
     async with SqlUnitOfWorkFactory(engine)() as uow:
-        await uow.products.begin_pushes("other", [PushStart(ProductId(busy), 10, 15, 10, 15)], NOW)
+        await uow.products.begin_pushes("other", [push_start(busy, 10, 15, 10, 15)], NOW)
         await uow.commit()
     return first, moved, busy
 
@@ -86,7 +93,7 @@ async def test_apply_inbound_logs_its_change_and_moves_the_base(engine: AsyncEng
     factory = SqlUnitOfWorkFactory(engine)
     async with factory() as uow:
         applied = await uow.products.apply_inbound(
-            [PulledChange(ProductId(pid), 10, -2, 8, NOW, "level@1")], source="reconcile", now=NOW
+            [pulled(pid, 10, -2, 8, NOW, "level@1")], source="reconcile", now=NOW
         )
         await uow.commit()
     async with factory() as uow:
@@ -107,7 +114,7 @@ async def test_apply_inbound_refuses_a_moved_base(engine: AsyncEngine) -> None:
     factory = SqlUnitOfWorkFactory(engine)
     async with factory() as uow:
         applied = await uow.products.apply_inbound(
-            [PulledChange(ProductId(pid), 9, -1, 8, None, None)], source="reconcile", now=NOW
+            [pulled(pid, 9, -1, 8, None, None)], source="reconcile", now=NOW
         )
         product = await uow.products.get(pid)
 
@@ -127,11 +134,11 @@ async def test_apply_inbound_takes_every_unmoved_row_of_a_batch(engine: AsyncEng
         await uow.products.mark_synced(kept[:1], {kept[0]: NOW}, earlier)
         await uow.products.record_failures([SyncFailure(ProductId(kept[1]), "boom", None)], earlier)
         await uow.commit()
-    changes = [PulledChange(ProductId(pid), 10, 2, 12, earlier, "lvl") for pid in kept]
+    changes = [pulled(pid, 10, 2, 12, earlier, "lvl") for pid in kept]
     changes += [
-        PulledChange(ProductId(first), None, 3, 10, NOW, "lvl"),
-        PulledChange(ProductId(moved), 10, 2, 12, NOW, "lvl"),
-        PulledChange(ProductId(busy), 10, 2, 12, NOW, "lvl"),
+        pulled(first, None, 3, 10, NOW, "lvl"),
+        pulled(moved, 10, 2, 12, NOW, "lvl"),
+        pulled(busy, 10, 2, 12, NOW, "lvl"),
         PulledChange(ProductId(random_product_id()), 10, 2, 12, NOW, "lvl"),
     ]
     async with factory() as uow:
@@ -159,7 +166,7 @@ async def test_apply_inbound_takes_every_unmoved_row_of_a_batch(engine: AsyncEng
 async def test_apply_inbound_takes_each_product_once(engine: AsyncEngine) -> None:
     """Two changes to one product in one call are a caller's bug, refused before any write."""
     pid, _ = await _insert(engine, b2c=10, base=10)
-    change = PulledChange(ProductId(pid), 10, 1, 11, None, None)
+    change = pulled(pid, 10, 1, 11, None, None)
     async with SqlUnitOfWorkFactory(engine)() as uow:
         with pytest.raises(ValueError, match="at most once"):
             await uow.products.apply_inbound([change, change], source="reconcile", now=NOW)
@@ -171,10 +178,10 @@ async def test_push_lifecycle_keeps_changes_made_in_flight(engine: AsyncEngine) 
     factory = SqlUnitOfWorkFactory(engine)
     async with factory() as uow:
         started = ProductId(pid) in await uow.products.begin_pushes(
-            "k1", [PushStart(ProductId(pid), 10, 14, 9, 15)], NOW
+            "k1", [push_start(pid, 10, 14, 9, 15)], NOW
         )
         second = ProductId(pid) in await uow.products.begin_pushes(
-            "k2", [PushStart(ProductId(pid), 10, 14, 9, 15)], NOW
+            "k2", [push_start(pid, 10, 14, 9, 15)], NOW
         )
         await uow.commit()
     async with engine.begin() as c:  # the Inventory Service sells 2 more on B2C meanwhile
@@ -210,11 +217,11 @@ async def test_begin_pushes_takes_only_rows_whose_base_and_stock_still_match(
         started = await uow.products.begin_pushes(
             "k",
             [
-                PushStart(ProductId(kept), 10, 15, 10, 15),
-                PushStart(ProductId(first), None, 7, 3, 7),
-                PushStart(ProductId(moved), 10, 15, 10, 15),
-                PushStart(ProductId(busy), 10, 15, 10, 15),
-                PushStart(ProductId(sold), 10, 15, 10, 15),
+                push_start(kept, 10, 15, 10, 15),
+                push_start(first, None, 7, 3, 7),
+                push_start(moved, 10, 15, 10, 15),
+                push_start(busy, 10, 15, 10, 15),
+                push_start(sold, 10, 15, 10, 15),
             ],
             NOW,
         )
@@ -233,7 +240,7 @@ async def test_abandoned_push_leaves_the_row_pending(engine: AsyncEngine) -> Non
     pid, _ = await _insert(engine, b2c=15, base=10)
     factory = SqlUnitOfWorkFactory(engine)
     async with factory() as uow:
-        await uow.products.begin_pushes("k", [PushStart(ProductId(pid), 10, 15, 10, 15)], NOW)
+        await uow.products.begin_pushes("k", [push_start(pid, 10, 15, 10, 15)], NOW)
         await uow.products.abandon_push("k", NOW)
         await uow.commit()
     async with factory() as uow:

@@ -155,8 +155,8 @@ def _link(url: str, levels: list[dict[str, Any]]) -> None:
     _sql(
         url,
         "INSERT INTO product_inventory (product_id, sku, b2b_stock, b2c_stock, shopify_base,"
-        " shopify_variant_id, shopify_inventory_item_id, sync_enabled)"
-        " VALUES (:p, :s, 100, :a, :a, :v, :i, true)",
+        " shopify_variant_id, shopify_inventory_item_id, sync_enabled, allocation_policy,"
+        " pool_base) VALUES (:p, :s, 100, :a, :a, :v, :i, true, 'split', :a)",
         [
             {"p": f"p{n}", "s": row["sku"], "a": int(row["available"]),
              "v": str(row["variant_id"]), "i": int(row["inventory_item_id"])}

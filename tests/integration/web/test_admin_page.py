@@ -55,10 +55,11 @@ class Admin:
     ) -> None:  # fmt: skip
         self.sql(
             "INSERT INTO product_inventory (product_id, sku, title, b2b_stock, b2c_stock,"
-            " shopify_variant_id, shopify_inventory_item_id, sync_enabled, shopify_base)"
-            " VALUES (:p, :s, :t, 100, :b2c, :v, :i, :e, :b)",
+            " shopify_variant_id, shopify_inventory_item_id, sync_enabled, shopify_base,"
+            " allocation_policy, pool_base) VALUES (:p, :s, :t, 100, :b2c, :v, :i, :e, :b,"
+            " :policy, :b)",
             p=pid, s=sku, t=f"Title {sku}", b2c=b2c, v=None if variant is None else str(variant),
-            i=item, e=enabled, b=base,
+            i=item, e=enabled, b=base, policy=None if base is None else "split",
         )  # fmt: skip
 
 

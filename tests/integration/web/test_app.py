@@ -33,11 +33,11 @@ def add_product(
             await c.execute(
                 text(
                     "INSERT INTO product_inventory (product_id, b2c_stock,"
-                    " shopify_inventory_item_id, shopify_variant_id, sync_enabled, shopify_base)"
-                    " VALUES (:p, :o, :i, :v, :e, :b)"
+                    " shopify_inventory_item_id, shopify_variant_id, sync_enabled, shopify_base,"
+                    " allocation_policy, pool_base) VALUES (:p, :o, :i, :v, :e, :b, :policy, :b)"
                 ),
                 {"p": pid, "o": ours, "i": item if linked else None, "v": "1" if linked else None,
-                 "e": enabled, "b": base},
+                 "e": enabled, "b": base, "policy": None if base is None else "split"},
             )  # fmt: skip
 
     h.client.portal.call(insert)  # type: ignore[union-attr]

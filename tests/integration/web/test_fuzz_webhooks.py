@@ -184,6 +184,8 @@ def link_sample_item(h: Harness) -> None:
                     shopify_inventory_item_id=ITEM,
                     sync_enabled=True,
                     shopify_base=10,
+                    allocation_policy="split",
+                    pool_base=10,
                 )
             )
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shopify_sync.domain.allocation import Allocation
 from shopify_sync.domain.commands import ApplyInventoryLevel, WebhookMeta
 from shopify_sync.domain.inbound import (
     InboundTarget,
@@ -22,13 +23,20 @@ from shopify_sync.types import InventoryItemId, LocationId, ProductId
 NOW = datetime(2026, 5, 1, 10, 0, 0, tzinfo=UTC)
 T0 = datetime(2026, 5, 1, 9, 0, 0, tzinfo=UTC)
 LOCATION = LocationId(1)
+SPLIT = Allocation()
 
 
 def target(pid: str, item: int, ours: int, base: int | None, *, seen_s: int | None = 0,
-           enabled: bool = True, in_flight: bool = False) -> InboundTarget:  # fmt: skip
+           enabled: bool = True, in_flight: bool = False, b2b: int = 0,
+           allocation: Allocation | None = SPLIT) -> InboundTarget:  # fmt: skip
+    """A linked product; ``ours`` is b2c_stock, its pool base the pool as agreed (the
+    published quantity ``base`` under split without buffer or cap)."""
     seen = None if seen_s is None else T0 + timedelta(seconds=seen_s)
     stock = ProductStock(ProductId(pid), InventoryItemId(item), ours, base, seen)
-    return InboundTarget(stock, enabled, in_flight)
+    pool_base = None if allocation is None else allocation.pool(b2b, ours)
+    if allocation == SPLIT:
+        pool_base = base
+    return InboundTarget(stock, enabled, in_flight, b2b, pool_base, allocation)
 
 
 def level(event: str, item: int, available: int | None, at_s: int, *,
@@ -204,3 +212,37 @@ def test_credible_drops_only_timestamps_ahead_of_the_clock() -> None:
     assert credible(NOW + FUTURE_TOLERANCE, NOW) == NOW + FUTURE_TOLERANCE
     assert credible(NOW + FUTURE_TOLERANCE + timedelta(seconds=1), NOW) is None
     assert credible(None, NOW) is None
+
+
+def test_a_shopify_sale_of_a_shared_product_moves_b2b_stock() -> None:
+    """Shared: the sale goes into the pool (b2b_stock), planned under the row's policy."""
+    shared = Allocation("shared", 5)
+    result = plan(
+        [level("e1", 11, 13, 5)], view(target("A", 11, 15, 15, b2b=20, allocation=shared))
+    )
+
+    (write,) = result.writes
+    assert (write.delta, write.new_base, write.expected_policy, write.refresh) == (
+        -2, 13, "shared", False,
+    )  # fmt: skip
+    assert "b2b_stock -2" in result.outcomes[0].detail
+
+
+def test_a_cap_to_restore_asks_for_a_pass_in_the_same_write() -> None:
+    """Cap 50 with 60 units: Shopify sold 5 (45); the pool drops to 55, which still
+    publishes 50, so the write itself asks for a pass (no separate re-read request)."""
+    capped = Allocation(cap=50)
+    product = dataclasses.replace(target("A", 11, 60, 50, allocation=capped), pool_base=60)
+
+    result = plan([level("e1", 11, 45, 5)], view(product))
+
+    (write,) = result.writes
+    assert (write.delta, write.refresh, result.refresh) == (-5, True, ())
+    assert result.outcomes[0].refresh == (ProductId("A"),)
+
+
+def test_a_product_without_its_own_policy_is_re_read() -> None:
+    """No stored policy yet: the level is not applied; the first sync gives it one."""
+    result = plan([level("e1", 11, 8, 5)], view(target("A", 11, 10, 10, allocation=None)))
+
+    assert (result.writes, result.refresh) == ((), (ProductId("A"),))

@@ -27,13 +27,14 @@ async def add_product(
         await c.execute(
             text(
                 "INSERT INTO product_inventory (product_id, sku, b2b_stock, b2c_stock,"
-                " shopify_variant_id, shopify_inventory_item_id, sync_enabled, shopify_base)"
-                " VALUES (:p, :sku, :b2b, :b2c, :v, :i, :e, :base)"
+                " shopify_variant_id, shopify_inventory_item_id, sync_enabled, shopify_base,"
+                " allocation_policy, pool_base)"
+                " VALUES (:p, :sku, :b2b, :b2c, :v, :i, :e, :base, :policy, :base)"
             ),
             {
                 "p": pid, "sku": sku, "b2b": b2b, "b2c": b2c,
                 "v": None if variant is None else str(variant), "i": item, "e": enabled,
-                "base": base,
+                "base": base, "policy": None if base is None else "split",
             },
         )  # fmt: skip
     return pid

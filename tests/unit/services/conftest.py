@@ -52,13 +52,20 @@ class World:
         pid, item = random_product_id(), random_item_id()
         if shopify is not None or variant is not None:
             self.store.add(item, shopify, variant=variant)
+        # A row with a base is as a sync (or the migration) leaves it: its own policy
+        # (``split`` unless given) and the pool agreed on (the base, or the pool as it is).
+        own_policy = None if base is None else "split"
+        pool_base = base
+        if base is not None and allocation is not None:
+            pool_base = allocation.pool(b2b, ours)
         async with self.uow.engine.begin() as c:
             await c.execute(
                 text(
                     "INSERT INTO product_inventory (product_id, sku, b2c_stock, b2b_stock,"
                     " shopify_variant_id, shopify_inventory_item_id, sync_enabled, shopify_base,"
-                    " allocation_policy, allocation_buffer, allocation_cap)"
-                    " VALUES (:p, :sku, :ours, :b2b, :v, :i, :e, :b, :policy, :buffer, :cap)"
+                    " allocation_policy, allocation_buffer, allocation_cap, pool_base)"
+                    " VALUES (:p, :sku, :ours, :b2b, :v, :i, :e, :b, :policy, :buffer, :cap,"
+                    " :pool_base)"
                 ),
                 {
                     "p": pid,
@@ -69,9 +76,10 @@ class World:
                     "e": enabled,
                     "b": base,
                     "b2b": b2b,
-                    "policy": allocation and allocation.policy,
+                    "policy": allocation.policy if allocation else own_policy,
                     "buffer": allocation and allocation.buffer,
                     "cap": allocation and allocation.cap,
+                    "pool_base": pool_base,
                 },
             )
         return pid, item

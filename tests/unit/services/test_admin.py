@@ -9,11 +9,12 @@ from sqlalchemy import text
 
 from shopify_sync.domain.allocation import Allocation
 from shopify_sync.domain.commands import Allocate, RetryProducts, SetSyncEnabled
-from shopify_sync.domain.model import Change, PulledChange, PushStart, SyncFailure
+from shopify_sync.domain.model import Change, SyncFailure
 from shopify_sync.errors import InvalidQuantity, UnknownProduct
 from shopify_sync.services import admin
 from shopify_sync.services.admin import ProductFilter
 from shopify_sync.types import ProductId
+from tests.factories import pulled, push_start
 from tests.fakes import unavailable
 from tests.unit.services.admin_data import add_product, log_of, product
 from tests.unit.services.conftest import World
@@ -482,7 +483,7 @@ async def test_explain_parked_with_a_write_in_flight(shop_world: World) -> None:
     pid = await linked(shop_world, b2c=6, shopify=5, base=5)
     async with shop_world.uow() as unit:
         await unit.products.begin_pushes(
-            "k-1", [PushStart(ProductId(pid), 5, 6, 5, 6)], shop_world.clock.now()
+            "k-1", [push_start(pid, 5, 6, 5, 6)], shop_world.clock.now()
         )
         await unit.products.request_refresh([pid], shop_world.clock.now())
         await unit.products.record_failures(
@@ -518,7 +519,7 @@ async def test_explain_names_the_last_push_and_webhook(shop_world: World) -> Non
     await shop_world.engine.sync([await product(shop_world, pid)], source="test")
     async with shop_world.uow() as unit:
         await unit.products.apply_inbound(
-            [PulledChange(ProductId(pid), 6, -1, 5, None, "evt-9")],
+            [pulled(pid, 6, -1, 5, None, "evt-9")],
             source="webhook:inventory_levels/update",
             now=shop_world.clock.now(),
         )

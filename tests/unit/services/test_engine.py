@@ -17,7 +17,6 @@ from shopify_sync.domain.commands import (
 )
 from shopify_sync.domain.model import (
     Product,
-    PushStart,
     QuantityWrite,
     SetQuantities,
     SyncFailure,
@@ -26,6 +25,7 @@ from shopify_sync.errors import ProductNotSyncable, StoreRejected, UnknownProduc
 from shopify_sync.services import handlers
 from shopify_sync.services.sync.report import ProductResult, SyncReport
 from shopify_sync.types import InventoryItemId, LocationId, ProductId
+from tests.factories import push_start
 from tests.fakes import unavailable
 from tests.unit.services.conftest import World
 
@@ -484,7 +484,7 @@ async def test_write_started_elsewhere_is_awaited_then_resent(world: World) -> N
     )
     async with world.uow() as unit:
         await unit.products.begin_pushes(
-            write.idempotency_key, [PushStart(ProductId(pid), 10, 15, 10, 15)], world.clock.now()
+            write.idempotency_key, [push_start(pid, 10, 15, 10, 15)], world.clock.now()
         )
         await unit.writes.add(write, world.clock.now())
         await unit.commit()

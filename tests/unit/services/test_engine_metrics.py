@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from shopify_sync.domain.commands import ReconcileAll
-from shopify_sync.domain.model import PushStart, QuantityWrite, SetQuantities
+from shopify_sync.domain.model import QuantityWrite, SetQuantities
 from shopify_sync.services import handlers
 from shopify_sync.services.engine import SyncEngine, SyncPolicy, SyncReport
-from shopify_sync.types import InventoryItemId, ProductId
+from shopify_sync.types import InventoryItemId
+from tests.factories import push_start
 from tests.fakes import FakeMetrics, unavailable
 from tests.unit.services.conftest import World
 
@@ -81,7 +82,7 @@ async def test_a_resent_write_counts_without_a_latency(world: World, metrics: Fa
     pid, item = await world.product(ours=7, base=5, shopify=5)
     now = world.clock.now()
     async with world.uow() as unit:
-        await unit.products.begin_pushes("k1", [PushStart(ProductId(pid), 5, 7, 5, 7)], now)
+        await unit.products.begin_pushes("k1", [push_start(pid, 5, 7, 5, 7)], now)
         await unit.writes.add(
             SetQuantities("k1", "gid://x/k1", (QuantityWrite(InventoryItemId(item), 7, 5),)), now
         )

@@ -13,9 +13,9 @@ from shopify_sync.domain.commands import (
     SyncProduct,
     WebhookMeta,
 )
-from shopify_sync.domain.model import PushStart
 from shopify_sync.services import handlers
 from shopify_sync.types import InventoryItemId, LocationId, ProductId, VariantId
+from tests.factories import push_start
 from tests.unit.services.conftest import World
 
 pytestmark = pytest.mark.anyio
@@ -120,7 +120,7 @@ async def test_webhook_during_a_push_is_deferred(world: World) -> None:
     pid, item = await synced(world, 10)
     async with world.uow() as unit:
         await unit.products.begin_pushes(
-            "k", [PushStart(ProductId(pid), 10, 12, 10, 10)], world.clock.now()
+            "k", [push_start(pid, 10, 12, 10, 10, buffer=0)], world.clock.now()
         )
         await unit.commit()
 

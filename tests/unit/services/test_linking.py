@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from shopify_sync.domain.commands import AutoLink, LinkProduct
-from shopify_sync.domain.model import PushStart
 from shopify_sync.errors import LinkConflict, UnknownProduct, UnknownVariant
 from shopify_sync.services import linking
 from shopify_sync.services.linking import LinkResult
 from shopify_sync.types import ProductId, VariantId
+from tests.factories import push_start
 from tests.unit.services.admin_data import add_product, log_of, product
 from tests.unit.services.conftest import World
 from tests.unit.services.shop_fakes import _shop_world, shop  # noqa: F401  (a fixture)
@@ -112,7 +112,7 @@ async def test_link_refuses_while_a_write_is_in_flight(shop_world: World) -> Non
     pid = await add_product(shop_world, variant=old.id, item=old.inventory_item_id, base=10)
     async with shop_world.uow() as unit:
         await unit.products.begin_pushes(
-            "k", [PushStart(ProductId(pid), 10, 9, 10, 10)], shop_world.clock.now()
+            "k", [push_start(pid, 10, 9, 10, 10)], shop_world.clock.now()
         )
         await unit.commit()
 

@@ -6,7 +6,7 @@ import pytest
 
 from shopify_sync.domain.allocation import DEFAULT_ALLOCATION, Allocation
 from shopify_sync.domain.commands import ImportProducts
-from shopify_sync.domain.model import Product, PushStart
+from shopify_sync.domain.model import Product
 from shopify_sync.errors import WriteInFlight
 from shopify_sync.services import product_csv
 from shopify_sync.services.product_csv import (
@@ -17,6 +17,7 @@ from shopify_sync.services.product_csv import (
     RowError,
 )
 from shopify_sync.types import ProductId, VariantId
+from tests.factories import push_start
 from tests.unit.services.admin_data import add_product, log_of, product
 from tests.unit.services.conftest import World
 from tests.unit.services.shop_fakes import _shop_world, shop  # noqa: F401  (a fixture)
@@ -270,7 +271,7 @@ async def test_import_refuses_relinking_while_a_write_is_in_flight(shop_world: W
                       base=10)  # fmt: skip
     async with shop_world.uow() as unit:
         await unit.products.begin_pushes(
-            "k", [PushStart(ProductId("p"), 10, 9, 10, 10)], shop_world.clock.now()
+            "k", [push_start("p", 10, 9, 10, 10)], shop_world.clock.now()
         )
         await unit.commit()
 
@@ -377,12 +378,10 @@ async def test_import_gives_up_on_a_write_that_stays_in_flight(shop_world: World
     with pytest.raises(WriteInFlight, match="a write to Shopify for p is still waiting"):
         await run_import(shop_world, ALLOCATION + "p,shared,,\n")
 
-    assert (await product(shop_world, "p")).allocation_policy is None
+    assert (await product(shop_world, "p")).allocation_policy == "split"  # as it was
 
 
 async def _start_push(world: World, pid: str) -> None:
     async with world.uow() as unit:
-        await unit.products.begin_pushes(
-            "k", [PushStart(ProductId(pid), 10, 9, 10, 10)], world.clock.now()
-        )
+        await unit.products.begin_pushes("k", [push_start(pid, 10, 9, 10, 10)], world.clock.now())
         await unit.commit()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
 
+from shopify_sync.domain.allocation import Allocation
 from shopify_sync.domain.model import Product
 from shopify_sync.errors import StoreRejected
 from shopify_sync.services.engine import SyncEngine
@@ -38,17 +39,34 @@ class Stages:
         variant: str | None = "1",
         link_item: bool = True,
         enabled: bool = True,
+        b2b: int = 100,
+        allocation: Allocation | None = None,
+        pool_base: int | None = None,
     ) -> tuple[ProductId, InventoryItemId]:
-        """A product row and its Shopify item."""
+        """A product row and its Shopify item; with ``allocation``, its own policy, buffer
+        and cap, and ``pool_base`` (default: the pool as it is, agreed)."""
         pid, item = ProductId(random_product_id()), InventoryItemId(random_item_id())
         if shopify is not None:
             self.store.add(item, shopify)
             self.store.items[item].tracked = tracked
-        self.uow.state.products[pid] = Product(
-            pid, f"SKU-{pid}", None, 100, ours, variant, item if link_item else None,
+        product = Product(
+            pid, f"SKU-{pid}", None, b2b, ours, variant, item if link_item else None,
             enabled, None, 0, None, None, base, None,
         )  # fmt: skip
+        if allocation is not None:
+            product = replace(
+                product,
+                allocation_policy=allocation.policy,
+                allocation_buffer=allocation.buffer,
+                allocation_cap=allocation.cap,
+                pool_base=allocation.pool(b2b, ours) if pool_base is None else pool_base,
+            )
+        self.uow.state.products[pid] = product
         return pid, item
+
+    def logged(self, pid: ProductId, field: str) -> list[int]:
+        """The logged deltas of one stock column of ``pid``, oldest first."""
+        return [e.delta for e in self.uow.state.log if e.product_id == pid and e.field == field]
 
     def row(self, pid: ProductId) -> Product:
         """Our row as it is now."""
@@ -238,3 +256,118 @@ async def test_a_snapshot_reconcile_merges_in_chunks_and_rereads_moved_rows(
     assert (stages.row(b).b2c_stock, stages.row(b).shopify_base) == (6, 6)
     assert (stages.store.available(item_a), stages.store.available(item_b)) == (3, 6)
     assert (totals.checked, totals.changed, totals.failed) == (2, 2, 0)
+
+
+# -- allocation policies -------------------------------------------------------------------
+
+
+async def test_a_shopify_sale_of_a_shared_product_lowers_b2b_stock_once(stages: Stages) -> None:
+    """Shared: Shopify sold 3 since the agreement; the sync takes it out of b2b_stock (one
+    logged change), b2c_stock mirrors what Shopify shows, and nothing is written."""
+    pid, item = stages.product(ours=15, base=15, shopify=15, b2b=20,
+                               allocation=Allocation("shared", 5))  # fmt: skip
+    stages.store.sell(item, 3)
+
+    report = await stages.engine.sync([stages.row(pid)], source="test")
+
+    row = stages.row(pid)
+    assert (report.results[pid].action, stages.store.writes) == ("pulled", [])
+    assert (row.b2b_stock, row.b2c_stock, row.shopify_base, row.pool_base) == (17, 12, 12, 17)
+    assert (stages.logged(pid, "b2b_stock"), row.pending) == ([-3], False)
+
+
+async def test_a_b2b_change_of_a_shared_pool_is_published_less_the_buffer(
+    stages: Stages,
+) -> None:
+    """Shared: the B2B platform sold 6 of b2b_stock; Shopify is set to the pool less the
+    buffer (14 - 5 = 9), and b2c_stock mirrors it once applied."""
+    pid, item = stages.product(ours=15, base=15, shopify=15, b2b=14, pool_base=20,
+                               allocation=Allocation("shared", 5))  # fmt: skip
+
+    await stages.engine.sync([stages.row(pid)], source="test")
+
+    row = stages.row(pid)
+    assert (stages.store.available(item), row.b2b_stock, row.b2c_stock) == (9, 14, 9)
+    assert (row.shopify_base, row.pool_base, row.pending) == (9, 14, False)
+
+
+async def test_a_cap_is_restored_after_a_shopify_sale(stages: Stages) -> None:
+    """Split with cap 50 and 60 units: Shopify sold 5 (shows 45); our pool drops to 55 and
+    Shopify is set back to the cap."""
+    pid, item = stages.product(ours=60, base=50, shopify=50, allocation=Allocation(cap=50))
+    stages.store.sell(item, 5)
+
+    await stages.engine.sync([stages.row(pid)], source="test")
+
+    row = stages.row(pid)
+    assert (stages.store.available(item), row.b2c_stock, row.shopify_base) == (50, 55, 50)
+    assert (row.pool_base, row.pending) == (55, False)
+
+
+async def test_an_oversold_pool_is_published_as_is(stages: Stages) -> None:
+    """Shared pool 2 while Shopify sold 5: the pool goes to -3, Shopify keeps showing the
+    oversell (no write hides it behind a 0)."""
+    pid, item = stages.product(ours=2, base=2, shopify=2, b2b=2, allocation=Allocation("shared"))
+    stages.store.sell(item, 5)
+
+    await stages.engine.sync([stages.row(pid)], source="test")
+
+    row = stages.row(pid)
+    assert (stages.store.available(item), stages.store.writes) == (-3, [])
+    assert (row.b2b_stock, row.b2c_stock, row.pending) == (-3, -3, False)
+
+
+async def test_a_pool_move_the_cap_absorbs_settles_without_reading_shopify(
+    stages: Stages,
+) -> None:
+    """Split with cap 50: our pool moved from 80 to 70, Shopify still shows 50; the product
+    is settled on our side alone (no read, no write) and is no longer pending."""
+    pid, _ = stages.product(ours=70, base=50, shopify=50, pool_base=80,
+                            allocation=Allocation(cap=50))  # fmt: skip
+    reads = stages.store.reads
+
+    report = await stages.engine.sync([stages.row(pid)], source="test")
+
+    row = stages.row(pid)
+    assert (report.results[pid].action, stages.store.reads, stages.store.writes) == (
+        "in_sync",
+        reads,
+        [],
+    )
+    assert (row.pool_base, row.pending, row.last_synced_at) == (70, False, stages.clock.now())
+
+
+async def test_a_first_sync_writes_the_default_allocation_into_the_row(stages: Stages) -> None:
+    """A product without its own policy syncs under the settings' default, which its row
+    then keeps (later changes of the settings do not move it)."""
+    uow, store, clock = stages.uow, stages.store, stages.clock
+    engine = SyncEngine(uow, store, clock, SyncPolicy(default_allocation=Allocation("shared", 2)))
+    pid, item = stages.product(ours=0, base=None, shopify=4, b2b=10)
+
+    await engine.sync([stages.row(pid)], source="test")
+
+    row = stages.row(pid)
+    assert row.allocation(Allocation()) == Allocation("shared", 2)
+    assert (store.available(item), row.b2b_stock, row.b2c_stock, row.pool_base) == (8, 10, 8, 10)
+    assert row.pending is False
+
+
+async def test_a_b2b_write_racing_a_push_is_never_lost(stages: Stages) -> None:
+    """Shared: while our write of 9 is on its way, the B2B platform sells 2 more; the
+    answer moves the pool relatively, the sale stays pending and is pushed next."""
+    pid, item = stages.product(ours=15, base=15, shopify=15, b2b=14, pool_base=20,
+                               allocation=Allocation("shared", 5))  # fmt: skip
+
+    def b2b_sale() -> None:
+        row = stages.row(pid)
+        stages.uow.state.products[pid] = replace(row, b2b_stock=row.b2b_stock - 2)
+
+    stages.store.before_write.append(b2b_sale)
+    await stages.engine.sync([stages.row(pid)], source="test")
+    raced = stages.row(pid)
+    await stages.engine.sync([raced], source="test")
+
+    row = stages.row(pid)
+    assert (raced.b2b_stock, raced.pool_base, raced.pending) == (12, 14, True)
+    assert (stages.store.available(item), row.b2b_stock, row.b2c_stock) == (7, 12, 7)
+    assert row.pending is False

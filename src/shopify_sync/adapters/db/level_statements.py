@@ -40,6 +40,7 @@ from sqlalchemy.types import TypeEngine
 from shopify_sync.adapters.db.repository import inbound_cas
 from shopify_sync.adapters.db.tables import UtcDateTime, webhook_events
 from shopify_sync.adapters.db.tables import product_inventory as t
+from shopify_sync.domain.allocation import DEFAULT_ALLOCATION, allocation_of
 from shopify_sync.domain.inbound import SOURCE, InboundTarget, LevelView
 from shopify_sync.domain.model import ProductStock, PulledChange, WebhookEvent
 from shopify_sync.errors import WriteConflict
@@ -130,7 +131,14 @@ TARGET_COLUMNS = (
     t.c.shopify_seen_at,
     t.c.sync_enabled,
     t.c.push_key,
+    t.c.b2b_stock,
+    t.c.pool_base,
+    t.c.allocation_policy,
+    t.c.allocation_buffer,
+    t.c.allocation_cap,
 )
+"""What the plan reads of each product: the merge's numbers, both pools and the policy,
+in the same read (no query more per delivery)."""
 
 
 def target_of(m: Mapping[str, Any]) -> tuple[InventoryItemId, InboundTarget]:
@@ -138,7 +146,17 @@ def target_of(m: Mapping[str, Any]) -> tuple[InventoryItemId, InboundTarget]:
     stock = ProductStock(
         ProductId(m["product_id"]), item, m["b2c_stock"], m["shopify_base"], m["shopify_seen_at"]
     )
-    return item, InboundTarget(stock, bool(m["sync_enabled"]), m["push_key"] is not None)
+    policy = m["allocation_policy"]
+    return item, InboundTarget(
+        stock,
+        bool(m["sync_enabled"]),
+        m["push_key"] is not None,
+        m["b2b_stock"],
+        m["pool_base"],
+        None
+        if policy is None
+        else allocation_of(policy, m["allocation_buffer"], m["allocation_cap"], DEFAULT_ALLOCATION),
+    )
 
 
 def write_params(write: PulledChange, now: Any) -> dict[str, Any]:
@@ -147,6 +165,7 @@ def write_params(write: PulledChange, now: Any) -> dict[str, Any]:
     return {
         "product_id": write.product_id,
         "expected_base": write.expected_base,
+        "policy": write.expected_policy,
         "delta": write.delta,
         "new_base": write.new_base,
         "seen_at": write.seen_at,
@@ -155,6 +174,7 @@ def write_params(write: PulledChange, now: Any) -> dict[str, Any]:
         "reference": write.reference,
         "inventory_item_id": int(write.inventory_item_id),
         "expected_seen_at": write.expected_seen_at,
+        "refresh": write.refresh,
         "now": now,
     }
 
@@ -264,6 +284,11 @@ class LevelStatements:
             cast(null(), UtcDateTime).label("shopify_seen_at"),
             cast(null(), Boolean).label("sync_enabled"),
             w.c.webhook_id.label("push_key"),
+            cast(null(), Integer).label("b2b_stock"),
+            cast(null(), Integer).label("pool_base"),
+            cast(null(), Text).label("allocation_policy"),
+            cast(null(), Integer).label("allocation_buffer"),
+            cast(null(), Integer).label("allocation_cap"),
         ).where(
             or_(
                 w.c.event_id == any_(_array("event_ids", Text())),
@@ -350,6 +375,7 @@ def _record_batch() -> Select[Any]:
 WRITE_COLUMNS: list[tuple[str, TypeEngine[Any]]] = [
     ("product_id", Text()),
     ("expected_base", Integer()),
+    ("policy", Text()),
     ("delta", Integer()),
     ("new_base", Integer()),
     ("seen_at", UtcDateTime()),
@@ -358,6 +384,7 @@ WRITE_COLUMNS: list[tuple[str, TypeEngine[Any]]] = [
     ("reference", Text()),
     ("inventory_item_id", BigInteger()),
     ("expected_seen_at", UtcDateTime()),
+    ("refresh", Boolean()),
 ]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, case, false, or_
+from sqlalchemy import ColumnElement, Row, and_, case, false, literal_column, or_
 
 from shopify_sync.adapters.db.tables import product_inventory as t
 from shopify_sync.domain.model import Change, Product
@@ -94,3 +94,23 @@ def is_linked() -> Any:
         t.c.shopify_inventory_item_id.is_not(None),
         and_(t.c.shopify_variant_id.is_not(None), t.c.shopify_variant_id != ""),
     )
+
+
+SHARED: ColumnElement[str] = literal_column("'shared'")
+
+
+def pool_moves(policy: Any, delta: Any, mirror: Any) -> dict[str, Any]:
+    """The stock columns when the pool of ``policy`` moves by ``delta`` (relative, so that
+    a B2B write racing ours is never lost): ``b2c_stock`` under ``split``; under ``shared``
+    ``b2b_stock``, with ``b2c_stock`` set to ``mirror`` (what Shopify sells)."""
+    shared = policy == SHARED
+    return {
+        "b2b_stock": t.c.b2b_stock + case((shared, delta), else_=0),
+        "b2c_stock": case((shared, mirror), else_=t.c.b2c_stock + delta),
+    }
+
+
+def own_allocation_values(policy: Any, buffer: Any, cap: Any) -> dict[str, Any]:
+    """The row's own allocation columns set (a product's first agreement writes the
+    settings' default into its row; a row with its own gets the same values back)."""
+    return {"allocation_policy": policy, "allocation_buffer": buffer, "allocation_cap": cap}

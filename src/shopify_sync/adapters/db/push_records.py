@@ -11,10 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Integer, bindparam, func, select, update
+from sqlalchemy import Integer, Text, bindparam, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shopify_sync.adapters.db.product_rows import CLEAR_ERROR, newer_seen, product_of, who
+from shopify_sync.adapters.db.product_rows import (
+    CLEAR_ERROR,
+    SHARED,
+    newer_seen,
+    own_allocation_values,
+    pool_moves,
+    product_of,
+    refresh_after,
+    who,
+)
 from shopify_sync.adapters.db.tables import product_inventory as t
 from shopify_sync.domain.model import Change, Product, PushStart
 from shopify_sync.types import ProductId
@@ -26,29 +35,54 @@ class PushRecords:
     _c: AsyncConnection
 
     async def begin_pushes(
-        self, key: str, starts: Sequence[PushStart], now: datetime
+        self,
+        key: str,
+        starts: Sequence[PushStart],
+        now: datetime,
+        *,
+        read_at: datetime | None = None,
     ) -> set[ProductId]:
         """Record one write in flight under ``key`` for many products at once (its quantity
         and Shopify's expected value, per product); returns the products it was recorded for.
 
         One statement for the batch (executemany), then one indexed read of what took:
-        a product whose base or B2C stock moved, or that has another push in flight, is
-        left out (its merge is stale: the caller merges it again with a fresh read).
+        a product whose base, pool or own policy columns moved, or that has another push
+        in flight, is left out (its merge is stale: the caller merges it again with a
+        fresh read). ``pool_base`` becomes the pool as read, and a product without its own
+        allocation gets the one the merge used (its first agreement is under way). A
+        re-read requested before ``read_at`` (when Shopify was read) is served by the write:
+        the write's compare-and-set stands for it; one requested later stays.
         """
         if not starts:
             return set()
+        policy = bindparam("b_policy", type_=Text)
+        pool = case((policy == SHARED, t.c.b2b_stock), else_=t.c.b2c_stock)
         await self._c.execute(
             update(t)
             .where(
                 t.c.product_id == bindparam("b_id"),
                 t.c.shopify_base.is_not_distinct_from(bindparam("b_base", type_=Integer)),
-                t.c.b2c_stock == bindparam("b_ours", type_=Integer),
+                pool == bindparam("b_pool", type_=Integer),
+                t.c.allocation_policy.is_not_distinct_from(bindparam("b_own_policy", type_=Text)),
+                t.c.allocation_buffer.is_not_distinct_from(
+                    bindparam("b_own_buffer", type_=Integer)
+                ),
+                t.c.allocation_cap.is_not_distinct_from(bindparam("b_own_cap", type_=Integer)),
                 t.c.push_key.is_(None),
             )
             .values(
                 push_key=key,
                 push_quantity=bindparam("b_quantity"),
                 push_expected=bindparam("b_expected"),
+                pool_base=bindparam("b_pool", type_=Integer),
+                refresh_requested=(
+                    t.c.refresh_requested if read_at is None else refresh_after(read_at)
+                ),
+                **own_allocation_values(
+                    policy,
+                    bindparam("b_buffer", type_=Integer),
+                    bindparam("b_cap", type_=Integer),
+                ),
                 updated_at=now,
             ),
             [
@@ -57,7 +91,13 @@ class PushRecords:
                     "b_base": s.expected_base,
                     "b_quantity": s.quantity,
                     "b_expected": s.expected,
-                    "b_ours": s.expected_ours,
+                    "b_pool": s.expected_pool,
+                    "b_policy": s.allocation.policy,
+                    "b_buffer": s.allocation.buffer,
+                    "b_cap": s.allocation.cap,
+                    "b_own_policy": s.expected_own[0],
+                    "b_own_buffer": s.expected_own[1],
+                    "b_own_cap": s.expected_own[2],
                 }
                 for s in starts
             ],
@@ -75,18 +115,21 @@ class PushRecords:
     ) -> list[Product]:
         """Shopify applied the write under ``key``: take its quantities as the agreed base.
 
-        Our stock moves by Shopify's side of each merge (``push_expected - shopify_base``);
-        any change of ours made meanwhile stays pending. Returns the rows as they were.
+        Our pool (per row, its stored policy's, which cannot change while the write is in
+        flight) moves by Shopify's side of each merge (``push_expected - shopify_base``), and
+        ``pool_base`` with it: relative, so any change of ours made meanwhile stays pending.
+        Under ``shared`` ``b2c_stock`` mirrors the quantity written. Returns the rows as
+        they were.
         """
         products = await self.in_flight(key)
         seen = t.c.shopify_seen_at if applied_at is None else newer_seen(applied_at)
+        delta = t.c.push_expected - func.coalesce(t.c.shopify_base, t.c.push_expected)
         await self._c.execute(
             update(t)
             .where(t.c.push_key == key)
             .values(
-                b2c_stock=t.c.b2c_stock
-                + t.c.push_expected
-                - func.coalesce(t.c.shopify_base, t.c.push_expected),
+                **pool_moves(t.c.allocation_policy, delta, t.c.push_quantity),
+                pool_base=t.c.pool_base + delta,
                 shopify_base=t.c.push_quantity,
                 shopify_seen_at=seen,
                 push_key=None,
@@ -100,11 +143,20 @@ class PushRecords:
         return products
 
     async def abandon_push(self, key: str, now: datetime) -> list[Product]:
-        """Shopify refused the write under ``key``: nothing changed; the rows stay pending."""
+        """Shopify refused the write under ``key`` (or it was given up): nothing changed.
+
+        The rows stay pending: ``pool_base`` was set when the write began, so a re-read is
+        requested."""
         products = await self.in_flight(key)
         await self._c.execute(
             update(t)
             .where(t.c.push_key == key)
-            .values(push_key=None, push_quantity=None, push_expected=None, updated_at=now)
+            .values(
+                push_key=None,
+                push_quantity=None,
+                push_expected=None,
+                refresh_requested=True,
+                updated_at=now,
+            )
         )
         return products

@@ -18,14 +18,15 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Integer,
     Text,
     Update,
     and_,
     bindparam,
     case,
-    false,
     func,
+    null,
     or_,
     select,
     true,
@@ -41,6 +42,8 @@ from shopify_sync.adapters.db.product_rows import (
     CLEAR_ERROR,
     is_linked,
     newer_seen,
+    own_allocation_values,
+    pool_moves,
     product_of,
     refresh_after,
     who_values,
@@ -63,11 +66,20 @@ _RETRY_OWED = and_(t.c.sync_enabled, t.c.sync_error.is_not(None))
 
 
 def _inbound_values(
-    delta: Any, new_base: Any, seen_at: Any, refresh: Any, who: dict[str, Any]
+    policy: Any,
+    delta: Any,
+    new_base: Any,
+    agreed_pool: Any,
+    seen_at: Any,
+    refresh: Any,
+    who: dict[str, Any],
 ) -> dict[str, Any]:
-    """What moving ``b2c_stock`` by Shopify's change and agreeing on a new base writes."""
+    """What moving the pool of ``policy`` by Shopify's change and agreeing on a new base
+    writes: ``pool_base`` becomes ``agreed_pool``, or moves by ``delta`` when that is NULL;
+    under ``shared`` ``b2c_stock`` mirrors the new base (what Shopify sells)."""
     values: dict[str, Any] = {
-        "b2c_stock": t.c.b2c_stock + delta,
+        **pool_moves(policy, delta, new_base),
+        "pool_base": func.coalesce(agreed_pool, t.c.pool_base + delta),
         "shopify_base": new_base,
         "refresh_requested": refresh,
         **who,
@@ -80,10 +92,12 @@ def _inbound_values(
 def inbound_cas(rows: NamedFromClause | None = None, *, unlocked: bool = False) -> Update:
     """``apply_inbound`` of a webhook's change as one statement, for batches.
 
-    Its values are bind parameters ``product_id``, ``expected_base``, ``delta``,
-    ``new_base``, ``seen_at`` (may be NULL), ``direction``, ``source``, ``reference`` and
-    ``now``; or, given ``rows`` (a FROM with those columns but ``now``, each product at
-    most once), the columns of ``rows``: one ``UPDATE ... FROM`` moves many products.
+    Its values are bind parameters ``product_id``, ``expected_base``, ``policy`` (the
+    row's own, as read: compare-and-set, and whose pool moves), ``delta``, ``new_base``,
+    ``seen_at`` (may be NULL), ``refresh`` (ask for a re-read afterwards), ``direction``,
+    ``source``, ``reference`` and ``now``; or, given ``rows`` (a FROM with those columns
+    but ``now``, each product at most once), the columns of ``rows``: one ``UPDATE ...
+    FROM`` moves many products. ``pool_base`` moves by ``delta`` with the pool.
 
     ``unlocked``: the change was planned from a read that locked nothing, so the
     compare-and-set also covers the rest of what the plan read: ``expected_seen_at`` (may
@@ -99,16 +113,20 @@ def inbound_cas(rows: NamedFromClause | None = None, *, unlocked: bool = False) 
         value("reference", Text()),
         bindparam("now", type_=UtcDateTime),
     )
+    policy = value("policy", Text())
     values = _inbound_values(
+        policy,
         value("delta", Integer()),
         value("new_base", Integer()),
+        null(),
         value("seen_at", UtcDateTime()),
-        false(),
+        value("refresh", Boolean()),
         who,
     )
     where = [
         t.c.product_id == value("product_id", Text()),
         t.c.shopify_base == value("expected_base", Integer()),
+        t.c.allocation_policy == policy,
         t.c.push_key.is_(None),
     ]
     if unlocked:
@@ -386,27 +404,37 @@ class SqlProductRepository(PushRecords, OperatorWrites):
         synced: bool = False,
         read_at: datetime | None = None,
     ) -> set[ProductId]:
-        """Move each product's ``b2c_stock`` by Shopify's change and set the new agreed base;
-        returns the products it was applied to.
+        """Move each product's pool by Shopify's change, agree on the new base and on the
+        pool (``agreed_pool``), and write the allocation the change was planned under into
+        a row without its own (its first agreement); returns the products it was applied to.
 
-        Compare-and-set: a product whose base moved or that has a push in flight since the
-        caller read it is left out. Per chunk of ``CHUNK`` products, one read that locks
-        the rows (``FOR UPDATE``, in id order; SQLite's write transaction already excludes
-        every other writer) and one statement for those still as read (executemany), so
-        a reconcile after missed webhooks costs two statements per ``CHUNK`` products, not
-        one built and compiled per product. ``synced`` also records a successful sync.
+        Compare-and-set: a product whose base or own policy moved or that has a push in
+        flight since the caller read it is left out. Per chunk of ``CHUNK`` products, one
+        read that locks the rows (``FOR UPDATE``, in id order; SQLite's write transaction
+        already excludes every other writer) and one statement for those still as read
+        (executemany), so a reconcile after missed webhooks costs two statements per
+        ``CHUNK`` products, not one built and compiled per product. ``synced`` also
+        records a successful sync.
         """
         by_id = {c.product_id: c for c in changes}
         if len(by_id) != len(changes):
             raise ValueError("apply_inbound takes each product at most once")
         if not changes:
             return set()
+        policy = bindparam("b_policy", type_=Text)
         values = _inbound_values(
+            policy,
             bindparam("b_delta", type_=Integer),
             bindparam("b_new_base", type_=Integer),
+            bindparam("b_pool", type_=Integer),
             bindparam("b_seen", type_=UtcDateTime),  # NULL keeps shopify_seen_at
             refresh_after(read_at),
             who_values("inbound", source, bindparam("b_reference", type_=Text), now),
+        )
+        values.update(
+            own_allocation_values(
+                policy, bindparam("b_buffer", type_=Integer), bindparam("b_cap", type_=Integer)
+            )
         )
         if synced:
             values.update(CLEAR_ERROR, last_synced_at=now)
@@ -415,6 +443,7 @@ class SqlProductRepository(PushRecords, OperatorWrites):
             .where(
                 t.c.product_id == bindparam("b_id"),
                 t.c.shopify_base.is_not_distinct_from(bindparam("b_base", type_=Integer)),
+                t.c.allocation_policy.is_not_distinct_from(bindparam("b_own_policy", type_=Text)),
                 t.c.push_key.is_(None),
             )
             .values(values)
@@ -424,15 +453,17 @@ class SqlProductRepository(PushRecords, OperatorWrites):
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
             rows = await self._c.execute(
-                select(t.c.product_id, t.c.shopify_base, t.c.push_key)
+                select(t.c.product_id, t.c.shopify_base, t.c.allocation_policy, t.c.push_key)
                 .where(t.c.product_id.in_(chunk))
                 .order_by(t.c.product_id)
                 .with_for_update()
             )
             take = [
-                by_id[ProductId(pid)]
-                for pid, base, key in rows
-                if key is None and base == by_id[ProductId(pid)].expected_base
+                change
+                for pid, base, own_policy, key in rows
+                if key is None
+                and base == (change := by_id[ProductId(pid)]).expected_base
+                and own_policy == change.expected_policy
             ]
             if not take:
                 continue
@@ -444,6 +475,11 @@ class SqlProductRepository(PushRecords, OperatorWrites):
                         "b_base": c.expected_base,
                         "b_delta": c.delta,
                         "b_new_base": c.new_base,
+                        "b_pool": c.agreed_pool,
+                        "b_policy": c.allocation.policy,
+                        "b_buffer": c.allocation.buffer,
+                        "b_cap": c.allocation.cap,
+                        "b_own_policy": c.expected_policy,
                         "b_seen": c.seen_at,
                         "b_reference": c.reference,
                     }

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     case,
     false,
+    literal_column,
     text,
 )
 from sqlalchemy.types import TypeDecorator
@@ -131,18 +132,24 @@ Index(
     postgresql_where=product_inventory.c.push_key.is_not(None),
 )
 POOL = case(
-    (product_inventory.c.allocation_policy == "shared", product_inventory.c.b2b_stock),
+    (
+        product_inventory.c.allocation_policy == literal_column("'shared'"),
+        product_inventory.c.b2b_stock,
+    ),
     else_=product_inventory.c.b2c_stock,
 )
 """The pool column's value under the product's stored policy (``Allocation.pool``)."""
 PENDING = product_inventory.c.sync_enabled & (
     product_inventory.c.shopify_base.is_(None)
-    | (product_inventory.c.b2c_stock != product_inventory.c.shopify_base)
+    | product_inventory.c.allocation_policy.is_(None)
+    | product_inventory.c.pool_base.is_(None)
+    | (product_inventory.c.pool_base != POOL)
     | product_inventory.c.refresh_requested
     | product_inventory.c.push_key.is_not(None)
 )
 """SQL's definition of a pending product, ``Product.pending`` in Python (a test runs both on
-random rows): the pending scan's query, the admin's count and this partial index's predicate."""
+random rows): the pending scan's query, the admin's count and this partial index's predicate.
+It reads the stored policy only, never the settings' default, so the index stays static."""
 Index(
     "ix_product_inventory_pending",
     product_inventory.c.product_id,

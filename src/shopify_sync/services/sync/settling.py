@@ -13,6 +13,7 @@ from datetime import datetime
 
 import structlog
 
+from shopify_sync.domain.allocation import Allocation
 from shopify_sync.domain.decision import level_reference
 from shopify_sync.domain.model import (
     Change,
@@ -52,14 +53,15 @@ class Settlement:
         source: str,
         read_at: datetime | None,
     ) -> list[ProductId]:
-        """Shopify already holds the merged values: apply its side to our rows, in one
-        transaction, each compare-and-set on the base; returns the rows that moved meanwhile."""
+        """Shopify already holds the merged values: apply its side to our rows (the pool
+        moves by its change, both sides agree on the pool), in one transaction, each
+        compare-and-set on the base; returns the rows that moved meanwhile."""
         now = self._clock.now()
         in_sync: list[ProductId] = []
         newer_seen: dict[str, datetime | None] = {}
         pulled: list[tuple[Product, Merge, LevelRead]] = []
         for product, result, level in settle:
-            if result.base != result.merged or result.inbound_delta != 0:
+            if not _agreed(product, result):
                 pulled.append((product, result, level))
                 continue
             in_sync.append(product.product_id)
@@ -77,14 +79,7 @@ class Settlement:
         async with self._uow() as uow:
             applied = await uow.products.apply_inbound(
                 [
-                    PulledChange(
-                        product.product_id,
-                        product.shopify_base,
-                        result.inbound_delta,
-                        result.merged,
-                        credible(level.updated_at, now),
-                        level_reference(level),
-                    )
+                    pulled_change(product, result, credible(level.updated_at, now), level)
                     for product, result, level in pulled
                 ],
                 source=source,
@@ -105,11 +100,39 @@ class Settlement:
                 self._metrics.pulled(1, "sync")
             report.add(
                 ProductResult(
-                    product.product_id, action, product.b2c_stock + result.inbound_delta,
+                    product.product_id, action, result.allocated.b2c_after,
                     level.available, result.merged,
                 )
             )  # fmt: skip
         return again
+
+    async def locally(
+        self, products: Sequence[Product], allocation: Allocation, report: SyncReport, source: str
+    ) -> list[ProductId]:
+        """Products whose only change is a move of the pool that Shopify is not to see (a
+        cap still reached, a buffer absorbing it): agree on the pool as it is, without
+        reading Shopify; returns the rows that moved meanwhile (to run with a read)."""
+        now = self._clock.now()
+        changes = [
+            PulledChange(
+                p.product_id, p.shopify_base, 0, p.shopify_base or 0, None, None,
+                allocation=p.allocation(allocation), expected_policy=p.allocation_policy,
+                agreed_pool=p.stored_pool,
+            )
+            for p in products
+        ]  # fmt: skip
+        async with self._uow() as uow:
+            applied = await uow.products.apply_inbound(changes, source=source, now=now, synced=True)
+            await uow.commit()
+        for product in products:
+            if product.product_id in applied:
+                report.add(
+                    ProductResult(
+                        product.product_id, "in_sync", product.b2c_stock, None,
+                        product.shopify_base,
+                    )
+                )  # fmt: skip
+        return [p.product_id for p in products if p.product_id not in applied]
 
     async def applied(
         self, write: SetQuantities, result: WriteResult, report: SyncReport, source: str
@@ -147,9 +170,10 @@ class Settlement:
             inbound = (p.push_expected or 0) - (
                 p.shopify_base if p.shopify_base is not None else (p.push_expected or 0)
             )
+            b2c = p.push_quantity if p.allocation_policy == "shared" else p.b2c_stock + inbound
             report.add(
                 ProductResult(
-                    p.product_id, "merged" if inbound else "pushed", p.b2c_stock + inbound,
+                    p.product_id, "merged" if inbound else "pushed", b2c,
                     p.push_quantity, p.push_quantity, p.push_quantity,
                 )
             )  # fmt: skip
@@ -243,3 +267,34 @@ class Settlement:
             )
             await uow.commit()
         report.failed_all(products, message)
+
+
+def _agreed(product: Product, result: Merge) -> bool:
+    """True when the row already says what the merge agrees on: its base, pools and
+    stored policy; then only the sync is recorded."""
+    allocated = result.allocated
+    return (
+        result.base == result.merged
+        and result.inbound_delta == 0
+        and product.allocation_policy is not None
+        and product.pool_base == allocated.pool_after
+        and product.b2c_stock == allocated.b2c_after
+    )
+
+
+def pulled_change(
+    product: Product, result: Merge, seen_at: datetime | None, level: LevelRead
+) -> PulledChange:
+    """Shopify's side of a merge with nothing to send, for ``apply_inbound``: the pool moves
+    by Shopify's change and both sides agree on the pool after it."""
+    return PulledChange(
+        product.product_id,
+        product.shopify_base,
+        result.inbound_delta,
+        result.merged,
+        seen_at,
+        level_reference(level),
+        allocation=result.allocation,
+        expected_policy=product.allocation_policy,
+        agreed_pool=result.allocated.pool_after,
+    )

@@ -9,6 +9,7 @@ key, until Shopify gives a definite answer (case 12 of the design).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 
 from shopify_sync.domain.model import Product, PushStart, QuantityWrite, SetQuantities
 from shopify_sync.domain.reconcile import Merge
@@ -43,17 +44,29 @@ class Writer:
         self._reference_prefix = reference_prefix
 
     async def push(
-        self, merges: Sequence[tuple[Product, Merge]], report: SyncReport, source: str
+        self,
+        merges: Sequence[tuple[Product, Merge]],
+        report: SyncReport,
+        source: str,
+        *,
+        read_at: datetime | None = None,
     ) -> list[ProductId]:
         """Write the merged quantities, ``BATCH_SIZE`` products per write; returns the
-        products to run again (their row moved, or Shopify's changed since it was read)."""
+        products to run again (their row moved, or Shopify's changed since it was read).
+        ``read_at``: when Shopify's levels were read (a re-read requested before is served
+        by the write)."""
         again: list[ProductId] = []
         for start in range(0, len(merges), BATCH_SIZE):
-            again.extend(await self._push(merges[start : start + BATCH_SIZE], report, source))
+            batch = merges[start : start + BATCH_SIZE]
+            again.extend(await self._push(batch, report, source, read_at))
         return again
 
     async def _push(
-        self, batch: Sequence[tuple[Product, Merge]], report: SyncReport, source: str
+        self,
+        batch: Sequence[tuple[Product, Merge]],
+        report: SyncReport,
+        source: str,
+        read_at: datetime | None,
     ) -> list[ProductId]:
         """Store one write for the batch, send it, settle it; returns products to run again."""
         key = self._new_key()
@@ -64,10 +77,19 @@ class Writer:
             started = await uow.products.begin_pushes(
                 key,
                 [
-                    PushStart(p.product_id, p.shopify_base, r.merged, r.expected, r.ours)
+                    PushStart(
+                        p.product_id,
+                        p.shopify_base,
+                        r.merged,
+                        r.expected,
+                        r.ours,
+                        r.allocation,
+                        p.own_allocation,
+                    )
                     for p, r in batch
                 ],
                 now,
+                read_at=read_at,
             )
             for product, result in batch:
                 if product.product_id in started:
