@@ -329,6 +329,11 @@ async def test_explain_says_how_the_allocation_publishes(shop_world: World) -> N
             ),
             {"p": own},
         )
+        # Never synced under a policy: the settings' default applies.
+        await c.execute(
+            text("UPDATE product_inventory SET allocation_policy = NULL WHERE product_id = :p"),
+            {"p": without},
+        )
 
     mine = await admin.explain(own, shop_world.uow, shop_world.store)
     default = await admin.explain(
