@@ -21,7 +21,7 @@ from shopify_sync.domain.commands import (
     SetSyncEnabledMany,
 )
 from shopify_sync.domain.model import Change, LevelRead, LogEntry, LogRecord, Product
-from shopify_sync.domain.reconcile import Merge, merge
+from shopify_sync.domain.reconcile import Merge, merge_product
 from shopify_sync.errors import InvalidQuantity, InvalidRequest, StoreError, UnknownProduct
 from shopify_sync.services.engine import SyncEngine
 from shopify_sync.services.ports import Clock, StoreClient, UnitOfWork, UnitOfWorkFactory
@@ -445,12 +445,12 @@ async def explain(
             level = levels.get(product.inventory_item_id)
         except StoreError as exc:
             error = str(exc)
+    allocation = product.allocation(default)
     next_sync = (
-        merge(product.stock, level.available, initial_source=initial_source)
+        merge_product(product, level.available, allocation, initial_source=initial_source)
         if level is not None and level.known and level.tracked and level.available is not None
         else None
     )
-    allocation = product.allocation(default)
     published = explain_allocation(product.b2b_stock, product.b2c_stock, allocation)
     lines = narrate(product, level, error, next_sync, initial_source, published=published)
     return Explanation(

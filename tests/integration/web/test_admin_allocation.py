@@ -124,7 +124,7 @@ def test_a_write_that_stays_in_flight_changes_nothing(admin: Admin) -> None:
 
     assert "is still waiting for its answer" in response.text  # type: ignore[attr-defined]
     assert "nothing was changed" in response.text  # type: ignore[attr-defined]
-    assert admin.sql(OWN, p="p1") == [(None, None, None, 100, 5)]
+    assert admin.sql(OWN, p="p1") == [("split", None, None, 100, 5)]  # as it was
 
 
 def test_products_page_filters_by_policy(admin: Admin) -> None:
