@@ -128,7 +128,9 @@ def test_reconcile_repairs_dropped_webhooks(stack: Stack) -> None:
     for pid, sku in (("p1", "SKU-000001"), ("p2", "SKU-000002")):
         stack.link(pid, sku, b2c=stack.available(sku), variant_only=False)
         stack.sql(
-            "UPDATE product_inventory SET shopify_base = b2c_stock WHERE product_id = :p", p=pid
+            "UPDATE product_inventory SET shopify_base = b2c_stock, pool_base = b2c_stock,"
+            " allocation_policy = 'split' WHERE product_id = :p",  # as a sync leaves it
+            p=pid,
         )
     stack.sim("POST", "/faults/webhooks", json={"action": "drop", "count": 2})
     for sku in ("SKU-000001", "SKU-000002"):
