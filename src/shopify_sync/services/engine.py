@@ -69,8 +69,15 @@ class SyncEngine:
         )  # fmt: skip
         self.selection = Selection(uow, store, clock, self.failures, self.writer)
 
-    async def sync(self, products: Sequence[Product], *, source: str) -> SyncReport:
-        """Sync these products now: resend writes in flight, then merge and push the rest."""
+    async def sync(
+        self, products: Sequence[Product], *, source: str, settle_locally: bool = True
+    ) -> SyncReport:
+        """Sync these products now: resend writes in flight, then merge and push the rest.
+
+        With ``settle_locally`` a product whose only change is a pool move that Shopify need
+        not see (a cap or buffer absorbs it) is settled without reading Shopify; a reconcile
+        passes False: it reads every product, or a lost webhook would never be repaired.
+        """
         report = SyncReport(started_at=self._clock.now())
         todo = self.selection.triage(products, report)
         await self.writer.resend_in_flight({p.push_key for p in todo if p.push_key}, report, source)
@@ -80,8 +87,9 @@ class SyncEngine:
             if not fresh:
                 break
             ids = await self._round(
-                fresh, report, source, final=round_ == self._policy.max_rounds - 1
-            )
+                fresh, report, source, final=round_ == self._policy.max_rounds - 1,
+                settle_locally=settle_locally,
+            )  # fmt: skip
             if not ids:
                 break
         return report
@@ -139,7 +147,7 @@ class SyncEngine:
             if not rest:
                 return totals
             after = rest[-1].product_id
-            totals.add(await self.sync(rest, source=source))
+            totals.add(await self.sync(rest, source=source, settle_locally=False))
 
     async def _reconcile_chunk(
         self,
@@ -157,7 +165,7 @@ class SyncEngine:
             moved = await self.selection.reload(again)
             for product_id in again:
                 report.results.pop(product_id, None)
-            report.merge_in(await self.sync(moved, source=source))
+            report.merge_in(await self.sync(moved, source=source, settle_locally=False))
         totals.add(report)
 
     async def _round(
@@ -169,6 +177,7 @@ class SyncEngine:
         final: bool,
         levels: Mapping[InventoryItemId, LevelRead] | None = None,
         read_at: datetime | None = None,
+        settle_locally: bool = False,
     ) -> list[ProductId]:
         """Read (unless ``levels`` came from a snapshot), decide, settle and push once.
 
@@ -178,7 +187,8 @@ class SyncEngine:
         from_snapshot = levels is not None
         again: list[ProductId] = []
         if levels is None:
-            local = [p for p in products if settles_locally(p, self._policy.default_allocation)]
+            default = self._policy.default_allocation
+            local = [p for p in products if settle_locally and settles_locally(p, default)]
             if local:
                 again += await self.settle.locally(
                     local, self._policy.default_allocation, report, source

@@ -149,7 +149,7 @@ async def reconcile_all(
                 if not page:
                     break
                 after = page[-1].product_id
-                totals.add(await engine.sync(page, source=cmd.source))
+                totals.add(await engine.sync(page, source=cmd.source, settle_locally=False))
     except Exception as exc:  # recorded for /health, then raised to the caller
         error = f"{type(exc).__name__}: {exc}"
         raise
