@@ -80,7 +80,10 @@ def test_sync_command_line(stack: Stack) -> None:
     """`shopify-sync sync --all --dry-run --json`, `sync ID` and `sync --all` work as a process."""
     start = stack.available("SKU-000001")
     stack.link("p1", "SKU-000001", b2c=start, variant_only=False)
-    stack.sql("UPDATE product_inventory SET shopify_base = b2c_stock WHERE product_id = 'p1'")
+    stack.sql(
+        "UPDATE product_inventory SET shopify_base = b2c_stock, pool_base = b2c_stock,"
+        " allocation_policy = 'split' WHERE product_id = 'p1'"  # as a sync leaves it
+    )
     stack.sim("POST", "/faults/webhooks", json={"action": "drop", "count": 1})
     stack.sim("POST", "/merchant/adjust", json={"sku": "SKU-000001", "delta": -2})
     env = {**os.environ, **_env(stack)}
