@@ -371,3 +371,31 @@ async def test_a_b2b_write_racing_a_push_is_never_lost(stages: Stages) -> None:
     assert (raced.b2b_stock, raced.pool_base, raced.pending) == (12, 14, True)
     assert (stages.store.available(item), row.b2b_stock, row.b2c_stock) == (7, 12, 7)
     assert row.pending is False
+
+
+async def test_the_dry_run_proposes_what_the_run_writes_under_a_policy(stages: Stages) -> None:
+    """Shared with buffer 5 and cap 8 after a B2B change: the dry run's decision is the
+    write the run then makes (the capped, buffered pool), not the B2C column's value."""
+    pid, item = stages.product(ours=8, base=8, shopify=8, b2b=11, pool_base=20,
+                               allocation=Allocation("shared", 5, 8))  # fmt: skip
+
+    ((_, _, planned),) = await stages.engine.plan([stages.row(pid)])
+    await stages.engine.sync([stages.row(pid)], source="test")
+
+    assert (planned.kind, planned.merge and planned.merge.write) == ("push", 6)
+    assert stages.store.available(item) == 6
+
+
+async def test_a_snapshot_reconcile_takes_a_shared_sale_into_b2b_stock(stages: Stages) -> None:
+    """The bulk snapshot path decides like the others: a Shopify sale of a shared product
+    missed by its webhook lowers b2b_stock once, and nothing is written back."""
+    pid, item = stages.product(ours=15, base=15, shopify=15, b2b=20,
+                               allocation=Allocation("shared", 5))  # fmt: skip
+    stages.clock.advance(5)
+    stages.store.sell(item, 4)
+
+    totals = await stages.engine.reconcile_from_snapshot("reconcile")
+
+    row = stages.row(pid)
+    assert (totals.pulled, totals.api_writes, stages.logged(pid, "b2b_stock")) == (1, 0, [-4])
+    assert (row.b2b_stock, row.b2c_stock, row.pending) == (16, 11, False)
