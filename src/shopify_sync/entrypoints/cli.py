@@ -212,7 +212,9 @@ def sync(
             raise typer.Exit(EXIT_FAILURE)
         return
     if dry_run:
-        plan = with_container(lambda c: handlers.plan_reconcile(c.uow, c.engine), needs=SYNCING)
+        plan = with_container(
+            lambda c: handlers.plan_reconcile(c.uow, c.engine, c.default_allocation), needs=SYNCING
+        )
         if as_json:
             emit([_as_dict(p) for p in plan], as_json, [])
         else:
@@ -237,15 +239,18 @@ def sync(
 
 
 def _print_plan(plan: Sequence[handlers.PlannedChange]) -> None:
-    """The dry run's differences as a table: both sides, the merge, what would be written."""
+    """The dry run's differences as a table: both sides, the merge, what would be written,
+    and how the product's allocation makes what Shopify is to show."""
     table = new_table(
         f"{len(plan)} product(s) differ (dry run: nothing written)",
-        "product", "SKU", "#ours", "#Shopify", "#base", "#merged", "to Shopify", "note",
+        "product", "SKU", "#ours (pool)", "#Shopify", "#base", "#merged", "to Shopify",
+        "why (allocation)", "note",
     )  # fmt: skip
     for p in plan:
         table.add_row(
             p.product_id, p.sku or "", num(p.ours), num(p.shopify), num(p.base), num(p.merged),
-            "nothing to write" if p.write is None else f"set {p.write:,}", p.problem or "",
+            "nothing to write" if p.write is None else f"set {p.write:,}", p.why,
+            p.problem or "",
         )  # fmt: skip
     stdout_console().print(table)
 

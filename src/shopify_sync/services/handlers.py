@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import structlog
 
+from shopify_sync.domain.allocation import DEFAULT_ALLOCATION, Allocation, explain
 from shopify_sync.domain.commands import (
     ApplyInventoryLevel,
     ReconcileAll,
@@ -96,7 +97,13 @@ class ReconcileSummary:
 
 @dataclass(frozen=True, slots=True)
 class PlannedChange:
-    """One line of a dry run: what a reconcile would do for a product."""
+    """One line of a dry run: what a reconcile would do for a product.
+
+    ``ours`` is the product's pool (``b2c_stock`` under ``split``, ``b2b_stock`` under
+    ``shared``) and ``our_change`` Shopify's change going into it; ``why`` is the policy's
+    part: how the quantity Shopify is to show comes from the pool after the merge (its
+    buffer and cap), e.g. "Shopify shows 42: pool 47 (b2b_stock, shared) minus buffer 5 = 42".
+    """
 
     product_id: ProductId
     sku: str | None
@@ -107,6 +114,7 @@ class PlannedChange:
     write: int | None
     our_change: int
     problem: str | None = None
+    why: str = ""
 
 
 async def reconcile_all(
@@ -193,8 +201,11 @@ async def reconcile_all(
     return summary
 
 
-async def plan_reconcile(uow: UnitOfWorkFactory, engine: SyncEngine) -> list[PlannedChange]:
-    """A dry run of the full reconcile: the products that differ and what would be written."""
+async def plan_reconcile(
+    uow: UnitOfWorkFactory, engine: SyncEngine, default: Allocation = DEFAULT_ALLOCATION
+) -> list[PlannedChange]:
+    """A dry run of the full reconcile: the products that differ and what would be written,
+    each with its policy's part (``default``: the allocation of a product without its own)."""
     planned: list[PlannedChange] = []
     after: str | None = None
     while True:
@@ -206,17 +217,22 @@ async def plan_reconcile(uow: UnitOfWorkFactory, engine: SyncEngine) -> list[Pla
         for product, level, decision in await engine.plan(page):
             result = decision.merge
             if decision.kind == "fail":
+                allocation = product.allocation(default)
+                b2b, b2c = product.b2b_stock, product.b2c_stock
                 planned.append(
                     PlannedChange(
-                        product.product_id, product.sku, product.b2c_stock, level.available,
-                        product.shopify_base, None, None, 0, decision.problem,
+                        product.product_id, product.sku, allocation.pool(b2b, b2c),
+                        level.available, product.shopify_base, None, None, 0, decision.problem,
+                        explain(b2b, b2c, allocation),
                     )
                 )  # fmt: skip
             elif result is not None and result.changed:
+                allocated = result.allocated
                 planned.append(
                     PlannedChange(
-                        product.product_id, product.sku, product.b2c_stock, level.available,
+                        product.product_id, product.sku, result.ours, level.available,
                         product.shopify_base, result.merged, result.write, result.inbound_delta,
+                        why=explain(allocated.b2b_after, allocated.b2c_after, result.allocation),
                     )
                 )  # fmt: skip
 

@@ -76,3 +76,24 @@ def test_product_file_round_trip_and_a_policy_change(shop: Shop) -> None:
         "SELECT allocation_policy, allocation_buffer, b2b_stock, b2c_stock"
         " FROM product_inventory WHERE product_id = 'p-mug'"
     ) == [("shared", 5, 54, 49)]
+
+
+def test_sync_all_dry_run_shows_the_policys_part(shop: Shop) -> None:
+    """A B2B order on a shared pool: the dry run proposes the pool minus the buffer, and
+    says so; the table shows the same line."""
+    seed(shop)
+    shop.cli("products", "link", "p-mug", "--sku", "MUG-1")
+    shop.cli("products", "allocate", "p-mug", "--policy", "shared", "--buffer", "5")
+    enabled = shop.cli("products", "enable", "p-mug")
+    shop.sql("UPDATE product_inventory SET b2b_stock = b2b_stock - 10 WHERE product_id = 'p-mug'")
+
+    planned = shop.cli("sync", "--all", "--dry-run", "--json")
+    table = shop.cli("sync", "--all", "--dry-run")
+
+    assert (enabled.code, shop.available("MUG-1")) == (0, 49), enabled.err
+    [mug] = planned.json()
+    assert (mug["ours"], mug["shopify"], mug["base"], mug["merged"], mug["write"]) == (
+        44, 49, 49, 39, 39,
+    )  # fmt: skip
+    assert mug["why"] == "Shopify shows 39: pool 44 (b2b_stock, shared) minus buffer 5 = 39"
+    assert table.code == 0 and "why (allocation)" in table.out and "b2b_stock" in table.out

@@ -7,8 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from structlog.testing import capture_logs
 
+from shopify_sync.domain.allocation import Allocation
 from shopify_sync.domain.commands import (
     ApplyInventoryLevel,
     ReconcileAll,
@@ -377,6 +379,24 @@ async def test_dry_run_writes_nothing(world: World) -> None:
         (6, 5),
         4,
     )
+
+
+async def test_dry_run_shows_the_policys_part_of_each_difference(world: World) -> None:
+    """Under a shared pool with a buffer, the plan's ours is the pool, its change is
+    Shopify's sale, and why says how the pool after the merge makes what Shopify shows."""
+    shared = Allocation("shared", 5, 50)
+    # Agreed at 30 (pool 35 minus 5); the B2B platform then sold 10, Shopify 2.
+    pid, _ = await world.product(ours=30, base=30, shopify=28, b2b=25, allocation=shared)
+    async with world.uow.engine.begin() as c:
+        await c.execute(text("UPDATE product_inventory SET pool_base = 35"))
+
+    plan = await handlers.plan_reconcile(world.uow, world.engine)
+
+    assert [(p.product_id, p.ours, p.shopify, p.base, p.merged, p.write, p.our_change, p.why)
+            for p in plan] == [
+        (pid, 25, 28, 30, 18, 18, -2,
+         "Shopify shows 18: pool 23 (b2b_stock, shared) minus buffer 5 = 18; cap 50 not reached"),
+    ]  # fmt: skip
 
 
 async def test_large_batches_split_at_250(world: World) -> None:

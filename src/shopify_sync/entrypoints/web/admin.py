@@ -150,7 +150,9 @@ async def reconcile_page(page: SignedPage) -> Response:
     plan, error = None, None
     if query.preview:
         try:
-            plan = await handlers.plan_reconcile(page.c.uow, page.c.engine)
+            plan = await handlers.plan_reconcile(
+                page.c.uow, page.c.engine, page.c.default_allocation
+            )
         except StoreError as exc:
             error = str(exc)
     last = await handlers.last_reconcile(page.c.uow)

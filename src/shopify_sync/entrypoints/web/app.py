@@ -103,7 +103,7 @@ def create_app(
         c = state_of(request).container
         c.refuse_wrong_location()
         if dry_run:
-            plan = await handlers.plan_reconcile(c.uow, c.engine)
+            plan = await handlers.plan_reconcile(c.uow, c.engine, c.default_allocation)
             return {
                 "dry_run": True,
                 "differ": len(plan),
