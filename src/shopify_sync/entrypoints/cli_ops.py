@@ -196,8 +196,8 @@ def explain(
             ("published", result.published),
             ("agreed base", num(p.shopify_base) if p.shopify_base is not None else "never synced"),
             (
-                "pending change of ours",
-                num(p.b2c_stock - p.shopify_base) if p.shopify_base is not None else "",
+                "pending change of our pool",
+                num(p.stored_pool - p.pool_base) if p.pool_base is not None else "",
             ),
             ("variant / item", f"{p.shopify_variant_id or '-'} / {p.inventory_item_id or '-'}"),
             ("sync", "on" if p.sync_enabled else "off"),
