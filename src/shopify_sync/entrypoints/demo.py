@@ -17,13 +17,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
 
+from shopify_sync.domain.allocation import DEFAULT_ALLOCATION, allocation_of, explain
 from shopify_sync.sync_client import SyncClient, SyncClientError
 
 TOKEN = "demo-sync-api-token"
@@ -53,6 +54,8 @@ class Demo:
     db: Path
     client: SyncClient
     http: httpx.Client
+    env: dict[str, str] = field(default_factory=dict)
+    """The service's environment, for the merchant's commands (``shopify-sync ...``)."""
 
     def sim(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.http.request(method, f"{self.shopify}/_simulator{path}", **kwargs)
@@ -87,6 +90,26 @@ class Demo:
             if error:
                 state = "error: " + state_text(error)
             typer.echo(f"   {sku:<12} {b2b:>5} {b2c:>11} {shop!s:>8}  {state}")
+
+    def merchant(self, *args: str) -> str:
+        """Run ``shopify-sync ARGS`` as the merchant would, beside the running service."""
+        done = subprocess.run(
+            [sys.executable, "-m", "shopify_sync", *args], env=self.env, cwd=self.db.parent,
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise typer.Exit(f"demo: shopify-sync {' '.join(args)} failed: {done.stderr}")  # type: ignore[arg-type]
+        return done.stdout
+
+    def why(self, product_id: str) -> str:
+        """How the quantity Shopify shows for the product comes about (its allocation)."""
+        with contextlib.closing(sqlite3.connect(self.db)) as db:
+            b2b, b2c, policy, buffer, cap = db.execute(
+                "SELECT b2b_stock, b2c_stock, allocation_policy, allocation_buffer,"
+                " allocation_cap FROM product_inventory WHERE product_id = ?",
+                (product_id,),
+            ).fetchone()
+        return explain(b2b, b2c, allocation_of(policy, buffer, cap, DEFAULT_ALLOCATION))
 
     def settle(self, condition: Callable[[], bool], what: str, timeout_s: float = 20.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -123,7 +146,7 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], name: str) -> None:
 
 
 @contextlib.contextmanager
-def _processes(workdir: Path, keep: bool) -> Iterator[tuple[str, str, Path]]:
+def _processes(workdir: Path, keep: bool) -> Iterator[tuple[str, str, Path, dict[str, str]]]:
     sim_port, api_port = _free_port(), _free_port()
     shopify, service = f"http://127.0.0.1:{sim_port}", f"http://127.0.0.1:{api_port}"
     db = workdir / "demo.db"
@@ -162,7 +185,7 @@ def _processes(workdir: Path, keep: bool) -> Iterator[tuple[str, str, Path]]:
         )  # fmt: skip
         processes.append(server)
         _wait_http(f"{service}/health", server, "the service")
-        yield shopify, service, db
+        yield shopify, service, db, service_env
         if keep:
             typer.echo(f"\nRunning. Shopify simulator: {shopify}/_simulator/state")
             typer.echo(f"Admin page: {service}/admin (sign in with {TOKEN})")
@@ -195,10 +218,10 @@ def demo(
     """Play the whole flow against the local Shopify simulator and show both sides agree."""
     base = workdir or Path(tempfile.mkdtemp(prefix="shopify-sync-demo-"))
     base.mkdir(parents=True, exist_ok=True)
-    with _processes(base, keep_running) as (shopify, service, db):
+    with _processes(base, keep_running) as (shopify, service, db, env):
         http = httpx.Client(timeout=15)
         with SyncClient(service, TOKEN) as client:
-            play(Demo(shopify, service, db, client, http))
+            play(Demo(shopify, service, db, client, http, env))
         http.close()
 
 
@@ -283,11 +306,42 @@ def play(d: Demo) -> None:
     d.settle(d.agree, "the retry after the outage", timeout_s=30)
     d.show("7. Shopify back: the retry pushed the change and cleared the error")
 
+    shared_pool(d)
+
     health = d.client.health()
     typer.echo(
         f"\nBoth sides agree on every product. Health: database {health['database']}, "
         f"Shopify {health['shopify']}, products with errors {health['products_with_errors']}."
     )
+
+
+def shared_pool(d: Demo) -> None:
+    """prod_003 sells from one pool on both channels, with the last 5 units kept off Shopify."""
+    d.merchant("products", "allocate", "prod_003", "--policy", "shared", "--buffer", "5")
+    d.settle(lambda: d.ours()["SKU-000003"][1] == 53 and d.agree(), "the switch to a shared pool")
+    d.show(
+        "8. products allocate prod_003 --policy shared --buffer 5: one pool (b2b_stock) for both"
+    )
+    typer.echo(f"   {d.why('prod_003')}")
+
+    d.inventory_service(
+        "UPDATE product_inventory SET b2b_stock = b2b_stock - 8 WHERE product_id = 'prod_003'"
+    )
+    d.settle(lambda: d.shopify_levels()["SKU-000003"] == 45 and d.agree(), "the B2B order")
+    d.show("9. B2B order of 8 x SKU-000003 (b2b_stock -8): Shopify shows 8 fewer")
+    typer.echo(f"   {d.why('prod_003')}")
+
+    d.sim("POST", "/orders", json={"line_items": [{"sku": "SKU-000003", "quantity": 3}]})
+    d.settle(lambda: d.ours()["SKU-000003"][0] == 47 and d.agree(), "the Shopify order")
+    d.show("10. Shopify order of 3 x SKU-000003: b2b_stock -3, the B2B platform sees it")
+    typer.echo(f"   {d.why('prod_003')}")
+
+    d.inventory_service(
+        "UPDATE product_inventory SET b2b_stock = b2b_stock - 44 WHERE product_id = 'prod_003'"
+    )
+    d.settle(lambda: d.shopify_levels()["SKU-000003"] == 0 and d.agree(), "the last units")
+    d.show("11. B2B order of 44: the pool holds 3, the buffer keeps them off Shopify (shows 0)")
+    typer.echo(f"   {d.why('prod_003')}")
 
 
 STATE_WIDTH = 90

@@ -10,7 +10,9 @@ from shopify_sync.entrypoints.demo import state_text
 
 
 def test_demo_runs_to_agreement(tmp_path: Path) -> None:
-    """The demo starts both processes, plays every step and reports both sides agree."""
+    """The demo starts both processes, plays every step (the shared pool's too: a B2B order
+    lowers Shopify, a Shopify order lowers b2b_stock, the buffer keeps the last units off
+    Shopify) and reports both sides agree."""
     result = subprocess.run(
         [sys.executable, "-m", "shopify_sync", "demo", "--workdir", str(tmp_path)],
         capture_output=True,
@@ -22,6 +24,10 @@ def test_demo_runs_to_agreement(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Both sides agree on every product" in result.stdout
     assert "7. Shopify back" in result.stdout
+    shared = result.stdout.split("== 8.")[1]
+    assert "SKU-000003      58          53       53  in sync" in shared
+    assert "SKU-000003      47          42       42  in sync" in shared  # a Shopify order of 3
+    assert "Shopify shows 0: pool 3 (b2b_stock, shared) minus buffer 5 = -2, shown as 0" in shared
     assert (tmp_path / "demo.db").exists()
 
 
