@@ -30,6 +30,9 @@ log = structlog.get_logger(__name__)
 COALESCE_WINDOW_S = 0.05
 MONITOR_INTERVAL_S = 60.0
 """How often, at most, the dashboard's figures are stored and the alerts checked."""
+FRESH_SHARE = 0.9
+"""A reconcile that finished within this share of the interval makes the next one wait
+(whichever process comes round first after it runs the next)."""
 CHECK_EARLY_S = 0.05
 """The event loop may wake a timer this much early (its clock resolution): still on time."""
 ALERTS_LEASE_TTL = timedelta(minutes=5)
@@ -205,6 +208,11 @@ class Worker:
     async def _reconcile_loop(self) -> None:
         interval = self._c.settings.reconcile_interval_s
         ttl = timedelta(seconds=max(60, interval))
+        # Every process comes round once per interval; the first that finds the last
+        # reconcile older than this runs the next one. Start-up and a repaired subscription
+        # run one regardless.
+        fresh_for = timedelta(seconds=interval * FRESH_SHARE)
+        forced = True
         while not self._stopping.is_set():
             if not await self._location_checked():
                 with contextlib.suppress(TimeoutError):
@@ -212,17 +220,20 @@ class Worker:
                 continue
             try:
                 ran = await handlers.scheduled_reconcile(
-                    self._c.holder, ttl, self._c.uow, self._c.engine, self._c.clock
-                )
+                    self._c.holder, ttl, self._c.uow, self._c.engine, self._c.clock,
+                    fresh_for=None if forced else fresh_for,
+                )  # fmt: skip
                 if ran is not None:
                     keep = timedelta(days=self._c.settings.webhook_events_retention_days)
                     await handlers.prune_webhook_events(self._c.uow, self._c.clock, keep)
             except Exception:  # the loop must survive anything; the next run retries
                 log.exception("scheduled reconcile failed; retrying at the next interval")
+            forced = False
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._reconcile_now.wait(), timeout=interval)
                 if not self._stopping.is_set():
                     log.info("reconcile now: a webhook subscription had to be created again")
+                    forced = True
             self._reconcile_now.clear()
 
     async def _webhook_loop(self, address: str) -> None:

@@ -238,17 +238,31 @@ async def plan_reconcile(
 
 
 async def scheduled_reconcile(
-    holder: str, ttl: timedelta, uow: UnitOfWorkFactory, engine: SyncEngine, clock: Clock
+    holder: str,
+    ttl: timedelta,
+    uow: UnitOfWorkFactory,
+    engine: SyncEngine,
+    clock: Clock,
+    *,
+    fresh_for: timedelta | None = None,
 ) -> ReconcileSummary | None:
-    """The periodic reconcile, run by one process at a time (a lease in the database)."""
-    return await under_lease(
-        RECONCILE_LEASE,
-        holder,
-        ttl,
-        uow,
-        clock,
-        lambda: reconcile_all(ReconcileAll(source="reconcile"), uow, engine, clock),
-    )
+    """The periodic reconcile, run by one process at a time (a lease in the database);
+    None when another process holds the lease, or when a reconcile (by any process, or
+    ``sync --all``) finished less than ``fresh_for`` ago: every process's loop comes round
+    once per interval, and one reconcile per interval is enough for all of them."""
+
+    async def work() -> ReconcileSummary | None:
+        if fresh_for is not None:
+            async with uow() as unit:
+                last = await unit.runs.last("reconcile")
+            if last is not None and last.finished_at is not None:
+                age = clock.now() - last.finished_at
+                if age < fresh_for:
+                    log.debug("reconcile skipped: one finished recently", age_s=age.seconds)
+                    return None
+        return await reconcile_all(ReconcileAll(source="reconcile"), uow, engine, clock)
+
+    return await under_lease(RECONCILE_LEASE, holder, ttl, uow, clock, work)
 
 
 async def under_lease(

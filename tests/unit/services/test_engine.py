@@ -533,3 +533,27 @@ async def test_a_level_dated_ahead_of_our_clock_is_not_recorded_as_seen(world: W
 
     assert [r.action for r in results] == ["pulled", "in_sync"]
     assert (await world.row(pulled), seen) == ((8, 8), [None, None])
+
+
+async def test_the_scheduled_reconcile_runs_once_per_interval_across_processes(
+    world: World,
+) -> None:
+    """Right after one process's scheduled reconcile another process's loop finds it fresh
+    and skips; once the interval has passed it runs; a forced one (no freshness) always runs."""
+    ttl, fresh = timedelta(minutes=5), timedelta(seconds=270)
+
+    first = await handlers.scheduled_reconcile(
+        "a", ttl, world.uow, world.engine, world.clock, fresh_for=fresh
+    )
+    world.clock.advance(60)
+    fresh_skip = await handlers.scheduled_reconcile(
+        "b", ttl, world.uow, world.engine, world.clock, fresh_for=fresh
+    )
+    forced = await handlers.scheduled_reconcile("b", ttl, world.uow, world.engine, world.clock)
+    world.clock.advance(271)
+    due = await handlers.scheduled_reconcile(
+        "b", ttl, world.uow, world.engine, world.clock, fresh_for=fresh
+    )
+
+    assert first is not None and fresh_skip is None
+    assert forced is not None and due is not None
