@@ -84,6 +84,14 @@ class World:
             )
         return pid, item
 
+    async def set_b2b(self, pid: str, value: int) -> None:
+        """The Inventory Service writes b2b_stock straight to the table."""
+        async with self.uow.engine.begin() as c:
+            await c.execute(
+                text("UPDATE product_inventory SET b2b_stock = :v WHERE product_id = :p"),
+                {"v": value, "p": pid},
+            )
+
     async def set_b2c(self, pid: str, value: int) -> None:
         """The Inventory Service writes b2c_stock straight to the table."""
         async with self.uow.engine.begin() as c:

@@ -557,3 +557,16 @@ async def test_the_scheduled_reconcile_runs_once_per_interval_across_processes(
 
     assert first is not None and fresh_skip is None
     assert forced is not None and due is not None
+
+
+async def test_the_dry_run_shows_the_policys_part(world: World) -> None:
+    """Shared with buffer 5: the plan lists the pool (b2b_stock) as ours and how the merged
+    pool is published, the same computation the run then writes."""
+    pid, _ = await world.product(ours=15, base=15, shopify=13, b2b=20,
+                                 allocation=Allocation("shared", 5))  # fmt: skip
+    await world.set_b2b(pid, 24)
+
+    (planned,) = await handlers.plan_reconcile(world.uow, world.engine)
+
+    assert (planned.ours, planned.our_change, planned.merged, planned.write) == (24, -2, 17, 17)
+    assert planned.why == "Shopify shows 17: pool 22 (b2b_stock, shared) minus buffer 5 = 17"
