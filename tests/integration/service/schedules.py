@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import httpx
+
 from shopify_sync.domain.allocation import DEFAULT_ALLOCATION, POLICIES, Allocation, published
 from tests.audit import LOG_QUERY, Tracked, physical, replay
 from tests.integration.service.stack import Stack, wait_for
@@ -68,9 +70,12 @@ ONE_SERVER = Profile(
 
 
 def draw_allocation(rng: random.Random) -> Allocation:
-    """An allocation: split without buffer or cap until the engine applies policies."""
-    rng.random()
-    return Allocation(POLICIES[0])
+    """A random allocation: either policy, often a buffer, often a cap."""
+    return Allocation(
+        rng.choice(POLICIES),
+        0 if rng.random() < 0.5 else rng.randint(1, 8),
+        None if rng.random() < 0.5 else rng.randint(5, 60),
+    )
 
 
 @dataclass
@@ -115,6 +120,27 @@ def b2b_write(stack: Stack, rng: random.Random, product: StackProduct) -> str:
     return f"b2b {product.product_id} {column} {delta:+d}"
 
 
+def order(stack: Stack, rng: random.Random, product: StackProduct) -> str:
+    """A Shopify order: refused when it shows too few units (a buffer or cap may show 0),
+    unless the order may oversell (as with "continue selling when out of stock")."""
+    quantity = rng.randint(1, 3)
+    oversell = rng.random() < 0.3
+    behaviour = "DECREMENT_IGNORING_POLICY" if oversell else "DECREMENT_OBEYING_POLICY"
+    response = httpx.post(
+        f"{stack.shopify}/_simulator/orders",
+        json={
+            "line_items": [{"sku": product.sku, "quantity": quantity}],
+            "inventory_behaviour": behaviour,
+        },
+        timeout=10,
+    )
+    if response.status_code == 422 and "INVENTORY_CLAIM_FAILED" in response.text:
+        return f"order {product.product_id} -{quantity}: refused, too few shown"
+    assert response.status_code == 201 and "order" in response.json(), response.text
+    product.shopify -= quantity
+    return f"order {product.product_id} -{quantity}"
+
+
 def allocate(stack: Stack, rng: random.Random, product: StackProduct) -> str:
     """``products allocate`` with a random policy, buffer and cap (pushed or not)."""
     target = draw_allocation(rng)
@@ -144,13 +170,7 @@ def play(
             if profile.sync_after_b2b and rng.random() < profile.sync_after_b2b:
                 stack.api("POST", f"/sync/{pid}")  # the Inventory Service's call
         elif roll < 0.45:
-            quantity = rng.randint(1, 3)
-            order = stack.sim(
-                "POST", "/orders", json={"line_items": [{"sku": sku, "quantity": quantity}]}
-            )
-            assert "order" in order
-            product.shopify -= quantity
-            events.append(f"order {pid} -{quantity}")
+            events.append(order(stack, rng, product))
         elif roll < 0.55:
             delta = rng.randint(-2, 5)
             stack.sim("POST", "/merchant/adjust", json={"sku": sku, "delta": delta})
@@ -216,25 +236,26 @@ def check_invariants(stack: Stack, products: list[StackProduct], context: str) -
     one plus every change of both sides, and the audit trail accounts for every unit."""
     for product in products:
         pid = product.product_id
-        (b2b, b2c, base, policy, buffer, cap, push_key), *_ = stack.sql(
-            "SELECT b2b_stock, b2c_stock, shopify_base, allocation_policy,"
+        (b2b, b2c, base, pool_base, policy, buffer, cap, push_key), *_ = stack.sql(
+            "SELECT b2b_stock, b2c_stock, shopify_base, pool_base, allocation_policy,"
             " allocation_buffer, allocation_cap, push_key FROM product_inventory"
             " WHERE product_id = :p",
             p=pid,
         )
-        allocation = Allocation(policy or DEFAULT.policy, buffer or 0, cap)
+        assert policy is not None, f"{pid} has its own policy since its first sync"
+        allocation = Allocation(policy, buffer or 0, cap)
         pool = allocation.pool(b2b, b2c)
         shown = published(pool, allocation)
         audit = replay(stack.sql(LOG_QUERY, p=pid), product.policy)
         seen = (
-            (stack.available(product.sku), base, push_key),
+            (stack.available(product.sku), base, pool_base, push_key),
             b2c if allocation.policy == "shared" else shown,
             (audit.columns["b2b_stock"], audit.columns["b2c_stock"], audit.policy),
             (audit.local, audit.shopify, audit.applied_twice),
             (physical(allocation.policy, b2b, b2c), audit.physical),
         )
         wanted: tuple[object, ...] = (
-            (shown, shown, None),
+            (shown, shown, pool, None),
             shown,
             (b2b, b2c, allocation.policy),
             (product.initial + product.local, product.shopify, []),

@@ -48,7 +48,8 @@ def test_three_servers_behind_a_balancer_lose_nothing(
     postgres_database_url: str, tmp_path: Path, schedule: int
 ) -> None:
     """Random B2B writes, Shopify orders and edits, syncs and reconciles through any of three
-    processes, webhook and API faults: both sides agree and every unit counts once."""
+    processes, policy changes, webhook and API faults: Shopify shows what each product's
+    policy publishes and every unit counts once."""
     rng = random.Random(9_000 + schedule)
     url = postgres_database_url
     bootstrap.upgrade_database(url)  # once, as a release would: the processes do not race

@@ -35,13 +35,14 @@ from shopify_sync.domain.commands import (
     ApplyInventoryLevel,
     ChangeAllocation,
     OrderLine,
+    ReconcileAll,
     RecordOrder,
     WebhookMeta,
 )
 from shopify_sync.errors import RateLimited, WriteInFlight
 from shopify_sync.services import allocation, handlers
 from shopify_sync.services.engine import SyncEngine
-from shopify_sync.services.sync.report import SyncPolicy, SyncReport
+from shopify_sync.services.sync.report import SyncPolicy
 from shopify_sync.types import InventoryItemId, LocationId, ProductId, VariantId
 from tests.audit import LOG_QUERY, Tracked, physical, replay
 from tests.fakes import FakeStoreClient, LevelEvent, unavailable
@@ -61,14 +62,17 @@ BATCHES = [
 PRODUCTS = 3
 STEPS = 30
 LOCATION = LocationId(1)
-DEFAULTS = (DEFAULT_ALLOCATION,)
+DEFAULTS = (DEFAULT_ALLOCATION, Allocation("shared", 2, 30))
 """The settings' allocation (for products without their own), one per batch in turn."""
 
 
 def _allocation(rng: random.Random) -> Allocation:
-    """An allocation: split without buffer or cap until the engine applies policies."""
-    rng.random()
-    return Allocation(POLICIES[0])
+    """A random allocation: either policy, often a buffer, often a cap (sometimes 0)."""
+    return Allocation(
+        rng.choice(POLICIES),
+        0 if rng.random() < 0.5 else rng.randint(1, 6),
+        None if rng.random() < 0.5 else rng.randint(0, 25),
+    )
 
 
 @dataclass
@@ -272,10 +276,18 @@ async def _settle(schedule: Schedule) -> None:
     while schedule.queue or len(store.events) > schedule.seen_events:
         await schedule.deliver()
     world.clock.advance(3600)  # past every backoff
-    await world.engine.resend_in_flight(None, SyncReport(), "reconcile")
-    async with world.uow() as unit:
-        rows = await unit.products.get_many([p.product_id for p in schedule.products])
-    await world.engine.sync(rows, source="reconcile")
+    summary = await handlers.reconcile_all(ReconcileAll(), world.uow, world.engine, world.clock)
+    assert summary.failed == 0, summary
+
+
+async def _retire(schedule: Schedule) -> None:
+    """The schedule's products leave the sync, so the next schedules' reconciles skip them."""
+    async with schedule.world.uow.engine.begin() as c:
+        for product in schedule.products:
+            await c.execute(
+                text("UPDATE product_inventory SET sync_enabled = false WHERE product_id = :p"),
+                {"p": product.product_id},
+            )
 
 
 async def _check(schedule: Schedule, seed: int) -> None:
@@ -288,16 +300,18 @@ async def _check(schedule: Schedule, seed: int) -> None:
         async with world.uow.engine.connect() as c:
             log = (await c.execute(text(LOG_QUERY), {"p": product.product_id})).all()
         assert row is not None, context
+        context += f"\nrow {row}\nlog {log}"
         allocation = row.allocation(schedule.default)
         pool = allocation.pool(row.b2b_stock, row.b2c_stock)
         shown = published(pool, allocation)
         theirs = world.store.available(product.item)
-        agreed = (theirs, row.shopify_base, row.push_key)
-        assert agreed == (shown, shown, None), context
+        assert row.allocation_policy is not None, context  # its own since its first sync
+        agreed = (theirs, row.shopify_base, row.pool_base, row.push_key)
+        assert agreed == (shown, shown, pool, None), context
         if allocation.policy == "shared":
             assert row.b2c_stock == shown, context  # the mirror of what Shopify sells
         audit = replay(log, product.policy)
-        context += f"\nrow {row}\nlog {log}\naudit {audit}"
+        context += f"\naudit {audit}"
         stocks = {"b2b_stock": row.b2b_stock, "b2c_stock": row.b2c_stock}
         assert (audit.columns, audit.policy) == (stocks, allocation.policy), context
         assert audit.applied_twice == [], context
@@ -336,3 +350,4 @@ async def test_random_interleavings_lose_no_unit(
             await schedule.step()
         await _settle(schedule)
         await _check(schedule, seed)
+        await _retire(schedule)
