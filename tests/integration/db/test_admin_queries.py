@@ -55,6 +55,36 @@ async def test_by_inventory_items_and_linked_filter(engine: AsyncEngine) -> None
     assert [p.product_id for p in page] == [linked]
 
 
+async def test_policy_filter_counts_products_without_their_own_under_the_default(
+    engine: AsyncEngine,
+) -> None:
+    """Filtering by the default's policy keeps the products without their own too; by the
+    other policy, only those that have it."""
+    shared, split, unset = [await _insert(engine, sku) for sku in ("S", "P", "U")]
+    async with engine.begin() as c:
+        for pid, policy in ((shared, "shared"), (split, "split")):
+            await c.execute(
+                text("UPDATE product_inventory SET allocation_policy = :a WHERE product_id = :p"),
+                {"a": policy, "p": pid},
+            )
+
+    async with SqlUnitOfWorkFactory(engine)() as unit:
+        found = {
+            (policy, default): {p.product_id for p in await unit.products.page(
+                search=None, policy=policy, default_policy=default, limit=100
+            )} & {shared, split, unset}
+            for policy in ("split", "shared")
+            for default in ("split", "shared")
+        }  # fmt: skip
+
+    assert found == {
+        ("split", "split"): {split, unset},
+        ("split", "shared"): {split},
+        ("shared", "split"): {shared},
+        ("shared", "shared"): {shared, unset},
+    }
+
+
 async def test_latest_log_row_by_direction_and_source(engine: AsyncEngine) -> None:
     """The newest row of a product is found by direction or by source family."""
     pid = ProductId(await _insert(engine, "X"))
