@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from shopify_sync.bootstrap import Container
-from shopify_sync.domain.allocation import Allocation
+from shopify_sync.domain.allocation import POLICIES, Allocation
 from shopify_sync.domain.commands import (
     Allocate,
     AutoLink,
@@ -62,14 +62,28 @@ def products_list(
     parked: bool = typer.Option(False, "--parked", help="Only products parked after failures."),
     linked: bool = typer.Option(False, "--linked", help="Only products linked to a variant."),
     search: str | None = typer.Option(None, "--search", help="Part of the id, SKU or title."),
+    policy: str | None = typer.Option(
+        None,
+        "--policy",
+        help="Only products under this allocation policy, split or shared (those without "
+        "their own count under ALLOCATION_POLICY).",
+    ),
     limit: int = typer.Option(0, "--limit", min=0, help="At most this many (0: all)."),
     as_json: bool = JSON,
 ) -> None:
-    """List products with their stocks, link and sync status."""
-    filters = admin.ProductFilter(linked, unlinked, errors_only, disabled, parked, search)
+    """List products with their stocks, allocation, link and sync status."""
+    chosen = next((known for known in POLICIES if known == policy), None)
+    if policy is not None and chosen is None:
+        raise typer.BadParameter(f"--policy takes {' or '.join(POLICIES)}, not {policy!r}")
 
     async def work(c: Container) -> list[Product]:
-        unfiltered = filters == admin.ProductFilter()
+        filters = admin.ProductFilter(
+            linked, unlinked, errors_only, disabled, parked, search, chosen,
+            c.default_allocation.policy,
+        )  # fmt: skip
+        unfiltered = chosen is None and filters == admin.ProductFilter(
+            default_policy=c.default_allocation.policy
+        )
         total = (await admin.product_counts(c.uow))["total"] if unfiltered else None
         found: list[Product] = []
         with progress("reading products", total) as advance:
@@ -86,13 +100,14 @@ def products_list(
             return
         table = new_table(
             f"{len(products)} product(s)", "product", "SKU", "title", "B2B", "B2C", "base",
-            "variant", "sync", "status", "last synced",
+            "policy", "variant", "sync", "status", "last synced",
         )  # fmt: skip
         for p in products:
             table.add_row(
                 p.product_id, p.sku or "", p.title or "", num(p.b2b_stock), num(p.b2c_stock),
-                num(p.shopify_base), p.shopify_variant_id or "", "on" if p.sync_enabled else "off",
-                admin.product_status(p), when(p.last_synced_at),
+                num(p.shopify_base), p.allocation_policy or "-", p.shopify_variant_id or "",
+                "on" if p.sync_enabled else "off", admin.product_status(p),
+                when(p.last_synced_at),
             )  # fmt: skip
         stdout_console().print(table)
 

@@ -9,7 +9,7 @@ from tests.integration.cli.test_operator_cli import seed
 
 def test_explain_shows_the_allocation_and_the_computation(shop: Shop) -> None:
     """`explain` names the product's own allocation and how the published quantity comes
-    about; `--json` carries the same line."""
+    about (`--json` too), and `products list --policy` lists the products under a policy."""
     seed(shop)
     shop.cli("products", "link", "p-mug", "--sku", "MUG-1")
     allocated = shop.cli(
@@ -18,6 +18,9 @@ def test_explain_shows_the_allocation_and_the_computation(shop: Shop) -> None:
 
     explained = shop.cli("explain", "p-mug")
     as_json = shop.cli("explain", "p-mug", "--json")
+    shared = shop.cli("products", "list", "--policy", "shared", "--json")
+    split = shop.cli("products", "list", "--policy", "split", "--json")
+    unknown = shop.cli("products", "list", "--policy", "pooled")
 
     assert allocated.code == 0, allocated.err
     assert explained.code == 0, explained.err
@@ -27,6 +30,9 @@ def test_explain_shows_the_allocation_and_the_computation(shop: Shop) -> None:
     assert (as_json.json()["published"], as_json.json()["allocation"]["policy"]) == (
         line, "shared",
     )  # fmt: skip
+    assert [p["product_id"] for p in shared.json()] == ["p-mug"]
+    assert "p-mug" not in [p["product_id"] for p in split.json()] and len(split.json()) == 4
+    assert (unknown.code, "--policy takes split or shared" in unknown.err) == (2, True)
 
 
 def test_explain_shows_the_settings_allocation_until_the_first_sync(shop: Shop) -> None:
