@@ -167,3 +167,24 @@ def test_csv_export_carries_the_allocation_and_why(admin: Admin) -> None:
         'p1,A-1,12,7,,true,shared,5,50,"Shopify shows 7: pool 12 (b2b_stock, shared) minus '
         'buffer 5 = 7; cap 50 not reached"'
     )
+
+
+def test_reconcile_preview_shows_the_policys_part(admin: Admin) -> None:
+    """A shared pool with a buffer after a B2B order and a Shopify sale: the preview shows
+    the pool, Shopify's sale going into it and why Shopify is to show the pool minus 5."""
+    admin.sign_in()
+    variant = admin.shop.add_variant("C-1", 92)  # agreed at 95, then a Shopify sale of 3
+    admin.add("p1", sku="C-1", b2c=95, variant=variant.id, item=variant.inventory_item_id,
+              base=95)  # fmt: skip
+    admin.sql(
+        "UPDATE product_inventory SET allocation_policy = 'shared', allocation_buffer = 5,"
+        " pool_base = 100, b2b_stock = 90"  # a B2B order of 10 since
+    )
+
+    preview = html.unescape(admin.client.get("/admin/reconcile?preview=1").text)
+
+    cells = re.findall(r'<td class="num">([^<]*)</td>', preview)
+    assert cells == ["90", "92", "95", "82", "82", "-3"]
+    assert '<td class="why">Shopify shows 82: pool 87 (b2b_stock, shared) minus buffer 5 = 82' in (
+        preview
+    )
