@@ -16,7 +16,7 @@ lost. Then the faults stop and one reconcile runs, and every product must satisf
   Shopify's changes, each once; no webhook applied twice.
 
 It runs on SQLite and on PostgreSQL. SHOPIFY_SYNC_SCHEDULES sets how many schedules run on
-each (default 300 on SQLite, a third of them on PostgreSQL), SHOPIFY_SYNC_SEED the seed.
+SQLite (default 300; half as many on PostgreSQL), SHOPIFY_SYNC_SEED the seed.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ pytestmark = pytest.mark.anyio
 SCHEDULES = int(os.environ.get("SHOPIFY_SYNC_SCHEDULES", "300"))
 SEED = int(os.environ.get("SHOPIFY_SYNC_SEED", "20261124"))
 PER_BATCH = 50
-PER_DATABASE = {"sqlite": SCHEDULES, "postgresql": max(1, SCHEDULES // 3)}
+PER_DATABASE = {"sqlite": SCHEDULES, "postgresql": max(1, SCHEDULES // 2)}
 BATCHES = [
     pytest.param(backend, batch, marks=[pytest.mark.postgres] if backend == "postgresql" else [])
     for backend, count in PER_DATABASE.items()
