@@ -1,7 +1,8 @@
 """Randomized interleavings: no unit lost, none invented, whatever the order of events.
 
 Each schedule draws products with random allocations (split or shared, buffers, caps, or
-the settings' default) and a random sequence (and concurrent groups) of: B2B writes
+the settings' default), synced once (B2B or, in every other pair of batches, Shopify
+winning the first sync), and a random sequence (and concurrent groups) of: B2B writes
 straight to the table (relative, to ``b2b_stock`` or, under ``split``, ``b2c_stock``),
 Shopify sales and merchant edits, webhooks delivered late, twice, out of order or never,
 syncs and pending passes, policy changes (``change_allocation``, as ``products allocate``
@@ -43,7 +44,7 @@ from shopify_sync.errors import RateLimited, WriteInFlight
 from shopify_sync.services import allocation, handlers
 from shopify_sync.services.engine import SyncEngine
 from shopify_sync.services.sync.report import SyncPolicy
-from shopify_sync.types import InventoryItemId, LocationId, ProductId, VariantId
+from shopify_sync.types import InitialSource, InventoryItemId, LocationId, ProductId, VariantId
 from tests.audit import LOG_QUERY, Tracked, physical, replay
 from tests.fakes import FakeStoreClient, LevelEvent, unavailable
 from tests.unit.services.conftest import World, open_world_at
@@ -243,7 +244,8 @@ class Schedule:
 
 
 async def _start(world: World, default: Allocation, seed: int, rng: random.Random) -> Schedule:
-    """The schedule's products, linked and synced once (B2B wins: Shopify shows our pool)."""
+    """The schedule's products, linked and synced once (B2B wins: Shopify shows our pool;
+    or Shopify wins: a split pool takes Shopify's quantity, counted as Shopify's change)."""
     products = []
     for n in range(PRODUCTS):
         own = None if rng.random() < 0.25 else _allocation(rng)
@@ -262,6 +264,12 @@ async def _start(world: World, default: Allocation, seed: int, rng: random.Rando
         rows = await unit.products.get_many([p.product_id for p in products])
     report = await world.engine.sync(rows, source="api:sync")
     assert report.failed == 0, report
+    async with world.uow() as unit:
+        synced = {row.product_id: row for row in await unit.products.get_many(list(report.results))}
+    for product in products:
+        row = synced[ProductId(product.product_id)]
+        taken = physical(product.policy, row.b2b_stock, row.b2c_stock) - product.initial
+        product.shopify += taken  # nonzero only when Shopify won a split pool
     schedule = Schedule(rng, world, default, products)
     schedule.seen_events = len(world.store.events)
     return schedule
@@ -337,9 +345,10 @@ async def test_random_interleavings_lose_no_unit(
     """After random interleavings and one reconcile, both sides agree on what each product's
     policy publishes and every unit is counted once, in the stocks and in the audit trail."""
     world, default = any_world, DEFAULTS[batch % len(DEFAULTS)]
+    source: InitialSource = "shopify" if batch // 2 % 2 else "b2b"
     world.engine = SyncEngine(
         world.uow, world.store, world.clock,
-        SyncPolicy(max_attempts=1000, default_allocation=default),
+        SyncPolicy(initial_source=source, max_attempts=1000, default_allocation=default),
     )  # fmt: skip
     backend = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     for index in range(min(PER_BATCH, PER_DATABASE[backend] - batch * PER_BATCH)):
