@@ -11,7 +11,8 @@ accounts for every unit, under both allocation policies and across switches betw
   change counted under the policy in force when it was logged; a policy switch moves units
   (``local``/``allocation`` rows) without changing it, so this holds only if no switch lost
   or invented a unit (the replay leaves the switches' own rows out);
-- no webhook's change is applied twice to the same column (its event id, the reference).
+- no webhook's change is applied twice to the same column (its event id, the reference),
+  and no Shopify order's line is logged twice (the order, the reference; its line).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ LOG_QUERY = (
     " WHERE product_id = :p ORDER BY id"
 )
 """A product's log, in the order the rows were written (what :func:`replay` takes)."""
-WEBHOOK_SOURCE = "webhook:inventory_levels/update"
 
 
 @dataclass
@@ -81,7 +81,8 @@ class Audit:
     """Physical units taken from Shopify's side (sales, edits, merged at writes)."""
     switches: int = 0
     applied_twice: list[str] = field(default_factory=list)
-    """``field reference`` of webhook changes logged more than once on one column."""
+    """``field reference`` of webhook deliveries logged more than once on one column (a
+    level's change, an order's line)."""
 
     @property
     def physical(self) -> int:
@@ -92,7 +93,7 @@ class Audit:
 def replay(rows: Iterable[Sequence[Any]], policy: str) -> Audit:
     """Replay a product's log (rows of :data:`LOG_QUERY`) from its first policy."""
     audit = Audit(policy)
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, str | None, str | None]] = set()
     for direction, source, column, delta, reference, detail in rows:
         if column == "allocation":
             audit.policy = switched_to(detail, audit.policy)
@@ -102,10 +103,11 @@ def replay(rows: Iterable[Sequence[Any]], policy: str) -> Audit:
             continue  # what we did on Shopify's side, not a change of our stock
         delta = int(delta)
         audit.columns[column] += delta
-        if source == WEBHOOK_SOURCE and delta:
-            if (column, reference) in seen:
-                audit.applied_twice.append(f"{column} {reference}")
-            seen.add((column, reference))
+        if source.startswith("webhook:"):  # a level's change, or an order's line
+            key = (source, column, reference, detail)
+            if key in seen:
+                audit.applied_twice.append(f"{column} {reference} {detail or ''}".rstrip())
+            seen.add(key)
         counts = column == "b2b_stock" or audit.policy == "split"
         if not counts or (direction == "local" and source == "allocation"):
             continue  # a mirror of what Shopify shows, or a switch's move
