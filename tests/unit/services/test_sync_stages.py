@@ -14,7 +14,7 @@ from shopify_sync.services.engine import SyncEngine
 from shopify_sync.services.sync.report import SyncPolicy, SyncReport
 from shopify_sync.types import InventoryItemId, ProductId
 from tests.factories import random_item_id, random_product_id
-from tests.fakes import FakeClock, FakeStoreClient, unavailable
+from tests.fakes import FakeClock, FakeMetrics, FakeStoreClient, unavailable
 from tests.memory_db import MemoryUnitOfWorkFactory
 
 pytestmark = pytest.mark.anyio
@@ -399,3 +399,24 @@ async def test_a_snapshot_reconcile_takes_a_shared_sale_into_b2b_stock(stages: S
     row = stages.row(pid)
     assert (totals.pulled, totals.api_writes, stages.logged(pid, "b2b_stock")) == (1, 0, [-4])
     assert (row.b2b_stock, row.b2c_stock, row.pending) == (16, 11, False)
+
+
+async def test_a_write_answered_twice_counts_one_push() -> None:
+    """Two passes sending the same stored write at once (the pending scan resending what a
+    direct sync still waits on) count its push and latency once: the answer that finds its
+    rows settled already acknowledges nothing new."""
+    clock, uow, metrics = FakeClock(), MemoryUnitOfWorkFactory(), FakeMetrics()
+    store = FakeStoreClient(clock)
+    engine = SyncEngine(uow, store, clock, SyncPolicy(max_attempts=3), metrics=metrics)
+    stages = Stages(uow, store, clock, engine)
+    pid, _ = stages.product(ours=12, base=10, shopify=10)
+    store.lose_next_response = 1
+    await engine.sync([stages.row(pid)], source="test")
+    (write,) = uow.state.writes.values()
+    in_flight = [stages.row(pid)]
+
+    await engine.writer.send(write, in_flight, SyncReport(started_at=clock.now()), "one")
+    await engine.writer.send(write, in_flight, SyncReport(started_at=clock.now()), "other")
+
+    assert [args[0] for args in metrics.named("pushed")] == [1]
+    assert stages.row(pid).shopify_base == 12

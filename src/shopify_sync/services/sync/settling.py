@@ -163,9 +163,10 @@ class Settlement:
             await uow.writes.remove(write.idempotency_key)
             await uow.commit()
         started = report.started_at
-        self._metrics.pushed(
-            len(done), None if started is None else (now - started).total_seconds()
-        )
+        if done:  # a resend whose rows another pass already settled acknowledges nothing new
+            self._metrics.pushed(
+                len(done), None if started is None else (now - started).total_seconds()
+            )
         for p in done:
             inbound = (p.push_expected or 0) - (
                 p.shopify_base if p.shopify_base is not None else (p.push_expected or 0)
