@@ -17,7 +17,7 @@ from shopify_sync.domain.model import (
     WriteErrorKind,
     WriteResult,
 )
-from shopify_sync.errors import OutcomeUnknown, StoreError, StoreUnavailable
+from shopify_sync.errors import OutcomeUnknown, StoreError, StoreRejected, StoreUnavailable
 from shopify_sync.services.ports import Clock, Metrics, StoreClient
 from shopify_sync.types import InventoryItemId, LocationId, VariantId
 
@@ -72,13 +72,17 @@ class FakeStoreClient:
     """Shopify in memory: CAS writes applied all-or-nothing, idempotency keys replayed.
 
     ``fail_next`` raises the given errors on the next calls; ``lose_next_response`` applies
-    the next write but raises OutcomeUnknown, as a timeout after Shopify applied it would.
+    the next write but raises OutcomeUnknown, as a timeout after Shopify applied it would;
+    ``refuse_next`` refuses the next writes (a 4xx), and their keys for good, as Shopify
+    answers a request again under the same idempotency key.
     """
 
     clock: Clock
     items: dict[InventoryItemId, FakeItem] = field(default_factory=dict)
     fail_next: list[StoreError] = field(default_factory=list)
     lose_next_response: int = 0
+    refuse_next: int = 0
+    refused: set[str] = field(default_factory=set)
     answered: dict[str, tuple[SetQuantities, WriteResult]] = field(default_factory=dict)
     writes: list[SetQuantities] = field(default_factory=list)
     reads: int = 0
@@ -162,6 +166,11 @@ class FakeStoreClient:
         if previous is not None:
             assert previous[0] == write, "same key reused with a different request"
             return previous[1]
+        if self.refuse_next and write.idempotency_key not in self.refused:
+            self.refuse_next -= 1
+            self.refused.add(write.idempotency_key)
+        if write.idempotency_key in self.refused:
+            raise StoreRejected("Shopify answered HTTP 400", status=400)
         if self.before_write:
             self.before_write.pop(0)()
         result = self._apply(write)

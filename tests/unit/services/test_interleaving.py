@@ -6,8 +6,9 @@ winning the first sync), and a random sequence (and concurrent groups) of: B2B w
 straight to the table (relative, to ``b2b_stock`` or, under ``split``, ``b2c_stock``),
 Shopify sales and merchant edits, webhooks delivered late, twice, out of order or never,
 syncs and pending passes, policy changes (``change_allocation``, as ``products allocate``
-makes them), Shopify outages and throttling, and writes Shopify applied whose answer was
-lost. Then the faults stop and one reconcile runs, and every product must satisfy:
+makes them), Shopify outages and throttling, writes Shopify refused (4xx), and writes
+Shopify applied whose answer was lost. Then the faults stop and one reconcile runs, and
+every product must satisfy:
 
 - Shopify's available == the agreed base == ``published(pool, allocation)`` (both sides
   agree on what the policy publishes), no write in flight;
@@ -188,12 +189,15 @@ class Schedule:
 
     async def fault(self) -> None:
         roll = self.rng.random()
-        if roll < 0.4:
+        if roll < 0.35:
             self.log.append("fault outage")
             self.world.store.fail_next.append(unavailable())
-        elif roll < 0.6:
+        elif roll < 0.5:
             self.log.append("fault throttled")
             self.world.store.fail_next.append(RateLimited("Throttled", 1.0))
+        elif roll < 0.65:
+            self.log.append("fault write refused")
+            self.world.store.refuse_next += 1
         elif roll < 0.85:
             self.log.append("fault lost answer")
             self.world.store.lose_next_response += 1
@@ -280,6 +284,7 @@ async def _settle(schedule: Schedule) -> None:
     store, world = schedule.world.store, schedule.world
     store.fail_next.clear()
     store.lose_next_response = 0
+    store.refuse_next = 0
     store.before_write.clear()
     while schedule.queue or len(store.events) > schedule.seen_events:
         await schedule.deliver()
