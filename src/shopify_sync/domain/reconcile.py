@@ -10,7 +10,6 @@ buffer or cap: ``merged = ours + theirs - base``). The merge itself is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -143,20 +142,6 @@ def merge_product(
         initial_source=initial_source,
     )
     return Merge(product.product_id, product.inventory_item_id, allocated)
-
-
-def merge_all(
-    stocks: Iterable[ProductStock],
-    levels: dict[InventoryItemId, int],
-    *,
-    initial_source: InitialSource = "b2b",
-) -> list[Merge]:
-    """Merge every product whose level Shopify reported; products without a level are skipped."""
-    return [
-        merge(stock, levels[stock.inventory_item_id], initial_source=initial_source)
-        for stock in stocks
-        if stock.inventory_item_id in levels
-    ]
 
 
 def classify_inbound(stock: ProductStock, level: ShopifyLevel) -> InboundOutcome:

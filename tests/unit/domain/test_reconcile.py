@@ -13,7 +13,6 @@ from shopify_sync.domain.reconcile import (
     classify_inbound,
     inbound_delta,
     merge,
-    merge_all,
     newest,
 )
 from tests.factories import stock
@@ -76,15 +75,6 @@ def test_out_of_range_is_flagged() -> None:
     result = merge(stock(ours=1_000_000_001, base=0), theirs=0)
 
     assert result.out_of_range
-
-
-def test_merge_all_skips_items_without_a_level() -> None:
-    """Products whose level Shopify did not report are left out of the plan."""
-    a, b = stock(ours=5, base=5), stock(ours=7, base=7)
-
-    result = merge_all([a, b], {a.inventory_item_id: 4})
-
-    assert [m.product_id for m in result] == [a.product_id]
 
 
 def test_echo_of_our_write_changes_nothing() -> None:
